@@ -1,0 +1,144 @@
+/* libgda — Lambda invocation events and HTTP requests/responses.
+ *
+ * gda_event_decode() turns the JSON of one Lambda invocation into a
+ * gda_http_request, whatever invoked the function:
+ *   - API Gateway REST API, Lambda proxy integration (payload format 1.0,
+ *     including multiValueHeaders / multiValueQueryStringParameters);
+ *   - API Gateway HTTP API or a Lambda Function URL (payload format 2.0,
+ *     including cookies and rawQueryString);
+ *   - an Application Load Balancer target group;
+ *   - direct invocation, as done by Genesys' AWS Lambda data-action
+ *     integration: the event *is* the Data Action request JSON.
+ * The shape is detected automatically; anything else is GDA_ERR_UNKNOWN_EVENT.
+ *
+ * gda_event_encode() turns a gda_http_response back into the JSON the same
+ * invoker expects (for direct invocation: the response body itself).
+ *
+ * Shims that receive plain HTTP (gda-httpd) fill a gda_http_request directly
+ * with kind GDA_EVENT_HTTP and slices into their own buffers.
+ *
+ * Thread safety: a request or response belongs to one thread at a time;
+ * decode/encode keep no global state.
+ */
+#ifndef GDA_EVENT_H
+#define GDA_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include <gda/export.h>
+#include <gda/slice.h>
+#include <gda/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gda_event_kind {
+    GDA_EVENT_UNKNOWN = 0,
+    GDA_EVENT_APIGW_REST, /* API Gateway REST API proxy, payload 1.0 */
+    GDA_EVENT_APIGW_HTTP, /* HTTP API / Function URL, payload 2.0 */
+    GDA_EVENT_ALB,        /* Application Load Balancer */
+    GDA_EVENT_DIRECT,     /* direct invocation: the event is the request body */
+    GDA_EVENT_HTTP        /* plain HTTP, filled in by a shim */
+} gda_event_kind;
+
+/* Short name of a kind ("apigw-rest", "apigw-http", "alb", "direct", "http"). */
+GDA_API const char *gda_event_kind_str(gda_event_kind kind);
+
+typedef struct gda_header {
+    gda_slice name;  /* as received; compare with gda_slice_ieq */
+    gda_slice value;
+} gda_header;
+
+typedef struct gda_http_request {
+    gda_event_kind kind;
+    gda_slice method;      /* "POST"; "POST" for direct invocation */
+    gda_slice path;        /* "/genesys/dataaction"; empty for direct invocation */
+    gda_slice query;       /* raw query string without '?', may be empty */
+    gda_slice request_id;  /* the invoker's id (requestContext.requestId), may be empty */
+    gda_slice source_ip;   /* may be empty */
+    const gda_header *headers; /* in arrival order; repeated names repeat */
+    size_t n_headers;
+    gda_slice body;        /* raw body bytes, base64-decoded when the event said so */
+    /* For GDA_EVENT_DIRECT: the event already parsed (strictly), so the body
+     * is never parsed twice. NULL otherwise. Borrowed from the request. */
+    const json_t *body_json;
+    void *storage_;        /* private: what gda_http_request_release frees */
+} gda_http_request;
+
+/* Decode one invocation event of any supported shape into *out.
+ * json/len: the raw event bytes (not necessarily NUL-terminated).
+ * On success *out holds slices into memory owned by *out; release it with
+ * gda_http_request_release(). On failure *out is left empty (releasing it is
+ * harmless) and err says why:
+ *   GDA_ERR_INVALID_JSON   the event is not strict JSON (duplicate keys, NUL…)
+ *   GDA_ERR_UNKNOWN_EVENT  JSON of no supported shape (the message names what
+ *                          was missing)
+ *   GDA_ERR_INVALID_REQUEST  isBase64Encoded with a body that is not base64,
+ *                          or a header value holding CR, LF or NUL
+ *   GDA_ERR_PAYLOAD_TOO_LARGE  the event is larger than max_event bytes
+ *   GDA_ERR_NOMEM
+ * max_event bounds the event size before parsing (0 means 6 MiB, Lambda's
+ * synchronous payload limit). */
+GDA_API gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
+                                    gda_http_request *out, gda_error *err);
+
+/* Free what gda_event_decode allocated and reset *req. NULL-safe; harmless on
+ * a request a shim filled itself (storage_ NULL). */
+GDA_API void gda_http_request_release(gda_http_request *req);
+
+/* First header named `name` (ASCII case-insensitive), or GDA_SLICE_NULL with
+ * *found false. found may be NULL. No copy is made. */
+GDA_API gda_slice gda_http_request_header(const gda_http_request *req, const char *name,
+                                          bool *found);
+
+/* How many headers are named `name` (case-insensitive). Authentication uses
+ * it to refuse ambiguous, repeated credential headers. */
+GDA_API size_t gda_http_request_header_count(const gda_http_request *req, const char *name);
+
+#define GDA_RESPONSE_MAX_HEADERS 8
+#define GDA_RESPONSE_HEADER_NAME_SIZE 48
+#define GDA_RESPONSE_HEADER_VALUE_SIZE 256
+
+typedef struct gda_http_response {
+    int status;          /* HTTP status */
+    gda_status code;     /* the outcome it carries: GDA_OK, GDA_ACCEPTED, or an error */
+    size_t n_headers;
+    struct {
+        char name[GDA_RESPONSE_HEADER_NAME_SIZE];
+        char value[GDA_RESPONSE_HEADER_VALUE_SIZE];
+    } headers[GDA_RESPONSE_MAX_HEADERS]; /* Content-Type is always the first */
+    char *body;          /* heap, owned; NUL-terminated for convenience */
+    size_t body_len;
+} gda_http_response;
+
+/* Set (or replace, matching case-insensitively) a response header.
+ * GDA_ERR_INVALID_REQUEST when the name or value is too long or holds CR, LF
+ * or NUL (header injection); GDA_ERR_NOMEM never (no allocation). */
+GDA_API gda_status gda_http_response_set_header(gda_http_response *resp, const char *name,
+                                                const char *value);
+
+/* Value of a response header or NULL. */
+GDA_API const char *gda_http_response_header(const gda_http_response *resp, const char *name);
+
+/* Free the body and reset *resp. NULL-safe. */
+GDA_API void gda_http_response_release(gda_http_response *resp);
+
+/* Encode resp as the JSON the invoker of `kind` expects, as a new heap string
+ * in *out (free() it) of *out_len bytes:
+ *   APIGW_REST / ALB: {"statusCode":…,"headers":{…},"body":"…","isBase64Encoded":false}
+ *                     (ALB also gets "statusDescription")
+ *   APIGW_HTTP:       {"statusCode":…,"headers":{…},"body":"…","isBase64Encoded":false}
+ *   DIRECT / HTTP:    the body itself
+ * Errors: GDA_ERR_INVALID_REQUEST for GDA_EVENT_UNKNOWN, GDA_ERR_NOMEM. */
+GDA_API gda_status gda_event_encode(gda_event_kind kind, const gda_http_response *resp,
+                                    char **out, size_t *out_len, gda_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GDA_EVENT_H */

@@ -1,0 +1,14 @@
+/* libgda — umbrella header: include this one and get every core module.
+ *
+ * libgda turns a C service or an AWS Lambda function into a secure,
+ * exactly-once endpoint for Genesys Cloud Architect Data Actions.
+ */
+#ifndef GDA_GDA_H
+#define GDA_GDA_H
+
+#include <gda/export.h>
+#include <gda/status.h>
+#include <gda/slice.h>
+#include <gda/event.h>
+
+#endif /* GDA_GDA_H */

@@ -1,0 +1,124 @@
+/* Tests for lib/digest.h: FIPS 180-2 SHA-256 vectors and RFC 4231 HMAC. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "digest.h"
+
+static void to_hex(const uint8_t *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+static void unhex(const char *hex, uint8_t *out, size_t *n)
+{
+    size_t len = strlen(hex) / 2;
+    for (size_t i = 0; i < len; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    *n = len;
+}
+
+static void test_sha256_vectors(void **state)
+{
+    (void)state;
+    uint8_t d[GDA_SHA256_LEN];
+    char hex[65];
+    gda_sha256("abc", 3, d);
+    to_hex(d, sizeof d, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    gda_sha256("", 0, d);
+    to_hex(d, sizeof d, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    gda_sha256(m, strlen(m), d);
+    to_hex(d, sizeof d, hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+static void test_sha256_parts_equal_whole(void **state)
+{
+    (void)state;
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    gda_slice parts[3] = {{m, 5}, {m + 5, 0}, {m + 5, strlen(m) - 5}};
+    uint8_t a[GDA_SHA256_LEN], b[GDA_SHA256_LEN];
+    gda_sha256_parts(parts, 3, a);
+    gda_sha256(m, strlen(m), b);
+    assert_memory_equal(a, b, sizeof a);
+}
+
+/* 131 bytes of 0xaa, the "larger than block size" key of RFC 4231. */
+#define AA10 "aaaaaaaaaaaaaaaaaaaa"
+#define KEY_131_AA AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 "aa"
+
+/* RFC 4231 test cases 1, 2, 3, 4, 6 and 7 (case 5 is a truncated MAC). */
+static void test_hmac_rfc4231(void **state)
+{
+    (void)state;
+    struct {
+        const char *key_hex, *data_hex, *mac_hex;
+    } cases[] = {
+        {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"4a656665", "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+         "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+         "dddddddddddddddddddd",
+         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
+        {"0102030405060708090a0b0c0d0e0f10111213141516171819",
+         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+         "cdcdcdcdcdcdcdcdcdcd",
+         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
+        {KEY_131_AA,
+         "54657374205573696e67204c6172676572205468616e20426c6f636b2d53697a65204b6579202d2048"
+         "617368204b6579204669727374",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {KEY_131_AA,
+         "5468697320697320612074657374207573696e672061206c6172676572207468616e20626c6f636b2d"
+         "73697a65206b657920616e642061206c6172676572207468616e20626c6f636b2d73697a6520646174"
+         "612e20546865206b6579206e6565647320746f20626520686173686564206265666f7265206265696e"
+         "6720757365642062792074686520484d414320616c676f726974686d2e",
+         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t key[200], data[200], mac[GDA_SHA256_LEN];
+        size_t key_len, data_len;
+        char hex[65];
+        unhex(cases[i].key_hex, key, &key_len);
+        unhex(cases[i].data_hex, data, &data_len);
+        /* Split the message in two parts to exercise the vectored path. */
+        gda_slice parts[2] = {{(const char *)data, data_len / 2},
+                              {(const char *)data + data_len / 2, data_len - data_len / 2}};
+        gda_hmac_sha256_parts(key, key_len, parts, 2, mac);
+        to_hex(mac, sizeof mac, hex);
+        assert_string_equal(hex, cases[i].mac_hex);
+    }
+}
+
+static void test_backend_name(void **state)
+{
+    (void)state;
+    const char *b = gda_digest_backend();
+    assert_true(strcmp(b, "libcrypto") == 0 || strcmp(b, "libsodium") == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_sha256_parts_equal_whole),
+        cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_backend_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
