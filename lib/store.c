@@ -1,0 +1,120 @@
+/* libgda — the idempotency store interface (see include/gda/store.h). */
+#include <gda/store.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+void gda_record_clear(gda_record *rec)
+{
+    if (!rec)
+        return;
+    free(rec->key);
+    free(rec->body);
+    memset(rec, 0, sizeof *rec);
+}
+
+gda_status gda_record_copy(gda_record *dst, const gda_record *src)
+{
+    if (!dst || !src)
+        return GDA_ERR_INTERNAL;
+    *dst = *src;
+    dst->key = NULL;
+    dst->body = NULL;
+    if (src->key && !(dst->key = strdup(src->key)))
+        goto nomem;
+    if (src->body && src->body_len) {
+        if (!(dst->body = malloc(src->body_len)))
+            goto nomem;
+        memcpy(dst->body, src->body, src->body_len);
+    } else {
+        dst->body_len = 0;
+    }
+    return GDA_OK;
+nomem:
+    gda_record_clear(dst);
+    return GDA_ERR_NOMEM;
+}
+
+bool gda_record_is_live(const gda_record *rec, int64_t now_ms)
+{
+    if (!rec)
+        return false;
+    /* Expiry is whole seconds (DynamoDB's TTL unit): live through the second
+     * it names, dead from the next one on. */
+    if (rec->expires_at_s > 0 && now_ms / 1000 > rec->expires_at_s)
+        return false;
+    switch (rec->state) {
+    case GDA_RECORD_COMPLETED:
+    case GDA_RECORD_ACCEPTED:
+        return true;
+    case GDA_RECORD_IN_PROGRESS:
+        return rec->lease_until_ms > now_ms;
+    }
+    return false;
+}
+
+static gda_status check_store(gda_store *store, gda_error *err)
+{
+    if (!store || !store->ops || store->ops->version < 1)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no store configured");
+    return GDA_OK;
+}
+
+gda_status gda_store_put_if_absent(gda_store *store, const gda_record *rec,
+                                   const gda_store_call *call, bool *inserted,
+                                   gda_record *existing, gda_error *err)
+{
+    bool ins_local = false;
+    gda_record existing_local = {0};
+    gda_status st = check_store(store, err);
+    if (st != GDA_OK)
+        return st;
+    if (!rec || !rec->key || !call)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "store put: missing record");
+    st = store->ops->put_if_absent(store, rec, call, inserted ? inserted : &ins_local,
+                                   existing ? existing : &existing_local, err);
+    gda_record_clear(&existing_local);
+    return st;
+}
+
+gda_status gda_store_get(gda_store *store, const char *key, const gda_store_call *call,
+                         gda_record *out, bool *found, gda_error *err)
+{
+    bool found_local = false;
+    gda_status st = check_store(store, err);
+    if (st != GDA_OK)
+        return st;
+    if (!key || !call || !out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "store get: missing argument");
+    return store->ops->get(store, key, call, out, found ? found : &found_local, err);
+}
+
+gda_status gda_store_complete(gda_store *store, const gda_record *rec,
+                              const gda_store_call *call, bool *applied, gda_error *err)
+{
+    bool applied_local = false;
+    gda_status st = check_store(store, err);
+    if (st != GDA_OK)
+        return st;
+    if (!rec || !rec->key || !call)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "store complete: missing record");
+    return store->ops->complete(store, rec, call, applied ? applied : &applied_local, err);
+}
+
+gda_status gda_store_release(gda_store *store, const char *key, const char *owner,
+                             const gda_store_call *call, bool *applied, gda_error *err)
+{
+    bool applied_local = false;
+    gda_status st = check_store(store, err);
+    if (st != GDA_OK)
+        return st;
+    if (!key || !owner || !call)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "store release: missing argument");
+    return store->ops->release(store, key, owner, call, applied ? applied : &applied_local, err);
+}
+
+void gda_store_close(gda_store *store)
+{
+    if (store && store->ops && store->ops->close)
+        store->ops->close(store);
+}
