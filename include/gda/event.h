@@ -11,6 +11,21 @@
  *     integration: the event *is* the Data Action request JSON.
  * The shape is detected automatically; anything else is GDA_ERR_UNKNOWN_EVENT.
  *
+ * Detection rule, in order (the event must be a JSON object):
+ *   1. refused: an API Gateway authorizer event ("type" TOKEN or REQUEST with
+ *      "methodArn" or "routeArn"), an S3/SQS/SNS event ("Records" array), an
+ *      EventBridge event ("detail-type");
+ *   2. "requestContext" present: ALB if it holds "elb"; payload 2.0 if
+ *      "version" is "2.0" or it holds "http" (then requestContext.http.method
+ *      is required); REST proxy if "httpMethod" is a string; else refused;
+ *   3. refused: "httpMethod" without requestContext, or any other member only
+ *      AWS envelopes carry (rawPath, rawQueryString, routeKey, isBase64Encoded,
+ *      multiValueHeaders, multiValueQueryStringParameters, pathParameters,
+ *      stageVariables, methodArn, routeArn);
+ *   4. everything else is a direct invocation. A Data Action body made of its
+ *      own fields (interactionId, requestId, callerId, custom ones, even
+ *      "type", "version", "source", "headers" or "body") is therefore DIRECT.
+ *
  * gda_event_encode() turns a gda_http_response back into the JSON the same
  * invoker expects (for direct invocation: the response body itself).
  *
@@ -57,29 +72,43 @@ typedef struct gda_http_request {
     gda_event_kind kind;
     gda_slice method;      /* "POST"; "POST" for direct invocation */
     gda_slice path;        /* "/genesys/dataaction"; empty for direct invocation */
-    gda_slice query;       /* raw query string without '?', may be empty */
-    gda_slice request_id;  /* the invoker's id (requestContext.requestId), may be empty */
-    gda_slice source_ip;   /* may be empty */
-    const gda_header *headers; /* in arrival order; repeated names repeat */
+    gda_slice query;       /* raw query string without '?', may be empty; for REST it
+                            * is rebuilt from the (decoded) parameters, re-encoded */
+    gda_slice request_id;  /* the invoker's id (requestContext.requestId); empty for
+                            * ALB and direct invocation, which carry none */
+    gda_slice source_ip;   /* requestContext(.identity|.http).sourceIp; may be empty */
+    /* In arrival order; repeated names repeat (REST/ALB multiValueHeaders).
+     * Payload 2.0 joins repeated headers with commas into one value, and its
+     * "cookies" array comes back as one "cookie" header joined with "; ". */
+    const gda_header *headers;
     size_t n_headers;
     gda_slice body;        /* raw body bytes, base64-decoded when the event said so */
     /* For GDA_EVENT_DIRECT: the event already parsed (strictly), so the body
-     * is never parsed twice. NULL otherwise. Borrowed from the request. */
+     * is never parsed twice. NULL otherwise. Borrowed from the request: valid
+     * until gda_http_request_release, never json_decref it. */
     const json_t *body_json;
     void *storage_;        /* private: what gda_http_request_release frees */
 } gda_http_request;
 
 /* Decode one invocation event of any supported shape into *out.
  * json/len: the raw event bytes (not necessarily NUL-terminated).
- * On success *out holds slices into memory owned by *out; release it with
+ * On success *out holds slices into memory owned by *out (the parsed event,
+ * a copy of the bytes for direct invocation, the base64-decoded body); the
+ * caller's buffer may be freed at once. Release it with
  * gda_http_request_release(). On failure *out is left empty (releasing it is
- * harmless) and err says why:
- *   GDA_ERR_INVALID_JSON   the event is not strict JSON (duplicate keys, NUL…)
- *   GDA_ERR_UNKNOWN_EVENT  JSON of no supported shape (the message names what
- *                          was missing)
- *   GDA_ERR_INVALID_REQUEST  isBase64Encoded with a body that is not base64,
- *                          or a header value holding CR, LF or NUL
+ * harmless) and err says why (messages never quote the input):
  *   GDA_ERR_PAYLOAD_TOO_LARGE  the event is larger than max_event bytes
+ *                          (checked first, before parsing)
+ *   GDA_ERR_INVALID_JSON   the event is not strict JSON (syntax, invalid UTF-8,
+ *                          \u0000, duplicate keys; line and column given), or a
+ *                          direct invocation nested deeper than 50 levels
+ *   GDA_ERR_UNKNOWN_EVENT  JSON of no supported shape, or an envelope member
+ *                          of the wrong JSON type (e.g. a header value that is
+ *                          not a string); the message and err->field name it
+ *   GDA_ERR_INVALID_REQUEST  isBase64Encoded with a body that is not base64
+ *                          (standard alphabet, padding optional), a header
+ *                          name or value holding CR, LF or NUL, an empty
+ *                          header name; or out NULL / json NULL with len > 0
  *   GDA_ERR_NOMEM
  * max_event bounds the event size before parsing (0 means 6 MiB, Lambda's
  * synchronous payload limit). */
@@ -130,10 +159,18 @@ GDA_API void gda_http_response_release(gda_http_response *resp);
 /* Encode resp as the JSON the invoker of `kind` expects, as a new heap string
  * in *out (free() it) of *out_len bytes:
  *   APIGW_REST / ALB: {"statusCode":…,"headers":{…},"body":"…","isBase64Encoded":false}
- *                     (ALB also gets "statusDescription")
+ *                     (ALB also gets "statusDescription", e.g. "200 OK", and
+ *                     "multiValueHeaders" with the same values, because ALB
+ *                     reads one or the other depending on its target group's
+ *                     multi-value setting)
  *   APIGW_HTTP:       {"statusCode":…,"headers":{…},"body":"…","isBase64Encoded":false}
- *   DIRECT / HTTP:    the body itself
- * Errors: GDA_ERR_INVALID_REQUEST for GDA_EVENT_UNKNOWN, GDA_ERR_NOMEM. */
+ *   DIRECT / HTTP:    a copy of the body bytes (status and headers are the
+ *                     shim's business), NUL-terminated
+ * The body is sent as a JSON string, so it must be UTF-8.
+ * Errors: GDA_ERR_INVALID_REQUEST for GDA_EVENT_UNKNOWN or an unknown kind,
+ * resp/out/out_len NULL, body NULL with body_len > 0, and for the JSON kinds a
+ * status outside 100..599, a body or header value that is not valid UTF-8, or
+ * malformed header slots; GDA_ERR_NOMEM. On error *out is NULL. */
 GDA_API gda_status gda_event_encode(gda_event_kind kind, const gda_http_response *resp,
                                     char **out, size_t *out_len, gda_error *err);
 

@@ -10,5 +10,11 @@
 #include <gda/status.h>
 #include <gda/slice.h>
 #include <gda/event.h>
+#include <gda/request.h>
+#include <gda/log.h>
+#include <gda/response.h>
+#include <gda/store.h>
+#include <gda/idempotency.h>
+#include <gda/verify.h>
 
 #endif /* GDA_GDA_H */

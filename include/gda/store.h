@@ -139,9 +139,12 @@ GDA_API void gda_store_close(gda_store *store);
 
 /* The memory store: in-process, thread-safe, TTL-aware; records past their
  * expiry are dropped lazily. max_entries bounds memory (0 = 100000); when
- * full, the least recently used dead-or-completed record is evicted first, and
- * a put that would need to evict a live IN_PROGRESS record fails with
- * GDA_ERR_STORE rather than lose a lease. Returns NULL on GDA_ERR_NOMEM. */
+ * full, a dead record or else the least recently used COMPLETED one is
+ * evicted, and a put that would need to evict a live IN_PROGRESS or ACCEPTED
+ * record fails with GDA_ERR_STORE rather than lose a lease. put_if_absent
+ * accepts records in any state, so the engine can use a memory store as a
+ * local cache of COMPLETED records in front of a remote store. Returns NULL on
+ * GDA_ERR_NOMEM (or GDA_ERR_INTERNAL if libsodium cannot initialise). */
 GDA_API gda_store *gda_memory_store_new(size_t max_entries, gda_error *err);
 
 #ifdef __cplusplus

@@ -1,0 +1,125 @@
+/* libgda — the DynamoDB idempotency store (libgda-store-dynamodb).
+ *
+ * Implements the store contract of <gda/store.h> over DynamoDB's JSON
+ * protocol, signed with SigV4 from the environment's credentials
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) in the
+ * environment's region (AWS_REGION, else AWS_DEFAULT_REGION).
+ *
+ * One round trip on the hot path: put_if_absent is a conditional PutItem
+ * ("absent, or expired, or IN_PROGRESS with its lease past") asking for the
+ * existing item on a failed condition (ReturnValuesOnConditionCheckFailure =
+ * ALL_OLD); servers that ignore that flag cost one consistent GetItem more.
+ * complete and release are UpdateItem / DeleteItem conditioned on the owner
+ * token. Records carry the TTL attribute in epoch seconds so DynamoDB's TTL
+ * deletes them.
+ *
+ * Item layout (attribute names configurable; defaults match the reference
+ * table, partition key "requestId" of type S):
+ *   requestId S, state S (IN_PROGRESS | COMPLETED | ACCEPTED), payloadHash B,
+ *   owner S, leaseUntilMs N, expiresAt N (TTL, epoch s), statusCode N,
+ *   body B, flags N.
+ *
+ * Throttling, 5xx and connection failures are retried with full-jitter
+ * exponential backoff, never past the call's deadline_ms.
+ *
+ * Thread safety: a store handle may be shared by any number of threads
+ * (calls run in parallel, one HTTP connection per concurrent caller). The
+ * functions below that take options only read them.
+ */
+#ifndef GDA_STORE_DYNAMODB_H
+#define GDA_STORE_DYNAMODB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gda/export.h>
+#include <gda/status.h>
+#include <gda/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Environment variable naming the endpoint URL when options.endpoint is NULL
+ * (e.g. http://127.0.0.1:8000 for a local DynamoDB-compatible server). */
+#define GDA_DYNAMODB_ENDPOINT_ENV "GDA_DYNAMODB_ENDPOINT"
+
+typedef struct gda_dynamodb_options {
+    const char *table;    /* required */
+    const char *region;   /* NULL: AWS_REGION, else AWS_DEFAULT_REGION */
+    /* NULL: $GDA_DYNAMODB_ENDPOINT, else https://dynamodb.<region>.amazonaws.com */
+    const char *endpoint;
+
+    /* Attribute names; NULL keeps the default shown in the comment. */
+    const char *attr_key;        /* "requestId" (the partition key, type S) */
+    const char *attr_state;      /* "state" */
+    const char *attr_payload;    /* "payloadHash" */
+    const char *attr_owner;      /* "owner" */
+    const char *attr_lease;      /* "leaseUntilMs" */
+    const char *attr_expires;    /* "expiresAt" (the table's TTL attribute) */
+    const char *attr_status;     /* "statusCode" */
+    const char *attr_body;       /* "body" */
+    const char *attr_flags;      /* "flags" */
+
+    /* Retries of throttling / 5xx / connection failures within one call. */
+    unsigned max_attempts;       /* 0: 8 */
+    int64_t backoff_base_ms;     /* 0: 25 */
+    int64_t backoff_cap_ms;      /* 0: 2000 */
+    /* Budget of a call whose gda_store_call has no deadline (0: 10000). */
+    int64_t default_timeout_ms;
+    int64_t connect_timeout_ms;  /* 0: 2000 */
+    size_t max_connections;      /* concurrent requests per store (0: 64) */
+
+    /* Clock used for deadlines and backoff sleeps; NULL hooks use the real
+     * clock (CLOCK_REALTIME, epoch ms) and nanosleep. Tests inject both to
+     * count and skip sleeps. Must be callable from any thread. */
+    int64_t (*now_ms)(void *user);
+    void (*sleep_ms)(void *user, int64_t ms);
+    void *clock_user;
+} gda_dynamodb_options;
+
+/* Zero opts: every field takes its default; the caller sets table. */
+GDA_API void gda_dynamodb_options_init(gda_dynamodb_options *opts);
+
+/* Open a store on an existing table. No request is sent (the first call
+ * opens the connection). Credentials come from the environment now and are
+ * kept in guarded memory for the handle's life. Returns NULL on error:
+ * GDA_ERR_CONFIG (no table, no region, no credentials, a bad endpoint or
+ * attribute name), GDA_ERR_NOMEM. Close with gda_store_close. */
+GDA_API gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_error *err);
+
+typedef struct gda_dynamodb_stats {
+    uint64_t calls;       /* DynamoDB operations requested */
+    uint64_t round_trips; /* HTTP requests sent, retries included */
+    uint64_t connections; /* TCP connections opened */
+    uint64_t retries;     /* backoff sleeps */
+} gda_dynamodb_stats;
+
+/* Counters of a store since it was opened. GDA_ERR_INTERNAL when store is not
+ * a DynamoDB store. */
+GDA_API gda_status gda_dynamodb_store_stats(gda_store *store, gda_dynamodb_stats *out,
+                                            gda_error *err);
+
+/* For local development and tests: create opts->table with the key schema
+ * (attr_key, type S, HASH) in on-demand billing, wait (bounded by
+ * deadline_ms, epoch ms; 0 = 30 s) until it is ACTIVE, then enable TTL on
+ * attr_expires. An existing table is not an error (*created false).
+ * *ttl_enabled (optional) is false when the server does not implement
+ * UpdateTimeToLive (some local emulators). Errors: GDA_ERR_CONFIG
+ * (options, credentials, or the service refused), GDA_ERR_STORE (service
+ * unavailable), GDA_ERR_TIMEOUT, GDA_ERR_NOMEM. */
+GDA_API gda_status gda_dynamodb_create_table(const gda_dynamodb_options *opts,
+                                             int64_t deadline_ms, bool *created,
+                                             bool *ttl_enabled, gda_error *err);
+
+/* Delete opts->table (for tests and tear-down of local tables); absent is
+ * not an error. Errors as gda_dynamodb_create_table. */
+GDA_API gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts,
+                                             int64_t deadline_ms, gda_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GDA_STORE_DYNAMODB_H */

@@ -1,0 +1,24 @@
+/* libgda (private) — default clock hooks (see clock.h). */
+#include "clock.h"
+
+#include <errno.h>
+#include <time.h>
+
+int64_t gda_clock_now_ms(void *user)
+{
+    (void)user;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gda_clock_sleep_ms(int64_t ms, void *user)
+{
+    (void)user;
+    if (ms <= 0)
+        return;
+    struct timespec left = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}

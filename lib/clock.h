@@ -1,0 +1,21 @@
+/* libgda (private) — the one sanctioned clock of the core.
+ *
+ * The core never reads the time on its own: modules take epoch milliseconds
+ * as parameters or call an injectable hook. These are the default hooks, used
+ * when a configuration leaves its clock unset; tests inject their own.
+ *
+ * Thread safety: both functions are reentrant; `user` is ignored.
+ */
+#ifndef GDA_CLOCK_H
+#define GDA_CLOCK_H
+
+#include <stdint.h>
+
+/* Wall clock (CLOCK_REALTIME) in epoch milliseconds: record expiry and
+ * leases are compared across hosts, so a monotonic clock would not do. */
+int64_t gda_clock_now_ms(void *user);
+
+/* Sleep for ms milliseconds (nothing for ms <= 0), resuming after signals. */
+void gda_clock_sleep_ms(int64_t ms, void *user);
+
+#endif /* GDA_CLOCK_H */

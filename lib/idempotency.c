@@ -1,0 +1,616 @@
+/* libgda — the exactly-once engine (see include/gda/idempotency.h). */
+#include <gda/idempotency.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "digest.h"
+
+#define IDEM_DEFAULT_TTL_S 3600
+#define IDEM_DEFAULT_MAX_LEASE_MS 30000
+#define IDEM_DEFAULT_WAIT_MS 2000
+#define IDEM_DEFAULT_POLL_MS 50
+/* Ten years: beyond that a TTL is a configuration mistake, and the bound keeps
+ * the expiry arithmetic far from overflow. */
+#define IDEM_MAX_TTL_S (INT64_C(10) * 366 * 24 * 3600)
+#define IDEM_MAX_DURATION_MS (INT64_C(24) * 3600 * 1000)
+
+#define SEAL_NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
+/* Domain label, 2-byte key length, key, payload hash, 4-byte status, state. */
+#define SEAL_LABEL "gda-idem-v1"
+#define SEAL_AD_MAX (sizeof SEAL_LABEL - 1 + 2 + GDA_KEY_MAX + GDA_PAYLOAD_HASH_LEN + 4 + 1)
+
+struct gda_idem {
+    gda_store *store;    /* borrowed */
+    gda_store *cache;    /* owned memory store, or NULL */
+    gda_idem_config cfg; /* data_key cleared: the key lives in data_key below */
+    uint8_t *data_key;   /* sodium_malloc, read-only, or NULL */
+};
+
+void gda_idem_config_default(gda_idem_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->ttl_s = IDEM_DEFAULT_TTL_S;
+    cfg->max_lease_ms = IDEM_DEFAULT_MAX_LEASE_MS;
+    cfg->in_progress_wait_ms = IDEM_DEFAULT_WAIT_MS;
+    cfg->poll_interval_ms = IDEM_DEFAULT_POLL_MS;
+    cfg->busy_policy = GDA_IDEM_BUSY_RETRY;
+}
+
+static gda_status check_config(const gda_idem_config *cfg, gda_error *err)
+{
+    if (cfg->ttl_s < 1 || cfg->ttl_s > IDEM_MAX_TTL_S)
+        return gda_error_set(err, GDA_ERR_CONFIG, "ttl_s", "TTL must be 1 s to 10 years");
+    if (cfg->max_lease_ms < 1 || cfg->max_lease_ms > IDEM_MAX_DURATION_MS)
+        return gda_error_set(err, GDA_ERR_CONFIG, "max_lease_ms", "lease must be 1 ms to 24 h");
+    if (cfg->in_progress_wait_ms < 0 || cfg->in_progress_wait_ms > IDEM_MAX_DURATION_MS)
+        return gda_error_set(err, GDA_ERR_CONFIG, "in_progress_wait_ms",
+                             "in-progress wait must be 0 to 24 h");
+    if (cfg->poll_interval_ms < 1 || cfg->poll_interval_ms > IDEM_MAX_DURATION_MS)
+        return gda_error_set(err, GDA_ERR_CONFIG, "poll_interval_ms",
+                             "poll interval must be 1 ms to 24 h");
+    if (cfg->busy_policy != GDA_IDEM_BUSY_RETRY && cfg->busy_policy != GDA_IDEM_BUSY_CONFLICT)
+        return gda_error_set(err, GDA_ERR_CONFIG, "busy_policy", "unknown in-progress policy");
+    if ((cfg->data_key != NULL) != (cfg->data_key_len != 0) ||
+        (cfg->data_key && cfg->data_key_len != GDA_IDEM_DATA_KEY_LEN))
+        return gda_error_set(err, GDA_ERR_CONFIG, "data_key", "data key must be %d bytes",
+                             GDA_IDEM_DATA_KEY_LEN);
+    return GDA_OK;
+}
+
+gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *err)
+{
+    gda_idem_config defaults;
+    if (!cfg) {
+        gda_idem_config_default(&defaults);
+        cfg = &defaults;
+    }
+    if (!store) {
+        gda_error_set(err, GDA_ERR_CONFIG, NULL, "idempotency engine needs a store");
+        return NULL;
+    }
+    if (check_config(cfg, err) != GDA_OK)
+        return NULL;
+    if (sodium_init() < 0) {
+        gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+        return NULL;
+    }
+    gda_idem *idem = calloc(1, sizeof *idem);
+    if (!idem) {
+        gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    idem->store = store;
+    idem->cfg = *cfg;
+    idem->cfg.data_key = NULL;
+    if (!idem->cfg.now)
+        idem->cfg.now = gda_clock_now_ms;
+    if (!idem->cfg.sleep)
+        idem->cfg.sleep = gda_clock_sleep_ms;
+    if (cfg->data_key) {
+        idem->data_key = sodium_malloc(GDA_IDEM_DATA_KEY_LEN);
+        if (!idem->data_key) {
+            free(idem);
+            gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of secure memory");
+            return NULL;
+        }
+        memcpy(idem->data_key, cfg->data_key, GDA_IDEM_DATA_KEY_LEN);
+        sodium_mprotect_readonly(idem->data_key);
+    }
+    if (cfg->local_cache_entries > 0) {
+        idem->cache = gda_memory_store_new(cfg->local_cache_entries, err);
+        if (!idem->cache) {
+            gda_idem_free(idem);
+            return NULL;
+        }
+    }
+    return idem;
+}
+
+void gda_idem_free(gda_idem *idem)
+{
+    if (!idem)
+        return;
+    if (idem->data_key)
+        sodium_free(idem->data_key); /* wipes before unmapping */
+    gda_store_close(idem->cache);
+    free(idem);
+}
+
+void gda_idem_result_clear(gda_idem_result *res)
+{
+    if (!res)
+        return;
+    free(res->body);
+    memset(res, 0, sizeof *res);
+}
+
+/* ---- payload hashing ---------------------------------------------------- */
+
+gda_status gda_idem_payload_hash(const json_t *payload, uint8_t out[GDA_PAYLOAD_HASH_LEN],
+                                 gda_error *err)
+{
+    if (!payload || !out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "payload hash: missing argument");
+    char *canonical = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!canonical)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    gda_sha256(canonical, strlen(canonical), out);
+    /* The canonical form may hold PII: do not leave it in freed memory. */
+    sodium_memzero(canonical, strlen(canonical));
+    free(canonical);
+    return GDA_OK;
+}
+
+void gda_idem_payload_hash_bytes(const void *data, size_t len, uint8_t out[GDA_PAYLOAD_HASH_LEN])
+{
+    if (!out)
+        return;
+    gda_sha256(len ? data : "", len, out);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t extra;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i <= extra)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+static gda_status check_key(const char *key, gda_error *err)
+{
+    size_t n = strnlen(key, GDA_KEY_MAX + 1);
+    if (n == 0)
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL, "idempotency key is empty");
+    if (n > GDA_KEY_MAX)
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL,
+                             "idempotency key is longer than %d bytes", GDA_KEY_MAX);
+    if (!utf8_valid((const unsigned char *)key, n))
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL,
+                             "idempotency key is not valid UTF-8");
+    return GDA_OK;
+}
+
+static void new_owner_token(char owner[GDA_OWNER_TOKEN_SIZE])
+{
+    unsigned char raw[(GDA_OWNER_TOKEN_SIZE - 1) / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(owner, GDA_OWNER_TOKEN_SIZE, raw, sizeof raw);
+    sodium_memzero(raw, sizeof raw);
+}
+
+static void put_be(uint8_t *p, uint32_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* The associated data that pins a sealed body to its record. */
+static size_t seal_ad(uint8_t ad[SEAL_AD_MAX], const char *key,
+                      const uint8_t hash[GDA_PAYLOAD_HASH_LEN], gda_record_state state,
+                      int status_code)
+{
+    size_t key_len = strnlen(key, GDA_KEY_MAX);
+    size_t n = 0;
+    memcpy(ad, SEAL_LABEL, sizeof SEAL_LABEL - 1);
+    n += sizeof SEAL_LABEL - 1;
+    put_be(ad + n, (uint32_t)key_len, 2);
+    n += 2;
+    memcpy(ad + n, key, key_len);
+    n += key_len;
+    memcpy(ad + n, hash, GDA_PAYLOAD_HASH_LEN);
+    n += GDA_PAYLOAD_HASH_LEN;
+    put_be(ad + n, (uint32_t)status_code, 4);
+    n += 4;
+    ad[n++] = (uint8_t)state;
+    return n;
+}
+
+static gda_status seal_body(const gda_idem *idem, const gda_idem_lease *lease,
+                            gda_record_state state, int status_code, const void *body,
+                            size_t body_len, uint8_t **out, size_t *out_len, gda_error *err)
+{
+    if (body_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX ||
+        body_len > SIZE_MAX - SEAL_NONCE_LEN - SEAL_TAG_LEN)
+        return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL, "result too large to cache");
+    size_t total = SEAL_NONCE_LEN + body_len + SEAL_TAG_LEN;
+    uint8_t *sealed = malloc(total);
+    if (!sealed)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    uint8_t ad[SEAL_AD_MAX];
+    size_t ad_len = seal_ad(ad, lease->key, lease->payload_hash, state, status_code);
+    randombytes_buf(sealed, SEAL_NONCE_LEN);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + SEAL_NONCE_LEN, &clen,
+                                               body_len ? body : (const void *)"",
+                                               body_len, ad, ad_len, NULL, sealed,
+                                               idem->data_key);
+    *out = sealed;
+    *out_len = total;
+    return GDA_OK;
+}
+
+/* Turn a stored COMPLETED/ACCEPTED record into a plaintext result, refusing
+ * anything that does not authenticate. key is the key the caller asked for. */
+static gda_status open_result(const gda_idem *idem, const char *key, const gda_record *rec,
+                              gda_idem_result *out, gda_error *err)
+{
+    if (rec->status_code < 100 || rec->status_code > 599)
+        return gda_error_set(err, GDA_ERR_INTEGRITY, NULL, "cached result has no valid status");
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    if (rec->flags & GDA_RECORD_ENCRYPTED) {
+        if (!idem->data_key)
+            return gda_error_set(err, GDA_ERR_CONFIG, NULL,
+                                 "cached result is encrypted and no data key is configured");
+        if (!rec->body || rec->body_len < SEAL_NONCE_LEN + SEAL_TAG_LEN)
+            return gda_error_set(err, GDA_ERR_INTEGRITY, NULL, "cached result is truncated");
+        plain_len = rec->body_len - SEAL_NONCE_LEN - SEAL_TAG_LEN;
+        plain = malloc(plain_len ? plain_len : 1);
+        if (!plain)
+            return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+        uint8_t ad[SEAL_AD_MAX];
+        size_t ad_len = seal_ad(ad, key, rec->payload_hash, rec->state, rec->status_code);
+        unsigned long long mlen = 0;
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+                plain, &mlen, NULL, rec->body + SEAL_NONCE_LEN, rec->body_len - SEAL_NONCE_LEN,
+                ad, ad_len, rec->body, idem->data_key) != 0) {
+            free(plain);
+            return gda_error_set(err, GDA_ERR_INTEGRITY, NULL,
+                                 "cached result failed authentication");
+        }
+        if (plain_len == 0) {
+            free(plain);
+            plain = NULL;
+        }
+    } else {
+        /* With a key configured, an unsealed record can only be a forgery or
+         * a leftover from before encryption was enabled: neither is replayed. */
+        if (idem->data_key)
+            return gda_error_set(err, GDA_ERR_INTEGRITY, NULL, "cached result is not sealed");
+        if (rec->body && rec->body_len) {
+            if (!(plain = malloc(rec->body_len)))
+                return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+            memcpy(plain, rec->body, rec->body_len);
+            plain_len = rec->body_len;
+        }
+    }
+    gda_idem_result_clear(out);
+    out->state = rec->state;
+    out->status_code = rec->status_code;
+    out->body = plain;
+    out->body_len = plain_len;
+    return GDA_OK;
+}
+
+/* Best effort: a cache that cannot take the record only costs a round trip. */
+static void cache_offer(const gda_idem *idem, const gda_record *rec, int64_t now_ms)
+{
+    if (!idem->cache || rec->state != GDA_RECORD_COMPLETED)
+        return;
+    gda_store_call call = {.now_ms = now_ms, .deadline_ms = 0};
+    gda_store_put_if_absent(idem->cache, rec, &call, NULL, NULL, NULL);
+}
+
+static bool cache_lookup(const gda_idem *idem, const char *key, int64_t now_ms, gda_record *out)
+{
+    if (!idem->cache)
+        return false;
+    gda_store_call call = {.now_ms = now_ms, .deadline_ms = 0};
+    bool found = false;
+    if (gda_store_get(idem->cache, key, &call, out, &found, NULL) != GDA_OK || !found)
+        return false;
+    if (out->state != GDA_RECORD_COMPLETED || !gda_record_is_live(out, now_ms)) {
+        gda_record_clear(out);
+        return false;
+    }
+    return true;
+}
+
+static int64_t min_deadline(int64_t t, int64_t deadline_ms)
+{
+    return (deadline_ms > 0 && deadline_ms < t) ? deadline_ms : t;
+}
+
+/* A live record blocks the key: decide between MISMATCH, REPLAY and "still
+ * running" (returned as GDA_OK with *outcome IN_PROGRESS, for the caller's
+ * wait loop). */
+static gda_status judge_existing(const gda_idem *idem, const char *key,
+                                 const uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN],
+                                 const gda_record *existing, bool from_cache, int64_t now_ms,
+                                 gda_idem_outcome *outcome, gda_idem_result *replay,
+                                 gda_error *err)
+{
+    if (sodium_memcmp(existing->payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN) != 0) {
+        *outcome = GDA_IDEM_MISMATCH;
+        return gda_error_set(err, GDA_ERR_PAYLOAD_MISMATCH, NULL,
+                             "idempotency key was already used with a different payload");
+    }
+    if (existing->state == GDA_RECORD_IN_PROGRESS) {
+        *outcome = GDA_IDEM_IN_PROGRESS;
+        gda_idem_result_clear(replay);
+        replay->state = GDA_RECORD_IN_PROGRESS;
+        replay->retry_after_ms =
+            existing->lease_until_ms > now_ms ? existing->lease_until_ms - now_ms : 0;
+        return GDA_OK;
+    }
+    gda_status st = open_result(idem, key, existing, replay, err);
+    if (st != GDA_OK)
+        return st;
+    *outcome = GDA_IDEM_REPLAY;
+    if (!from_cache)
+        cache_offer(idem, existing, now_ms);
+    return GDA_OK;
+}
+
+static gda_status busy(const gda_idem *idem, gda_error *err)
+{
+    if (idem->cfg.busy_policy == GDA_IDEM_BUSY_CONFLICT)
+        return gda_error_set(err, GDA_ERR_IN_PROGRESS, NULL,
+                             "a request with this idempotency key is still running");
+    return gda_error_set(err, GDA_ERR_BUSY, NULL,
+                         "a request with this idempotency key is still running; retry");
+}
+
+/* ---- begin -------------------------------------------------------------- */
+
+gda_status gda_idem_begin(gda_idem *idem, const char *key,
+                          const uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN], int64_t deadline_ms,
+                          gda_idem_outcome *outcome, gda_idem_lease *lease,
+                          gda_idem_result *replay, gda_error *err)
+{
+    if (!idem || !key || !payload_hash || !outcome || !lease || !replay)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "idempotency begin: missing argument");
+    gda_status st = check_key(key, err);
+    if (st != GDA_OK)
+        return st;
+
+    int64_t now = idem->cfg.now(idem->cfg.clock_user);
+    if (deadline_ms > 0 && now >= deadline_ms)
+        return gda_error_set(err, GDA_ERR_TIMEOUT, NULL, "invocation deadline already passed");
+    const int64_t wait_until = min_deadline(now + idem->cfg.in_progress_wait_ms, deadline_ms);
+
+    gda_record existing;
+    memset(&existing, 0, sizeof existing);
+    bool have_existing = cache_lookup(idem, key, now, &existing);
+    bool from_cache = have_existing;
+
+    gda_record mine;
+    memset(&mine, 0, sizeof mine);
+    mine.key = (char *)key;
+    mine.state = GDA_RECORD_IN_PROGRESS;
+    memcpy(mine.payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN);
+    new_owner_token(mine.owner);
+
+    for (;;) {
+        if (!have_existing) {
+            if (deadline_ms > 0 && now >= deadline_ms) {
+                st = gda_error_set(err, GDA_ERR_TIMEOUT, NULL, "invocation deadline passed");
+                break;
+            }
+            mine.lease_until_ms = min_deadline(now + idem->cfg.max_lease_ms, deadline_ms);
+            /* Never let the record expire before its lease does. */
+            int64_t lease_end_s = mine.lease_until_ms / 1000 + 1;
+            mine.expires_at_s = now / 1000 + idem->cfg.ttl_s;
+            if (mine.expires_at_s < lease_end_s)
+                mine.expires_at_s = lease_end_s;
+            gda_store_call call = {.now_ms = now, .deadline_ms = deadline_ms};
+            bool inserted = false;
+            st = gda_store_put_if_absent(idem->store, &mine, &call, &inserted, &existing, err);
+            if (st != GDA_OK)
+                break;
+            if (inserted) {
+                memset(lease, 0, sizeof *lease);
+                memcpy(lease->key, key, strlen(key) + 1);
+                memcpy(lease->owner, mine.owner, sizeof lease->owner);
+                memcpy(lease->payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN);
+                lease->lease_until_ms = mine.lease_until_ms;
+                lease->deadline_ms = deadline_ms;
+                *outcome = GDA_IDEM_NEW;
+                break;
+            }
+            have_existing = true;
+        }
+
+        st = judge_existing(idem, key, payload_hash, &existing, from_cache, now, outcome, replay,
+                            err);
+        from_cache = false;
+        if (st != GDA_OK || *outcome != GDA_IDEM_IN_PROGRESS)
+            break;
+
+        /* A twin holds the lease: wait for it, re-reading, within bounds. */
+        if (now >= wait_until) {
+            st = busy(idem, err);
+            break;
+        }
+        int64_t nap = wait_until - now;
+        if (nap > idem->cfg.poll_interval_ms)
+            nap = idem->cfg.poll_interval_ms;
+        idem->cfg.sleep(nap, idem->cfg.clock_user);
+        now = idem->cfg.now(idem->cfg.clock_user);
+
+        gda_record_clear(&existing);
+        gda_store_call call = {.now_ms = now, .deadline_ms = deadline_ms};
+        bool found = false;
+        st = gda_store_get(idem->store, key, &call, &existing, &found, err);
+        if (st != GDA_OK)
+            break;
+        have_existing = found && gda_record_is_live(&existing, now);
+        if (found && !have_existing)
+            gda_record_clear(&existing);
+    }
+    gda_record_clear(&existing);
+    sodium_memzero(mine.owner, sizeof mine.owner);
+    return st;
+}
+
+/* ---- complete, accept, abort -------------------------------------------- */
+
+static bool cacheable_status(int status)
+{
+    if (status >= 200 && status <= 299)
+        return status != 202;
+    if (status >= 400 && status <= 499)
+        return status != 408 && status != 425 && status != 429;
+    return false;
+}
+
+static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record_state state,
+                         int status_code, const void *body, size_t body_len, gda_error *err)
+{
+    if (!idem || !lease || (body_len && !body))
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "idempotency complete: missing argument");
+    gda_status st = check_key(lease->key, err);
+    if (st != GDA_OK)
+        return st;
+
+    const int64_t now = idem->cfg.now(idem->cfg.clock_user);
+    gda_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.key = (char *)lease->key;
+    rec.state = state;
+    memcpy(rec.payload_hash, lease->payload_hash, GDA_PAYLOAD_HASH_LEN);
+    memcpy(rec.owner, lease->owner, sizeof rec.owner);
+    rec.owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
+    rec.lease_until_ms = lease->lease_until_ms;
+    rec.expires_at_s = now / 1000 + idem->cfg.ttl_s;
+    rec.status_code = status_code;
+
+    uint8_t *sealed = NULL;
+    if (idem->data_key) {
+        size_t sealed_len = 0;
+        st = seal_body(idem, lease, state, status_code, body, body_len, &sealed, &sealed_len,
+                       err);
+        if (st != GDA_OK)
+            return st;
+        rec.body = sealed;
+        rec.body_len = sealed_len;
+        rec.flags = GDA_RECORD_ENCRYPTED;
+    } else {
+        rec.body = (uint8_t *)body;
+        rec.body_len = body_len;
+    }
+
+    gda_store_call call = {.now_ms = now, .deadline_ms = 0};
+    bool applied = false;
+    st = gda_store_complete(idem->store, &rec, &call, &applied, err);
+    if (st == GDA_OK && !applied)
+        st = gda_error_set(err, GDA_ERR_TIMEOUT, NULL,
+                           "lease lost: the key was taken over or already completed");
+    if (st == GDA_OK)
+        cache_offer(idem, &rec, now);
+    free(sealed);
+    sodium_memzero(rec.owner, sizeof rec.owner);
+    return st;
+}
+
+gda_status gda_idem_complete(gda_idem *idem, const gda_idem_lease *lease, int status_code,
+                             const void *body, size_t body_len, gda_error *err)
+{
+    if (!cacheable_status(status_code))
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             "status %d is not a final result: abort or accept instead",
+                             status_code);
+    return finish(idem, lease, GDA_RECORD_COMPLETED, status_code, body, body_len, err);
+}
+
+gda_status gda_idem_accept(gda_idem *idem, const gda_idem_lease *lease, const void *body,
+                           size_t body_len, gda_error *err)
+{
+    return finish(idem, lease, GDA_RECORD_ACCEPTED, 202, body, body_len, err);
+}
+
+gda_status gda_idem_abort(gda_idem *idem, const gda_idem_lease *lease, bool *released,
+                          gda_error *err)
+{
+    if (!idem || !lease)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "idempotency abort: missing argument");
+    gda_status st = check_key(lease->key, err);
+    if (st != GDA_OK)
+        return st;
+    char owner[GDA_OWNER_TOKEN_SIZE];
+    memcpy(owner, lease->owner, sizeof owner);
+    owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
+    gda_store_call call = {.now_ms = idem->cfg.now(idem->cfg.clock_user), .deadline_ms = 0};
+    bool applied = false;
+    st = gda_store_release(idem->store, lease->key, owner, &call, &applied, err);
+    sodium_memzero(owner, sizeof owner);
+    if (released)
+        *released = st == GDA_OK && applied;
+    return st;
+}
+
+/* ---- lookup ------------------------------------------------------------- */
+
+gda_status gda_idem_lookup(gda_idem *idem, const char *key, gda_idem_result *out, gda_error *err)
+{
+    if (!idem || !key || !out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "idempotency lookup: missing argument");
+    gda_status st = check_key(key, err);
+    if (st != GDA_OK)
+        return st;
+    const int64_t now = idem->cfg.now(idem->cfg.clock_user);
+    gda_record rec;
+    memset(&rec, 0, sizeof rec);
+    const bool from_cache = cache_lookup(idem, key, now, &rec);
+    if (!from_cache) {
+        gda_store_call call = {.now_ms = now, .deadline_ms = 0};
+        bool found = false;
+        st = gda_store_get(idem->store, key, &call, &rec, &found, err);
+        if (st != GDA_OK)
+            return st;
+        if (!found || !gda_record_is_live(&rec, now)) {
+            gda_record_clear(&rec);
+            return gda_error_set(err, GDA_ERR_NOT_FOUND, NULL, "no such idempotency record");
+        }
+    }
+    if (rec.state == GDA_RECORD_IN_PROGRESS) {
+        gda_idem_result_clear(out);
+        out->state = GDA_RECORD_IN_PROGRESS;
+        out->retry_after_ms = rec.lease_until_ms - now;
+    } else {
+        st = open_result(idem, key, &rec, out, err);
+        if (st == GDA_OK && !from_cache)
+            cache_offer(idem, &rec, now);
+    }
+    gda_record_clear(&rec);
+    return st;
+}

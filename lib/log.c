@@ -1,0 +1,866 @@
+/* libgda — structured logs and EMF metrics (see include/gda/log.h). */
+#include <gda/log.h>
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_NAMESPACE "libgda"
+#define DEFAULT_SERVICE "libgda"
+
+/* Latest instant RFC 3339 can write with a four-digit year:
+ * 9999-12-31T23:59:59.999Z. */
+#define MAX_EPOCH_MS INT64_C(253402300799999)
+
+/* 15 significant digits write 12.3 as "12.3" rather than jansson's default
+ * 17-digit "12.300000000000001". */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* U+FFFD and U+2026 in UTF-8. */
+static const char replacement_char[] = "\xEF\xBF\xBD";
+static const char ellipsis[] = "\xE2\x80\xA6";
+
+struct gda_logger {
+    atomic_int level;
+    pthread_mutex_t sink_lock; /* serializes sink calls only */
+    gda_log_sink_fn sink;
+    void *sink_user;
+    char **pii_fields;
+    size_t pii_field_count;
+    gda_log_pii_fn is_pii;
+    void *is_pii_user;
+    bool metrics_enabled;
+    char *metrics_namespace;
+    char *service;
+};
+
+/* Members an extra object may not set: the standard fields (so a caller's
+ * data cannot overwrite what the pipeline asserts) and "_aws" (so a log line
+ * cannot be read by CloudWatch as an EMF metric record). */
+static const char *const reserved_names[] = {
+    "timestamp", "level", "message", "requestId", "interactionId",
+    "awsRequestId", "traceId", "statusCode", "executionTimeMs", "outcome",
+    "errorCode", "authFailure", "keyId", "_aws",
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* Locale-independent ASCII case-insensitive equality. */
+static bool ascii_case_equal(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca >= 'A' && ca <= 'Z')
+            ca = (unsigned char)(ca - 'A' + 'a');
+        if (cb >= 'A' && cb <= 'Z')
+            cb = (unsigned char)(cb - 'A' + 'a');
+        if (ca != cb)
+            return false;
+        if (ca == '\0')
+            return true;
+    }
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);
+    if (copy)
+        memcpy(copy, s, n + 1);
+    return copy;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 when the bytes
+ * there are not one: overlong forms, surrogates and code points past
+ * U+10FFFF are rejected, as jansson rejects them. */
+static size_t utf8_sequence_length(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    size_t need;
+    unsigned int cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+        cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (avail < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xC0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return need;
+}
+
+/* A JSON string holding s[0..len) made safe: ill-formed bytes and NUL
+ * become U+FFFD and text past GDA_LOG_MAX_STRING bytes is replaced by "…".
+ * Returns NULL only when memory runs out. */
+static json_t *safe_string(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    /* Fast path: already valid and short enough, the common case. */
+    if (len <= GDA_LOG_MAX_STRING) {
+        size_t i = 0;
+        while (i < len) {
+            size_t n = p[i] ? utf8_sequence_length(p + i, len - i) : 0;
+            if (n == 0)
+                break;
+            i += n;
+        }
+        if (i == len)
+            return json_stringn_nocheck(s, len);
+    }
+
+    /* Each input byte yields at most 3 output bytes, and output stops at the
+     * limit plus one last piece and the ellipsis. */
+    const size_t cap_limit = GDA_LOG_MAX_STRING + 2 * (sizeof replacement_char - 1) + 1;
+    size_t cap = len < cap_limit / 3 ? len * 3 + 1 : cap_limit;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t used = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_sequence_length(p + i, len - i);
+        if (p[i] == '\0')
+            n = 0; /* NUL: legal JSON as \u0000, but many readers refuse it */
+        const char *piece = n ? s + i : replacement_char;
+        size_t piece_len = n ? n : sizeof replacement_char - 1;
+        if (used + piece_len > GDA_LOG_MAX_STRING) {
+            memcpy(out + used, ellipsis, sizeof ellipsis - 1);
+            used += sizeof ellipsis - 1;
+            break;
+        }
+        memcpy(out + used, piece, piece_len);
+        used += piece_len;
+        i += n ? n : 1;
+    }
+    json_t *str = json_stringn_nocheck(out, used);
+    free(out);
+    return str;
+}
+
+static bool valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence_length(p + i, len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* Integral values as JSON integers ("1", not "1.0"), others as reals. */
+static json_t *number_value(double v)
+{
+    /* Within ±2^53 every integer is exact, so the round trip through
+     * json_int_t tells integral values apart (and needs no libm). */
+    if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && (double)(json_int_t)v == v)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+/* Steals value; false (value released) when it is NULL or cannot be added. */
+static bool put(json_t *obj, const char *key, json_t *value)
+{
+    if (!value)
+        return false;
+    return json_object_set_new_nocheck(obj, key, value) == 0;
+}
+
+static bool put_string(json_t *obj, const char *key, const char *s)
+{
+    return put(obj, key, safe_string(s, strlen(s)));
+}
+
+/* "2026-11-24T10:00:00.123Z" (24 characters for the years this module
+ * accepts; the buffer is sized for any int so the compiler can prove the
+ * snprintf fits). */
+#define TIMESTAMP_BUFFER 96
+static void format_timestamp(int64_t now_ms, char *buf, size_t size)
+{
+    time_t secs = (time_t)(now_ms / 1000);
+    int millis = (int)(now_ms % 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+}
+
+/* A growable buffer that json_dump_callback writes into, so the line is in
+ * memory we allocated (jansson's own allocator may have been replaced). */
+typedef struct line_buffer {
+    char *data;
+    size_t len;
+    size_t cap;
+} line_buffer;
+
+static int line_append(const char *chunk, size_t size, void *data)
+{
+    line_buffer *buf = data;
+    if (size > SIZE_MAX - buf->len - 2)
+        return -1;
+    size_t need = buf->len + size + 2; /* room for '\n' and '\0' */
+    if (need > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 512;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        char *grown = realloc(buf->data, cap);
+        if (!grown)
+            return -1;
+        buf->data = grown;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, chunk, size);
+    buf->len += size;
+    return 0;
+}
+
+/* Serialize obj as one line and hand it to the sink. */
+static gda_status emit_line(gda_logger *lg, const json_t *obj, gda_error *err)
+{
+    line_buffer buf = {NULL, 0, 0};
+    if (json_dump_callback(obj, line_append, &buf, DUMP_FLAGS) != 0 || !buf.data) {
+        free(buf.data);
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "log line: out of memory");
+    }
+    buf.data[buf.len++] = '\n';
+    buf.data[buf.len] = '\0';
+    pthread_mutex_lock(&lg->sink_lock);
+    lg->sink(buf.data, buf.len, lg->sink_user);
+    pthread_mutex_unlock(&lg->sink_lock);
+    free(buf.data);
+    return GDA_OK;
+}
+
+/* ---- levels, outcomes, units -------------------------------------------- */
+
+gda_status gda_log_level_parse(const char *text, gda_log_level *out, gda_error *err)
+{
+    static const struct {
+        const char *name;
+        gda_log_level level;
+    } names[] = {
+        {"trace", GDA_LOG_DEBUG}, {"debug", GDA_LOG_DEBUG}, {"info", GDA_LOG_INFO},
+        {"warn", GDA_LOG_WARN},   {"warning", GDA_LOG_WARN}, {"error", GDA_LOG_ERROR},
+        {"fatal", GDA_LOG_ERROR},
+    };
+    if (text && out) {
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (ascii_case_equal(text, names[i].name)) {
+                *out = names[i].level;
+                return GDA_OK;
+            }
+        }
+    }
+    /* The value itself is not echoed: it came from the environment and the
+     * error may end up in a log. */
+    return gda_error_set(err, GDA_ERR_CONFIG, "log_level",
+                         "unknown log level (use DEBUG, INFO, WARN or ERROR)");
+}
+
+const char *gda_log_level_str(gda_log_level level)
+{
+    switch (level) {
+    case GDA_LOG_DEBUG:
+        return "DEBUG";
+    case GDA_LOG_INFO:
+        return "INFO";
+    case GDA_LOG_WARN:
+        return "WARN";
+    case GDA_LOG_ERROR:
+        break;
+    }
+    return "ERROR";
+}
+
+static bool level_in_range(int level)
+{
+    return level >= GDA_LOG_DEBUG && level <= GDA_LOG_ERROR;
+}
+
+const char *gda_log_outcome_str(gda_log_outcome outcome)
+{
+    switch (outcome) {
+    case GDA_LOG_OUTCOME_NONE:
+        return "none";
+    case GDA_LOG_OUTCOME_NEW:
+        return "new";
+    case GDA_LOG_OUTCOME_REPLAY:
+        return "replay";
+    case GDA_LOG_OUTCOME_IN_PROGRESS:
+        return "in_progress";
+    case GDA_LOG_OUTCOME_MISMATCH:
+        return "mismatch";
+    case GDA_LOG_OUTCOME_UNSET:
+        break;
+    }
+    return NULL;
+}
+
+const char *gda_metric_unit_str(gda_metric_unit unit)
+{
+    switch (unit) {
+    case GDA_METRIC_NONE:
+        return "None";
+    case GDA_METRIC_COUNT:
+        return "Count";
+    case GDA_METRIC_MILLISECONDS:
+        return "Milliseconds";
+    case GDA_METRIC_MICROSECONDS:
+        return "Microseconds";
+    case GDA_METRIC_SECONDS:
+        return "Seconds";
+    case GDA_METRIC_BYTES:
+        return "Bytes";
+    case GDA_METRIC_PERCENT:
+        return "Percent";
+    }
+    return NULL;
+}
+
+/* ---- logger lifecycle ---------------------------------------------------- */
+
+gda_log_config gda_log_config_default(void)
+{
+    gda_log_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.level = GDA_LOG_INFO;
+    cfg.sink = gda_log_sink_stdout;
+    cfg.metrics_enabled = true;
+    cfg.metrics_namespace = DEFAULT_NAMESPACE;
+    cfg.service = DEFAULT_SERVICE;
+    return cfg;
+}
+
+/* CloudWatch namespaces: 1..255 of [A-Za-z0-9 ._/#:-], not starting with
+ * "AWS/" (reserved for AWS services). */
+static bool valid_namespace(const char *ns)
+{
+    size_t n = strlen(ns);
+    if (n == 0 || n > GDA_METRICS_MAX_NAMESPACE || strncmp(ns, "AWS/", 4) == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = ns[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  strchr(" ._/#:-", c) != NULL;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Dimension values: 1..1024 bytes of UTF-8 with at least one non-blank. */
+static bool valid_dimension_value(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > GDA_METRICS_MAX_DIMENSION || !valid_utf8(v))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] != ' ' && v[i] != '\t')
+            return true;
+    }
+    return false;
+}
+
+void gda_logger_free(gda_logger *lg)
+{
+    if (!lg)
+        return;
+    for (size_t i = 0; i < lg->pii_field_count; i++)
+        free(lg->pii_fields[i]);
+    free(lg->pii_fields);
+    free(lg->metrics_namespace);
+    free(lg->service);
+    pthread_mutex_destroy(&lg->sink_lock);
+    free(lg);
+}
+
+gda_logger *gda_logger_new(const gda_log_config *cfg, gda_error *err)
+{
+    gda_log_config defaults = gda_log_config_default();
+    if (!cfg)
+        cfg = &defaults;
+    const char *ns = cfg->metrics_namespace ? cfg->metrics_namespace : DEFAULT_NAMESPACE;
+    const char *service = cfg->service ? cfg->service : DEFAULT_SERVICE;
+
+    if (!level_in_range((int)cfg->level)) {
+        gda_error_set(err, GDA_ERR_CONFIG, "level", "log level out of range");
+        return NULL;
+    }
+    if (cfg->pii_field_count > 0 && !cfg->pii_fields) {
+        gda_error_set(err, GDA_ERR_CONFIG, "pii_fields", "pii_fields is NULL but its count is not 0");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->pii_field_count; i++) {
+        if (!cfg->pii_fields[i]) {
+            gda_error_set(err, GDA_ERR_CONFIG, "pii_fields", "pii_fields[%zu] is NULL", i);
+            return NULL;
+        }
+    }
+    if (!valid_namespace(ns)) {
+        gda_error_set(err, GDA_ERR_CONFIG, "metrics_namespace",
+                      "metrics namespace must be 1-255 characters of A-Z a-z 0-9 . _ / # : - "
+                      "or space, not starting with AWS/");
+        return NULL;
+    }
+    if (!valid_dimension_value(service)) {
+        gda_error_set(err, GDA_ERR_CONFIG, "service",
+                      "service must be 1-1024 bytes of UTF-8, not only blanks");
+        return NULL;
+    }
+
+    gda_logger *lg = calloc(1, sizeof *lg);
+    if (!lg)
+        goto nomem;
+    if (pthread_mutex_init(&lg->sink_lock, NULL) != 0) {
+        free(lg);
+        goto nomem;
+    }
+    atomic_init(&lg->level, (int)cfg->level);
+    lg->sink = cfg->sink ? cfg->sink : gda_log_sink_stdout;
+    lg->sink_user = cfg->sink_user;
+    lg->is_pii = cfg->is_pii;
+    lg->is_pii_user = cfg->is_pii_user;
+    lg->metrics_enabled = cfg->metrics_enabled;
+    lg->metrics_namespace = dup_string(ns);
+    lg->service = dup_string(service);
+    if (!lg->metrics_namespace || !lg->service)
+        goto fail;
+    if (cfg->pii_field_count > 0) {
+        if (cfg->pii_field_count > SIZE_MAX / sizeof *lg->pii_fields)
+            goto fail;
+        lg->pii_fields = calloc(cfg->pii_field_count, sizeof *lg->pii_fields);
+        if (!lg->pii_fields)
+            goto fail;
+        for (size_t i = 0; i < cfg->pii_field_count; i++) {
+            lg->pii_fields[i] = dup_string(cfg->pii_fields[i]);
+            if (!lg->pii_fields[i])
+                goto fail;
+            lg->pii_field_count = i + 1;
+        }
+    }
+    return lg;
+
+fail:
+    gda_logger_free(lg);
+nomem:
+    gda_error_set(err, GDA_ERR_NOMEM, NULL, "logger: out of memory");
+    return NULL;
+}
+
+gda_log_level gda_logger_level(const gda_logger *lg)
+{
+    if (!lg)
+        return GDA_LOG_ERROR;
+    return (gda_log_level)atomic_load(&((gda_logger *)lg)->level);
+}
+
+void gda_logger_set_level(gda_logger *lg, gda_log_level level)
+{
+    if (lg && level_in_range((int)level))
+        atomic_store(&lg->level, (int)level);
+}
+
+bool gda_logger_enabled(const gda_logger *lg, gda_log_level level)
+{
+    return lg && level_in_range((int)level) && (int)level >= (int)gda_logger_level(lg);
+}
+
+/* ---- PII redaction ------------------------------------------------------- */
+
+static bool name_is_pii(const gda_logger *lg, const char *name)
+{
+    for (size_t i = 0; i < lg->pii_field_count; i++) {
+        if (ascii_case_equal(name, lg->pii_fields[i]))
+            return true;
+    }
+    return lg->is_pii && lg->is_pii(name, lg->is_pii_user);
+}
+
+/* E.164 is "+" and at most 15 digits, not starting with 0. Only numbers
+ * with at least 11 digits keep their ends: with fewer, 4 + 4 visible digits
+ * would leave too few hidden ones to protect the number. */
+#define E164_MIN_MASKABLE_DIGITS 11
+#define E164_MAX_DIGITS 15
+#define E164_KEEP_HEAD 4
+#define E164_KEEP_TAIL 4
+
+json_t *gda_log_mask_value(const json_t *value)
+{
+    if (json_is_string(value)) {
+        const char *s = json_string_value(value);
+        size_t len = json_string_length(value);
+        size_t digits = len > 0 ? len - 1 : 0;
+        bool e164 = len > 1 && s[0] == '+' && s[1] != '0' && digits >= E164_MIN_MASKABLE_DIGITS &&
+                    digits <= E164_MAX_DIGITS;
+        for (size_t i = 1; e164 && i < len; i++)
+            e164 = s[i] >= '0' && s[i] <= '9';
+        if (e164) {
+            char masked[1 + E164_KEEP_HEAD + 3 + E164_KEEP_TAIL + 1];
+            snprintf(masked, sizeof masked, "+%.*s***%.*s", E164_KEEP_HEAD, s + 1,
+                     E164_KEEP_TAIL, s + len - E164_KEEP_TAIL);
+            return json_string_nocheck(masked);
+        }
+    }
+    return json_string_nocheck("***");
+}
+
+static bool is_reserved(const char *name)
+{
+    for (size_t i = 0; i < sizeof reserved_names / sizeof reserved_names[0]; i++) {
+        if (ascii_case_equal(name, reserved_names[i]))
+            return true;
+    }
+    return false;
+}
+
+/* A new value equal to v with strings made safe and PII members masked, at
+ * any depth. Fresh scalars are built rather than sharing the caller's, so
+ * nothing the caller owns is touched. NULL only when memory runs out. */
+static json_t *redacted_copy(const gda_logger *lg, const json_t *v, int depth)
+{
+    if (depth > GDA_LOG_MAX_DEPTH)
+        return json_string_nocheck("[too deep]");
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        json_t *copy = json_object();
+        if (!copy)
+            return NULL;
+        const char *key;
+        json_t *member;
+        json_object_foreach((json_t *)v, key, member) {
+            /* A key built with jansson's unchecked setters may be invalid
+             * UTF-8; jansson would then refuse to dump the whole line. */
+            json_t *safe_key = safe_string(key, strlen(key));
+            if (!safe_key) {
+                json_decref(copy);
+                return NULL;
+            }
+            const char *name = json_string_value(safe_key);
+            bool pii = name_is_pii(lg, name) ||
+                       (strcmp(name, key) != 0 && name_is_pii(lg, key));
+            json_t *value = pii ? gda_log_mask_value(member)
+                                : redacted_copy(lg, member, depth + 1);
+            bool ok = put(copy, name, value);
+            json_decref(safe_key);
+            if (!ok) {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    case JSON_ARRAY: {
+        json_t *copy = json_array();
+        if (!copy)
+            return NULL;
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            if (json_array_append_new(copy, redacted_copy(lg, item, depth + 1)) != 0) {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    case JSON_STRING:
+        return safe_string(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return json_integer(json_integer_value(v));
+    case JSON_REAL:
+        return json_real(json_real_value(v));
+    case JSON_TRUE:
+        return json_true();
+    case JSON_FALSE:
+        return json_false();
+    case JSON_NULL:
+        break;
+    }
+    return json_null();
+}
+
+/* ---- log lines ----------------------------------------------------------- */
+
+static bool add_fields(json_t *line, const gda_log_fields *f)
+{
+    if (f->request_id && !put_string(line, "requestId", f->request_id))
+        return false;
+    if (f->interaction_id && !put_string(line, "interactionId", f->interaction_id))
+        return false;
+    if (f->aws_request_id && !put_string(line, "awsRequestId", f->aws_request_id))
+        return false;
+    if (f->trace_id && !put_string(line, "traceId", f->trace_id))
+        return false;
+    if (f->status_code != 0 && !put(line, "statusCode", json_integer(f->status_code)))
+        return false;
+    /* json_real cannot hold NaN or infinity; such a time is simply omitted. */
+    if (f->has_execution_time && isfinite(f->execution_time_ms) &&
+        !put(line, "executionTimeMs", number_value(f->execution_time_ms)))
+        return false;
+    const char *outcome = gda_log_outcome_str(f->outcome);
+    if (outcome && !put(line, "outcome", json_string_nocheck(outcome)))
+        return false;
+    if (f->error_code && !put_string(line, "errorCode", f->error_code))
+        return false;
+    if (f->auth_failure && !put_string(line, "authFailure", f->auth_failure))
+        return false;
+    if (f->key_id && !put_string(line, "keyId", f->key_id))
+        return false;
+    return true;
+}
+
+static bool add_extra(const gda_logger *lg, json_t *line, const json_t *extra)
+{
+    json_t *copy = redacted_copy(lg, extra, 1);
+    if (!copy)
+        return false;
+    const char *key;
+    json_t *value;
+    bool ok = true;
+    json_object_foreach(copy, key, value) {
+        if (is_reserved(key))
+            continue;
+        if (json_object_set_nocheck(line, key, value) != 0) {
+            ok = false;
+            break;
+        }
+    }
+    json_decref(copy);
+    return ok;
+}
+
+static gda_status log_message(gda_logger *lg, gda_log_level level, int64_t now_ms,
+                              const gda_log_fields *fields, const json_t *extra,
+                              const char *message, size_t message_len, gda_error *err)
+{
+    char timestamp[TIMESTAMP_BUFFER];
+    format_timestamp(now_ms, timestamp, sizeof timestamp);
+
+    json_t *line = json_object();
+    bool ok = line && put(line, "timestamp", json_string_nocheck(timestamp)) &&
+              put(line, "level", json_string_nocheck(gda_log_level_str(level))) &&
+              put(line, "message", safe_string(message, message_len)) &&
+              (!fields || add_fields(line, fields)) && (!extra || add_extra(lg, line, extra));
+    if (!ok) {
+        json_decref(line);
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "log line: out of memory");
+    }
+    gda_status st = emit_line(lg, line, err);
+    json_decref(line);
+    return st;
+}
+
+/* Arguments both gda_log and gda_logf check before doing any work. */
+static gda_status check_log_args(const gda_logger *lg, gda_log_level level, int64_t now_ms,
+                                 const json_t *extra, gda_error *err)
+{
+    if (!lg)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: no logger");
+    if (!level_in_range((int)level))
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: level out of range");
+    if (now_ms < 0 || now_ms > MAX_EPOCH_MS)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: time out of range");
+    if (extra && !json_is_object(extra))
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: extra is not a JSON object");
+    return GDA_OK;
+}
+
+gda_status gda_log(gda_logger *lg, gda_log_level level, int64_t now_ms,
+                   const gda_log_fields *fields, const json_t *extra, const char *message,
+                   gda_error *err)
+{
+    gda_status st = check_log_args(lg, level, now_ms, extra, err);
+    if (st != GDA_OK)
+        return st;
+    if (!gda_logger_enabled(lg, level))
+        return GDA_OK;
+    if (!message)
+        message = "";
+    return log_message(lg, level, now_ms, fields, extra, message, strlen(message), err);
+}
+
+gda_status gda_logf(gda_logger *lg, gda_log_level level, int64_t now_ms,
+                    const gda_log_fields *fields, const json_t *extra, gda_error *err,
+                    const char *fmt, ...)
+{
+    gda_status st = check_log_args(lg, level, now_ms, extra, err);
+    if (st != GDA_OK)
+        return st;
+    if (!gda_logger_enabled(lg, level))
+        return GDA_OK;
+    if (!fmt)
+        fmt = "";
+
+    char small[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int needed = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (needed < 0)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: bad format");
+    if ((size_t)needed < sizeof small)
+        return log_message(lg, level, now_ms, fields, extra, small, (size_t)needed, err);
+
+    /* Long messages: anything past the string limit would be cut anyway, so
+     * format only slightly more than that (enough for safe_string to see the
+     * text is too long and mark the cut). */
+    size_t size = (size_t)needed < GDA_LOG_MAX_STRING + 8 ? (size_t)needed + 1
+                                                          : GDA_LOG_MAX_STRING + 9;
+    char *big = malloc(size);
+    if (!big)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "log line: out of memory");
+    va_start(ap, fmt);
+    vsnprintf(big, size, fmt, ap);
+    va_end(ap);
+    st = log_message(lg, level, now_ms, fields, extra, big, strlen(big), err);
+    free(big);
+    return st;
+}
+
+/* The one place the core performs I/O: the logger needs a default
+ * destination, and Lambda collects stdout into CloudWatch Logs. */
+void gda_log_sink_stdout(const char *line, size_t len, void *user)
+{
+    (void)user;
+    while (len > 0) {
+        ssize_t n = write(STDOUT_FILENO, line, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        line += n;
+        len -= (size_t)n;
+    }
+}
+
+/* ---- metrics --------------------------------------------------------------- */
+
+static gda_status check_metrics(const gda_metric *metrics, size_t n, gda_error *err)
+{
+    if (!metrics || n == 0 || n > GDA_METRICS_MAX_PER_LINE)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             "metrics: need 1 to %d metrics", GDA_METRICS_MAX_PER_LINE);
+    for (size_t i = 0; i < n; i++) {
+        const gda_metric *m = &metrics[i];
+        if (!m->name || m->name[0] == '\0' || strlen(m->name) > GDA_METRICS_MAX_NAME ||
+            !valid_utf8(m->name))
+            return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                                 "metrics[%zu]: name must be 1-255 bytes of UTF-8", i);
+        /* These would collide with the dimension or the EMF directive. */
+        if (strcmp(m->name, "Service") == 0 || strcmp(m->name, "_aws") == 0)
+            return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics[%zu]: reserved name", i);
+        if (!gda_metric_unit_str(m->unit))
+            return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics[%zu]: unknown unit", i);
+        if (!isfinite(m->value))
+            return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics[%zu]: value not finite",
+                                 i);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(metrics[j].name, m->name) == 0)
+                return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                                     "metrics[%zu]: duplicate name", i);
+        }
+    }
+    return GDA_OK;
+}
+
+/* The "_aws" member: when and where CloudWatch should file the metrics. */
+static json_t *emf_directive(const gda_logger *lg, const gda_metric *metrics, size_t n,
+                             int64_t now_ms)
+{
+    json_t *defs = json_array();
+    if (!defs)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *def = json_pack("{s:s, s:s}", "Name", metrics[i].name, "Unit",
+                                gda_metric_unit_str(metrics[i].unit));
+        /* json_array_append_new releases def itself when it fails. */
+        if (json_array_append_new(defs, def) != 0) {
+            json_decref(defs);
+            return NULL;
+        }
+    }
+    /* "O" takes its own reference, so defs is released here whether or not
+     * packing succeeded. */
+    json_t *aws = json_pack("{s:I, s:[{s:s, s:[[s]], s:O}]}", "Timestamp", (json_int_t)now_ms,
+                            "CloudWatchMetrics", "Namespace", lg->metrics_namespace,
+                            "Dimensions", "Service", "Metrics", defs);
+    json_decref(defs);
+    return aws;
+}
+
+gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, size_t n, int64_t now_ms,
+                            gda_error *err)
+{
+    if (!lg)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: no logger");
+    if (now_ms < 0 || now_ms > MAX_EPOCH_MS)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: time out of range");
+    gda_status st = check_metrics(metrics, n, err);
+    if (st != GDA_OK || !lg->metrics_enabled)
+        return st;
+
+    json_t *line = json_object();
+    bool ok = line && put(line, "_aws", emf_directive(lg, metrics, n, now_ms)) &&
+              put(line, "Service", json_string_nocheck(lg->service));
+    for (size_t i = 0; ok && i < n; i++)
+        ok = put(line, metrics[i].name, number_value(metrics[i].value));
+    if (!ok) {
+        json_decref(line);
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "metrics: out of memory");
+    }
+    st = emit_line(lg, line, err);
+    json_decref(line);
+    return st;
+}
+
+gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields,
+                                    bool store_error, int64_t now_ms, gda_error *err)
+{
+    if (!fields)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: no fields");
+    int status = fields->status_code;
+    gda_metric m[8];
+    size_t n = 0;
+    if (fields->has_execution_time && isfinite(fields->execution_time_ms))
+        m[n++] = (gda_metric){GDA_METRIC_LATENCY, GDA_METRIC_MILLISECONDS,
+                              fields->execution_time_ms};
+    m[n++] = (gda_metric){GDA_METRIC_REQUESTS, GDA_METRIC_COUNT, 1};
+    m[n++] = (gda_metric){GDA_METRIC_REPLAYS, GDA_METRIC_COUNT,
+                          fields->outcome == GDA_LOG_OUTCOME_REPLAY ? 1 : 0};
+    m[n++] = (gda_metric){GDA_METRIC_AUTH_FAILURES, GDA_METRIC_COUNT,
+                          fields->auth_failure ? 1 : 0};
+    m[n++] = (gda_metric){GDA_METRIC_STORE_ERRORS, GDA_METRIC_COUNT, store_error ? 1 : 0};
+    m[n++] = (gda_metric){GDA_METRIC_IN_PROGRESS_CONFLICTS, GDA_METRIC_COUNT,
+                          fields->outcome == GDA_LOG_OUTCOME_IN_PROGRESS ? 1 : 0};
+    m[n++] = (gda_metric){GDA_METRIC_ERRORS_4XX, GDA_METRIC_COUNT,
+                          status >= 400 && status < 500 ? 1 : 0};
+    m[n++] = (gda_metric){GDA_METRIC_ERRORS_5XX, GDA_METRIC_COUNT,
+                          status >= 500 && status < 600 ? 1 : 0};
+    return gda_metrics_emit(lg, m, n, now_ms, err);
+}

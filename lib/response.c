@@ -1,0 +1,640 @@
+/* libgda — builders for the Genesys response contract
+ * (see include/gda/response.h). */
+#include <gda/response.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- a growable byte buffer, always NUL-terminated once non-empty ------- */
+
+typedef struct body_buf {
+    char *ptr;
+    size_t len;
+    size_t cap;
+    bool oom; /* sticky: once an append fails, every later one is a no-op */
+} body_buf;
+
+static bool buf_reserve(body_buf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    /* +1 keeps room for the terminating NUL. */
+    if (extra > SIZE_MAX - b->len - 1) {
+        b->oom = true;
+        return false;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = realloc(b->ptr, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->ptr = p;
+    b->cap = cap;
+    return true;
+}
+
+static void buf_append(body_buf *b, const char *s, size_t n)
+{
+    if (!buf_reserve(b, n))
+        return;
+    if (n)
+        memcpy(b->ptr + b->len, s, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+}
+
+static void buf_puts(body_buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+static void buf_free(body_buf *b)
+{
+    free(b->ptr);
+    memset(b, 0, sizeof *b);
+}
+
+/* Append s (valid UTF-8, n bytes) as a JSON string literal. Only what JSON
+ * requires is escaped, so the output does not depend on anything but s. */
+static void buf_json_string(body_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_append(b, "\"", 1);
+    size_t run = 0; /* start of the pending run of bytes that need no escape */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        size_t esc_len = 2;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (c >= 0x20)
+                continue;
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            esc_len = 6;
+            break;
+        }
+        buf_append(b, s + run, i - run);
+        buf_append(b, esc, esc_len);
+        run = i + 1;
+    }
+    buf_append(b, s + run, n - run);
+    buf_append(b, "\"", 1);
+}
+
+static int buf_dump_callback(const char *chunk, size_t size, void *data)
+{
+    body_buf *b = data;
+    buf_append(b, chunk, size);
+    return b->oom ? -1 : 0;
+}
+
+/* ---- UTF-8 ----------------------------------------------------------------- */
+
+/* Length of the longest prefix of s that is well-formed UTF-8 (no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_valid_prefix(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t follow;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            follow = 1;
+            cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            follow = 2;
+            cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            follow = 3;
+            cp = c & 0x07u;
+        } else {
+            return i;
+        }
+        if (len - i - 1 < follow)
+            return i;
+        for (size_t k = 1; k <= follow; k++) {
+            unsigned char cc = s[i + k];
+            if ((cc & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (cc & 0x3Fu);
+        }
+        if ((follow == 2 && cp < 0x800) || (follow == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += follow + 1;
+    }
+    return i;
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+    return utf8_valid_prefix(s, len) == len;
+}
+
+/* Whether the n bytes at s are the start of one multi-byte character cut
+ * short, as snprintf truncation into a fixed buffer leaves it. */
+static bool utf8_cut_character(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t want;
+    if (n == 0)
+        return false;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        want = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        want = 3;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        want = 4;
+    else
+        return false;
+    if (n >= want)
+        return false;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return false;
+    }
+    return true;
+}
+
+/* ---- timestamps ------------------------------------------------------------ */
+
+static void put_digits(char *dst, unsigned value, size_t width)
+{
+    for (size_t i = width; i > 0; i--) {
+        dst[i - 1] = (char)('0' + value % 10);
+        value /= 10;
+    }
+}
+
+gda_status gda_format_timestamp_ms(int64_t epoch_ms, char out[GDA_TIMESTAMP_SIZE],
+                                   gda_error *err)
+{
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no timestamp buffer");
+    out[0] = '\0';
+    if (epoch_ms < 0 || epoch_ms > GDA_TIMESTAMP_MAX_MS)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             "time is outside 1970-01-01..9999-12-31");
+    int64_t secs = epoch_ms / 1000;
+    unsigned millis = (unsigned)(epoch_ms % 1000);
+    time_t t = (time_t)secs;
+    struct tm tm;
+    /* A 32-bit time_t cannot hold every year up to 9999. */
+    if ((int64_t)t != secs || !gmtime_r(&t, &tm))
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             "time does not fit this platform's time_t");
+    char *p = out;
+    put_digits(p, (unsigned)tm.tm_year + 1900u, 4);
+    p[4] = '-';
+    put_digits(p + 5, (unsigned)tm.tm_mon + 1u, 2);
+    p[7] = '-';
+    put_digits(p + 8, (unsigned)tm.tm_mday, 2);
+    p[10] = 'T';
+    put_digits(p + 11, (unsigned)tm.tm_hour, 2);
+    p[13] = ':';
+    put_digits(p + 14, (unsigned)tm.tm_min, 2);
+    p[16] = ':';
+    put_digits(p + 17, (unsigned)tm.tm_sec, 2);
+    p[19] = '.';
+    put_digits(p + 20, millis, 3);
+    p[23] = 'Z';
+    p[24] = '\0';
+    return GDA_OK;
+}
+
+/* ---- installing a built body into the response ----------------------------- */
+
+/* Hand b's bytes to *out (released first) with its status, code and
+ * Content-Type. b is emptied. Cannot fail. */
+static void install(gda_http_response *out, body_buf *b, int http_status, gda_status code)
+{
+    gda_http_response_release(out);
+    out->status = http_status;
+    out->code = code;
+    out->body = b->ptr;
+    out->body_len = b->len;
+    memset(b, 0, sizeof *b);
+    /* A fresh response has room and the constant is short and clean. */
+    (void)gda_http_response_set_header(out, "Content-Type", GDA_RESPONSE_CONTENT_TYPE);
+}
+
+static gda_status set_retry_after(gda_http_response *out, int retry_after_s, gda_error *err)
+{
+    char value[16];
+    int secs = retry_after_s > 0 ? retry_after_s : GDA_RESPONSE_DEFAULT_RETRY_AFTER_S;
+    snprintf(value, sizeof value, "%d", secs);
+    if (gda_http_response_set_header(out, "Retry-After", value) != GDA_OK) {
+        gda_http_response_release(out);
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "could not set Retry-After");
+    }
+    return GDA_OK;
+}
+
+static bool wants_retry_after(int http_status)
+{
+    return http_status == 429 || http_status == 503;
+}
+
+static gda_status fail(gda_http_response *out, body_buf *b, gda_status code, gda_error *err,
+                       const char *field, const char *message)
+{
+    buf_free(b);
+    gda_http_response_release(out);
+    return gda_error_set(err, code, field, "%s", message);
+}
+
+static gda_status out_of_memory(gda_http_response *out, body_buf *b, gda_error *err)
+{
+    return fail(out, b, GDA_ERR_NOMEM, err, NULL, "out of memory building the response");
+}
+
+/* ---- 200 completed ------------------------------------------------------- */
+
+gda_status gda_response_completed(gda_http_response *out, const json_t *data,
+                                  const char *request_id, int64_t now_ms, gda_error *err)
+{
+    body_buf b = {0};
+    char when[GDA_TIMESTAMP_SIZE];
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
+    if (data && !json_is_object(data))
+        return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data must be a JSON object");
+    size_t id_len = request_id ? strlen(request_id) : 0;
+    if (!utf8_valid(request_id ? request_id : "", id_len))
+        return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
+                    "requestId is not valid UTF-8");
+    if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
+        gda_http_response_release(out);
+        return GDA_ERR_INTERNAL;
+    }
+
+    buf_puts(&b, "{\"status\":\"completed\",\"data\":");
+    if (data) {
+        if (json_dump_callback(data, buf_dump_callback, &b, JSON_COMPACT) != 0) {
+            if (b.oom)
+                return out_of_memory(out, &b, err);
+            /* jansson refuses only self-containing values here. */
+            return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data cannot be serialised");
+        }
+    } else {
+        buf_puts(&b, "{}");
+    }
+    buf_puts(&b, ",\"requiresRetry\":false,\"processedAt\":\"");
+    buf_puts(&b, when);
+    buf_puts(&b, "\"");
+    if (id_len) {
+        buf_puts(&b, ",\"requestId\":");
+        buf_json_string(&b, request_id, id_len);
+    }
+    buf_puts(&b, "}");
+    if (b.oom)
+        return out_of_memory(out, &b, err);
+    install(out, &b, 200, GDA_OK);
+    return GDA_OK;
+}
+
+/* ---- 202 accepted -------------------------------------------------------- */
+
+/* A URI reference fit for a Location header: printable ASCII, no space. */
+static bool poll_url_ok(const char *url)
+{
+    size_t n = strlen(url);
+    if (n == 0 || n >= GDA_RESPONSE_HEADER_VALUE_SIZE)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)url[i];
+        if (c <= 0x20 || c >= 0x7F)
+            return false;
+    }
+    return true;
+}
+
+gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
+                                 const char *poll_url, int64_t now_ms, gda_error *err)
+{
+    body_buf b = {0};
+    char when[GDA_TIMESTAMP_SIZE];
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
+    size_t id_len = request_id ? strlen(request_id) : 0;
+    if (id_len == 0)
+        return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
+                    "an accepted response needs a requestId");
+    if (!utf8_valid(request_id, id_len))
+        return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
+                    "requestId is not valid UTF-8");
+    if (!poll_url || !poll_url_ok(poll_url))
+        return fail(out, &b, GDA_ERR_INVALID_REQUEST, err, "pollUrl",
+                    "pollUrl must be 1-255 printable ASCII characters without spaces");
+    if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
+        gda_http_response_release(out);
+        return GDA_ERR_INTERNAL;
+    }
+
+    buf_puts(&b, "{\"status\":\"accepted\",\"requestId\":");
+    buf_json_string(&b, request_id, id_len);
+    buf_puts(&b, ",\"pollUrl\":");
+    buf_json_string(&b, poll_url, strlen(poll_url));
+    buf_puts(&b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
+    buf_puts(&b, when);
+    buf_puts(&b, "\"}");
+    if (b.oom)
+        return out_of_memory(out, &b, err);
+    install(out, &b, 202, GDA_ACCEPTED);
+    if (gda_http_response_set_header(out, "Location", poll_url) != GDA_OK) {
+        gda_http_response_release(out);
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "could not set Location");
+    }
+    return GDA_OK;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* The message sent when the error's own must not or cannot be; NULL for a
+ * value that is not an error code. No default case: -Wswitch flags a new
+ * code added to status.h without a message here. */
+static const char *fixed_message(gda_status code)
+{
+    switch (code) {
+    case GDA_OK:
+    case GDA_ACCEPTED:
+        return NULL;
+    case GDA_ERR_INVALID_REQUEST: return "invalid request";
+    case GDA_ERR_INVALID_JSON: return "the body is not valid JSON";
+    case GDA_ERR_INVALID_FIELD: return "a field is missing or invalid";
+    case GDA_ERR_UNKNOWN_EVENT: return "unsupported event";
+    case GDA_ERR_UNAUTHORIZED: return "authentication required";
+    case GDA_ERR_FORBIDDEN: return "forbidden";
+    case GDA_ERR_NOT_FOUND: return "not found";
+    case GDA_ERR_METHOD_NOT_ALLOWED: return "method not allowed";
+    case GDA_ERR_IN_PROGRESS: return "a request with this id is still being processed";
+    case GDA_ERR_PAYLOAD_TOO_LARGE: return "payload too large";
+    case GDA_ERR_UNSUPPORTED_MEDIA_TYPE: return "unsupported media type";
+    case GDA_ERR_PAYLOAD_MISMATCH:
+        return "this request id was already used with a different payload";
+    case GDA_ERR_UNPROCESSABLE: return "the request could not be processed";
+    case GDA_ERR_RATE_LIMITED: return "too many requests, retry later";
+    case GDA_ERR_INTERNAL:
+    case GDA_ERR_NOMEM:
+    case GDA_ERR_CONFIG:
+    case GDA_ERR_INTEGRITY:
+        return "internal error";
+    case GDA_ERR_UNAVAILABLE:
+    case GDA_ERR_STORE:
+        return "service temporarily unavailable, retry later";
+    case GDA_ERR_BUSY: return "a request with this id is still being processed, retry later";
+    case GDA_ERR_TIMEOUT: return "the request timed out, retry later";
+    }
+    return NULL;
+}
+
+/* Bytes of text (NUL-terminated within cap bytes) safe to put on the wire:
+ * all of it when valid UTF-8, all but a last character cut short, or
+ * SIZE_MAX when it is not UTF-8 at all. */
+static size_t sendable_length(const char *text, size_t cap)
+{
+    size_t n = strnlen(text, cap);
+    size_t valid = utf8_valid_prefix(text, n);
+    if (valid == n || utf8_cut_character(text + valid, n - valid))
+        return valid;
+    return SIZE_MAX;
+}
+
+gda_status gda_response_error(gda_http_response *out, const gda_error *error,
+                              const char *request_id, int retry_after_s, gda_error *err)
+{
+    body_buf b = {0};
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
+    if (!error)
+        return fail(out, &b, GDA_ERR_INTERNAL, err, NULL, "no error to report");
+    gda_status code = error->code;
+    const char *fixed = fixed_message(code);
+    if (!fixed)
+        return fail(out, &b, GDA_ERR_INTERNAL, err, NULL,
+                    "an error response needs an error code");
+    int http_status = gda_status_http(code);
+
+    /* 401 must not hint which part of a credential failed; 5xx messages
+     * describe our internals. Both get the fixed text and no field. */
+    bool pass_through = code != GDA_ERR_UNAUTHORIZED && http_status < 500;
+    const char *message = fixed;
+    size_t message_len = strlen(fixed);
+    const char *field = NULL;
+    size_t field_len = 0;
+    if (pass_through) {
+        size_t n = sendable_length(error->message, sizeof error->message);
+        if (n != SIZE_MAX && n > 0) {
+            message = error->message;
+            message_len = n;
+        }
+        n = sendable_length(error->field, sizeof error->field);
+        if (n != SIZE_MAX && n > 0) {
+            field = error->field;
+            field_len = n;
+        }
+    }
+    size_t id_len = request_id ? strlen(request_id) : 0;
+    if (id_len && !utf8_valid(request_id, id_len))
+        id_len = 0;
+
+    buf_puts(&b, "{\"status\":\"error\",\"error\":{\"code\":");
+    buf_json_string(&b, gda_status_str(code), strlen(gda_status_str(code)));
+    buf_puts(&b, ",\"message\":");
+    buf_json_string(&b, message, message_len);
+    if (field) {
+        buf_puts(&b, ",\"field\":");
+        buf_json_string(&b, field, field_len);
+    }
+    buf_puts(&b, gda_status_retryable(code) ? "},\"requiresRetry\":true"
+                                            : "},\"requiresRetry\":false");
+    if (id_len) {
+        buf_puts(&b, ",\"requestId\":");
+        buf_json_string(&b, request_id, id_len);
+    }
+    buf_puts(&b, "}");
+    if (b.oom)
+        return out_of_memory(out, &b, err);
+    install(out, &b, http_status, code);
+    if (wants_retry_after(http_status))
+        return set_retry_after(out, retry_after_s, err);
+    return GDA_OK;
+}
+
+/* ---- replay -------------------------------------------------------------- */
+
+static bool replay_code(int http_status, gda_status *code)
+{
+    switch (http_status) {
+    case 200: *code = GDA_OK; return true;
+    case 202: *code = GDA_ACCEPTED; return true;
+    case 400: *code = GDA_ERR_INVALID_REQUEST; return true;
+    case 401: *code = GDA_ERR_UNAUTHORIZED; return true;
+    case 403: *code = GDA_ERR_FORBIDDEN; return true;
+    case 404: *code = GDA_ERR_NOT_FOUND; return true;
+    case 405: *code = GDA_ERR_METHOD_NOT_ALLOWED; return true;
+    case 409: *code = GDA_ERR_IN_PROGRESS; return true;
+    case 413: *code = GDA_ERR_PAYLOAD_TOO_LARGE; return true;
+    case 415: *code = GDA_ERR_UNSUPPORTED_MEDIA_TYPE; return true;
+    case 422: *code = GDA_ERR_UNPROCESSABLE; return true;
+    case 429: *code = GDA_ERR_RATE_LIMITED; return true;
+    case 500: *code = GDA_ERR_INTERNAL; return true;
+    case 503: *code = GDA_ERR_UNAVAILABLE; return true;
+    case 504: *code = GDA_ERR_TIMEOUT; return true;
+    default: return false;
+    }
+}
+
+gda_status gda_response_replay(gda_http_response *out, int http_status, const void *body,
+                               size_t body_len, int retry_after_s, gda_error *err)
+{
+    body_buf b = {0};
+    gda_status code;
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
+    if (!body && body_len > 0)
+        return fail(out, &b, GDA_ERR_INTERNAL, err, "body", "cached body is missing");
+    if (!replay_code(http_status, &code))
+        return fail(out, &b, GDA_ERR_INTERNAL, err, "status",
+                    "cached HTTP status is not one this library produces");
+    /* Copied before out is released: body may be out's own old body. */
+    buf_append(&b, body, body_len);
+    if (!buf_reserve(&b, 0))
+        return out_of_memory(out, &b, err);
+    install(out, &b, http_status, code);
+    if (wants_retry_after(http_status))
+        return set_retry_after(out, retry_after_s, err);
+    return GDA_OK;
+}
+
+/* ---- flattening ---------------------------------------------------------- */
+
+typedef struct flattener {
+    json_t *out;
+    const char *sep;
+    size_t sep_len;
+    body_buf path; /* the flattened key being built */
+    gda_error *err;
+} flattener;
+
+static gda_status flatten_member(flattener *f, const json_t *value, bool at_top,
+                                 const char *key, size_t key_len, int depth);
+
+/* Flatten the members of container (an object or array) at nesting depth
+ * `depth` (the top object is 1), under the current path. */
+static gda_status flatten_container(flattener *f, const json_t *container, bool at_top,
+                                    int depth)
+{
+    if (depth > GDA_JSON_FLATTEN_MAX_DEPTH)
+        return gda_error_set(f->err, GDA_ERR_INVALID_JSON, NULL,
+                             "data nests deeper than %d levels", GDA_JSON_FLATTEN_MAX_DEPTH);
+    if (json_is_array(container)) {
+        for (size_t i = 0; i < json_array_size(container); i++) {
+            char index[24];
+            int n = snprintf(index, sizeof index, "%zu", i);
+            gda_status st = flatten_member(f, json_array_get(container, i), at_top, index,
+                                           (size_t)n, depth);
+            if (st != GDA_OK)
+                return st;
+        }
+        return GDA_OK;
+    }
+    /* jansson's iterators take a non-const object; they only read it. */
+    json_t *object = (json_t *)container;
+    for (void *it = json_object_iter(object); it; it = json_object_iter_next(object, it)) {
+        const char *key = json_object_iter_key(it);
+        size_t key_len = strlen(key);
+#if JANSSON_VERSION_HEX >= 0x020e00
+        /* A key with a NUL inside would silently lose its tail. */
+        if (json_object_iter_key_len(it) != key_len)
+            return gda_error_set(f->err, GDA_ERR_INVALID_FIELD, NULL,
+                                 "a key holds a NUL byte");
+#endif
+        gda_status st = flatten_member(f, json_object_iter_value(it), at_top, key, key_len,
+                                       depth);
+        if (st != GDA_OK)
+            return st;
+    }
+    return GDA_OK;
+}
+
+static gda_status flatten_member(flattener *f, const json_t *value, bool at_top,
+                                 const char *key, size_t key_len, int depth)
+{
+    size_t mark = f->path.len;
+    if (!at_top)
+        buf_append(&f->path, f->sep, f->sep_len);
+    buf_append(&f->path, key, key_len);
+    if (!buf_reserve(&f->path, 0))
+        return gda_error_set(f->err, GDA_ERR_NOMEM, NULL, "out of memory flattening data");
+
+    gda_status st = GDA_OK;
+    if (json_is_object(value) || json_is_array(value)) {
+        st = flatten_container(f, value, false, depth + 1);
+    } else if (json_object_get(f->out, f->path.ptr)) {
+        st = gda_error_set(f->err, GDA_ERR_INVALID_FIELD, f->path.ptr,
+                           "two members flatten to the same key \"%.120s\"", f->path.ptr);
+    } else {
+        json_t *copy = json_deep_copy(value);
+        if (!copy || json_object_set_new(f->out, f->path.ptr, copy) != 0)
+            st = gda_error_set(f->err, GDA_ERR_NOMEM, NULL, "out of memory flattening data");
+    }
+    f->path.len = mark;
+    f->path.ptr[mark] = '\0';
+    return st;
+}
+
+json_t *gda_json_flatten(const json_t *data, const char *separator, gda_error *err)
+{
+    if (!json_is_object(data)) {
+        gda_error_set(err, GDA_ERR_INVALID_FIELD, "data", "data must be a JSON object");
+        return NULL;
+    }
+    if (!separator)
+        separator = ".";
+    size_t sep_len = strlen(separator);
+    if (sep_len == 0 || !utf8_valid(separator, sep_len)) {
+        gda_error_set(err, GDA_ERR_CONFIG, NULL,
+                      "the flattening separator must be non-empty UTF-8");
+        return NULL;
+    }
+    flattener f = {.out = json_object(), .sep = separator, .sep_len = sep_len, .err = err};
+    if (!f.out) {
+        gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory flattening data");
+        return NULL;
+    }
+    gda_status st = flatten_container(&f, data, true, 1);
+    buf_free(&f.path);
+    if (st != GDA_OK) {
+        json_decref(f.out);
+        return NULL;
+    }
+    return f.out;
+}

@@ -1,0 +1,347 @@
+/* libgda-store-dynamodb — the store contract over DynamoDB (see
+ * include/gda/store/dynamodb.h). */
+#include "dynamodb_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+/* A put whose condition failed on a record that the consistent read then
+ * finds dead or gone (it expired or was released in between) is tried again,
+ * this many times at most. */
+#define DYNAMODB_PUT_ROUNDS 4
+
+typedef struct dynamodb_store {
+    gda_store base; /* first: the handle the engine sees */
+    dynamodb_conn conn;
+} dynamodb_store;
+
+static const gda_store_ops dynamodb_ops;
+
+static dynamodb_store *as_dynamodb(gda_store *store)
+{
+    return (dynamodb_store *)store;
+}
+
+/* Fencing tokens are compared in constant time: they are what stops a stale
+ * executor, so their bytes are treated like secrets. */
+static bool same_owner(const char *a, const char *b)
+{
+    size_t len = strlen(a);
+    return len == strlen(b) && sodium_memcmp(a, b, len) == 0;
+}
+
+static gda_status nomem(gda_error *err)
+{
+    return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+}
+
+static gda_status check_key(const char *key, gda_error *err)
+{
+    size_t len = strlen(key);
+    if (len == 0 || len > GDA_KEY_MAX)
+        return gda_error_set(err, GDA_ERR_INVALID_FIELD, "key",
+                             "idempotency key must be 1 to %d bytes", GDA_KEY_MAX);
+    return GDA_OK;
+}
+
+/* Consistent GetItem. *found false when absent. */
+static gda_status read_record(dynamodb_store *s, const char *key, int64_t deadline_ms,
+                              gda_record *out, bool *found, gda_error *err)
+{
+    char error_type[96];
+    json_t *answer = NULL;
+    *found = false;
+    json_t *req = json_pack("{s:s, s:{s:o}, s:b}", "TableName", s->conn.table, "Key",
+                            s->conn.names.key, dynamodb_key_value(key), "ConsistentRead", 1);
+    if (!req)
+        return nomem(err);
+    gda_status st = dynamodb_request(&s->conn, "GetItem", req, deadline_ms, &answer, error_type,
+                                     sizeof error_type, NULL, err);
+    json_decref(req);
+    if (st != GDA_OK)
+        return st;
+    if (error_type[0]) {
+        json_decref(answer);
+        return dynamodb_map_error(&s->conn, "GetItem", error_type, err);
+    }
+    json_t *item = json_object_get(answer, "Item");
+    if (item && json_object_size(item) > 0) {
+        st = dynamodb_item_to_record(&s->conn.names, item, out, err);
+        *found = st == GDA_OK;
+    }
+    json_decref(answer);
+    return st;
+}
+
+static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec,
+                                         const gda_store_call *call, bool *inserted,
+                                         gda_record *existing, gda_error *err)
+{
+    dynamodb_store *s = as_dynamodb(store);
+    const dynamodb_names *n = &s->conn.names;
+    gda_status st = check_key(rec->key, err);
+    if (st != GDA_OK)
+        return st;
+    *inserted = false;
+
+    json_t *item = dynamodb_item_from_record(n, rec);
+    /* Insert unless a live record exists: exactly the negation of
+     * gda_record_is_live at now_ms (expired: expiresAt < now in seconds;
+     * lease past: leaseUntilMs <= now in ms). */
+    json_t *req = item ? json_pack(
+        "{s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:o, s:o, s:{s:s}}, s:s}",
+        "TableName", s->conn.table, "Item", item, "ConditionExpression",
+        "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)",
+        "ExpressionAttributeNames", "#k", n->key, "#e", n->expires, "#s", n->state, "#l",
+        n->lease, "ExpressionAttributeValues", ":now_s", dynamodb_number_value(call->now_ms / 1000),
+        ":now_ms", dynamodb_number_value(call->now_ms), ":in_progress", "S", "IN_PROGRESS",
+        "ReturnValuesOnConditionCheckFailure", "ALL_OLD")
+                       : NULL;
+    if (!req)
+        return nomem(err);
+
+    for (int round = 0; round < DYNAMODB_PUT_ROUNDS; round++) {
+        char error_type[96];
+        json_t *answer = NULL;
+        bool ambiguous = false;
+        st = dynamodb_request(&s->conn, "PutItem", req, call->deadline_ms, &answer, error_type,
+                              sizeof error_type, &ambiguous, err);
+        if (st != GDA_OK)
+            break;
+        if (!error_type[0]) {
+            json_decref(answer);
+            *inserted = true;
+            break;
+        }
+        if (strcmp(error_type, "ConditionalCheckFailedException") != 0) {
+            json_decref(answer);
+            st = dynamodb_map_error(&s->conn, "PutItem", error_type, err);
+            break;
+        }
+        gda_record current = {0};
+        bool found = false;
+        json_t *old = json_object_get(answer, "Item");
+        if (old && json_object_size(old) > 0) {
+            st = dynamodb_item_to_record(n, old, &current, err);
+            found = st == GDA_OK;
+        } else {
+            /* The server did not send the old item: read it, consistently. */
+            st = read_record(s, rec->key, call->deadline_ms, &current, &found, err);
+        }
+        json_decref(answer);
+        if (st != GDA_OK)
+            break;
+        if (ambiguous && found && same_owner(current.owner, rec->owner) &&
+            current.state == GDA_RECORD_IN_PROGRESS) {
+            /* Our own insert, applied by an attempt whose answer was lost
+             * and then retried by the client. */
+            gda_record_clear(&current);
+            *inserted = true;
+            break;
+        }
+        if (found && gda_record_is_live(&current, call->now_ms)) {
+            *existing = current;
+            break;
+        }
+        /* Gone or dead by now: the record changed after the condition was
+         * checked. Try the insert again. */
+        gda_record_clear(&current);
+        st = gda_error_set(err, GDA_ERR_STORE, NULL,
+                           "DynamoDB PutItem: the record kept changing (%d rounds)",
+                           DYNAMODB_PUT_ROUNDS);
+    }
+    json_decref(req);
+    return st;
+}
+
+static gda_status dynamodb_get(gda_store *store, const char *key, const gda_store_call *call,
+                               gda_record *out, bool *found, gda_error *err)
+{
+    dynamodb_store *s = as_dynamodb(store);
+    gda_status st = check_key(key, err);
+    if (st != GDA_OK)
+        return st;
+    gda_record rec = {0};
+    bool have = false;
+    st = read_record(s, key, call->deadline_ms, &rec, &have, err);
+    *found = have;
+    if (st == GDA_OK && have)
+        *out = rec;
+    return st;
+}
+
+/* After a write whose condition failed: if an earlier attempt of the same
+ * call may have been applied (ambiguous), the record tells whether it was. */
+static gda_status settle_ambiguous(dynamodb_store *s, json_t *answer, const char *key,
+                                   int64_t deadline_ms, gda_record *current, bool *found,
+                                   gda_error *err)
+{
+    json_t *old = json_object_get(answer, "Item");
+    if (old && json_object_size(old) > 0) {
+        gda_status st = dynamodb_item_to_record(&s->conn.names, old, current, err);
+        *found = st == GDA_OK;
+        return st;
+    }
+    return read_record(s, key, deadline_ms, current, found, err);
+}
+
+static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
+                                    const gda_store_call *call, bool *applied, gda_error *err)
+{
+    dynamodb_store *s = as_dynamodb(store);
+    const dynamodb_names *n = &s->conn.names;
+    gda_status st = check_key(rec->key, err);
+    if (st != GDA_OK)
+        return st;
+    *applied = false;
+    if (rec->state != GDA_RECORD_COMPLETED && rec->state != GDA_RECORD_ACCEPTED)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             "store complete: state must be COMPLETED or ACCEPTED");
+
+    bool has_body = rec->body && rec->body_len > 0;
+    bool has_expiry = rec->expires_at_s > 0;
+    char update[160];
+    /* The lease means nothing once a result is cached; a record without
+     * expiry or body drops the old attribute rather than keeping it. */
+    snprintf(update, sizeof update, "SET #s = :state, #c = :status, #f = :flags%s%s REMOVE #l%s%s",
+             has_expiry ? ", #e = :expires" : "", has_body ? ", #b = :body" : "",
+             has_expiry ? "" : ", #e", has_body ? "" : ", #b");
+
+    json_t *values = json_pack("{s:{s:s}, s:o, s:o, s:{s:s}, s:{s:s}}", ":state", "S",
+                               dynamodb_state_name(rec->state), ":status",
+                               dynamodb_number_value(rec->status_code), ":flags",
+                               dynamodb_number_value((int64_t)rec->flags), ":owner", "S", rec->owner,
+                               ":completed", "S", "COMPLETED");
+    bool ok = values != NULL;
+    if (ok && has_expiry)
+        ok = json_object_set_new(values, ":expires", dynamodb_number_value(rec->expires_at_s)) == 0;
+    if (ok && has_body)
+        ok = json_object_set_new(values, ":body",
+                                 dynamodb_binary_value(rec->body, rec->body_len)) == 0;
+    json_t *req = ok ? json_pack("{s:s, s:{s:o}, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}, "
+                                 "s:O, s:s}",
+                                 "TableName", s->conn.table, "Key", n->key,
+                                 dynamodb_key_value(rec->key), "UpdateExpression", update,
+                                 "ConditionExpression", "#o = :owner AND #s <> :completed",
+                                 "ExpressionAttributeNames", "#s", n->state, "#c", n->status,
+                                 "#f", n->flags, "#l", n->lease, "#e", n->expires, "#b", n->body,
+                                 "#o", n->owner, "ExpressionAttributeValues", values,
+                                 "ReturnValuesOnConditionCheckFailure", "ALL_OLD")
+                     : NULL;
+    json_decref(values);
+    if (!req)
+        return nomem(err);
+
+    char error_type[96];
+    json_t *answer = NULL;
+    bool ambiguous = false;
+    st = dynamodb_request(&s->conn, "UpdateItem", req, call->deadline_ms, &answer, error_type,
+                          sizeof error_type, &ambiguous, err);
+    json_decref(req);
+    if (st != GDA_OK)
+        return st;
+    if (!error_type[0]) {
+        *applied = true;
+    } else if (strcmp(error_type, "ConditionalCheckFailedException") != 0) {
+        st = dynamodb_map_error(&s->conn, "UpdateItem", error_type, err);
+    } else if (ambiguous) {
+        gda_record current = {0};
+        bool found = false;
+        st = settle_ambiguous(s, answer, rec->key, call->deadline_ms, &current, &found, err);
+        /* Our owner and our final state: the lost attempt wrote it. */
+        if (st == GDA_OK && found && same_owner(current.owner, rec->owner) &&
+            current.state == rec->state && current.status_code == rec->status_code)
+            *applied = true;
+        gda_record_clear(&current);
+    }
+    json_decref(answer);
+    return st;
+}
+
+static gda_status dynamodb_release(gda_store *store, const char *key, const char *owner,
+                                   const gda_store_call *call, bool *applied, gda_error *err)
+{
+    dynamodb_store *s = as_dynamodb(store);
+    const dynamodb_names *n = &s->conn.names;
+    gda_status st = check_key(key, err);
+    if (st != GDA_OK)
+        return st;
+    *applied = false;
+    json_t *req = json_pack("{s:s, s:{s:o}, s:s, s:{s:s, s:s}, s:{s:{s:s}, s:{s:s}}}",
+                            "TableName", s->conn.table, "Key", n->key, dynamodb_key_value(key),
+                            "ConditionExpression", "#o = :owner AND #s = :in_progress",
+                            "ExpressionAttributeNames", "#o", n->owner, "#s", n->state,
+                            "ExpressionAttributeValues", ":owner", "S", owner, ":in_progress",
+                            "S", "IN_PROGRESS");
+    if (!req)
+        return nomem(err);
+    char error_type[96];
+    json_t *answer = NULL;
+    bool ambiguous = false;
+    st = dynamodb_request(&s->conn, "DeleteItem", req, call->deadline_ms, &answer, error_type,
+                          sizeof error_type, &ambiguous, err);
+    json_decref(req);
+    if (st != GDA_OK)
+        return st;
+    if (!error_type[0]) {
+        *applied = true;
+    } else if (strcmp(error_type, "ConditionalCheckFailedException") != 0) {
+        st = dynamodb_map_error(&s->conn, "DeleteItem", error_type, err);
+    } else if (ambiguous) {
+        gda_record current = {0};
+        bool found = false;
+        st = read_record(s, key, call->deadline_ms, &current, &found, err);
+        /* Gone after a lost attempt: that attempt deleted it. */
+        if (st == GDA_OK && !found)
+            *applied = true;
+        gda_record_clear(&current);
+    }
+    json_decref(answer);
+    return st;
+}
+
+static void dynamodb_close(gda_store *store)
+{
+    dynamodb_store *s = as_dynamodb(store);
+    if (!s)
+        return;
+    dynamodb_conn_close(&s->conn);
+    free(s);
+}
+
+static const gda_store_ops dynamodb_ops = {
+    GDA_STORE_OPS_VERSION, "dynamodb",     dynamodb_put_if_absent, dynamodb_get,
+    dynamodb_complete,     dynamodb_release, dynamodb_close,
+};
+
+gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_error *err)
+{
+    dynamodb_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        nomem(err);
+        return NULL;
+    }
+    if (dynamodb_conn_open(&s->conn, opts, err) != GDA_OK) {
+        free(s);
+        return NULL;
+    }
+    s->base.ops = &dynamodb_ops;
+    return &s->base;
+}
+
+gda_status gda_dynamodb_store_stats(gda_store *store, gda_dynamodb_stats *out, gda_error *err)
+{
+    if (!store || store->ops != &dynamodb_ops || !out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "not a DynamoDB store");
+    gda_aws_client_stats cs;
+    gda_aws_client_stats_get(as_dynamodb(store)->conn.client, &cs);
+    out->calls = cs.calls;
+    out->round_trips = cs.attempts;
+    out->connections = cs.connections;
+    out->retries = cs.retries;
+    return GDA_OK;
+}

@@ -1,0 +1,420 @@
+/* gda sign / gda verify — the two ends of request authentication, configured
+ * by the same options so that what `sign` prints, `verify` accepts. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_BODY (6u * 1024 * 1024) /* Lambda's synchronous payload limit */
+#define MAX_KEY_FILE (64u * 1024)
+#define MAX_HEADERS 64
+#define MAX_HEADERS_FILE (64u * 1024)
+
+enum {
+    OPT_SCHEME = 256, OPT_KEYS, OPT_KEYS_FILE, OPT_HEADER, OPT_TS_HEADER, OPT_NO_TS, OPT_WINDOW,
+    OPT_LEEWAY, OPT_ALGS, OPT_ISS, OPT_AUD, OPT_NO_EXP, OPT_NOW, OPT_BODY_FILE, OPT_HELP,
+    OPT_KEY_ID, OPT_SIGNING_KEY, OPT_SIGNING_KEY_FILE, OPT_TTL, OPT_SUBJECT, OPT_HEADERS_FILE
+};
+
+#define COMMON_OPTIONS                                                                  \
+    {"scheme", required_argument, NULL, OPT_SCHEME},                                   \
+    {"keys", required_argument, NULL, OPT_KEYS},                                       \
+    {"keys-file", required_argument, NULL, OPT_KEYS_FILE},                             \
+    {"header", required_argument, NULL, OPT_HEADER},                                   \
+    {"timestamp-header", required_argument, NULL, OPT_TS_HEADER},                      \
+    {"no-timestamp", no_argument, NULL, OPT_NO_TS},                                    \
+    {"window", required_argument, NULL, OPT_WINDOW},                                   \
+    {"leeway", required_argument, NULL, OPT_LEEWAY},                                   \
+    {"algs", required_argument, NULL, OPT_ALGS},                                       \
+    {"iss", required_argument, NULL, OPT_ISS},                                         \
+    {"aud", required_argument, NULL, OPT_AUD},                                         \
+    {"no-require-exp", no_argument, NULL, OPT_NO_EXP},                                 \
+    {"now", required_argument, NULL, OPT_NOW},                                         \
+    {"timestamp", required_argument, NULL, OPT_NOW},                                   \
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},                             \
+    {"help", no_argument, NULL, OPT_HELP}
+
+static const char common_help[] =
+    "  --scheme S            token | hmac-sha256 (hmac) | jwt | basic   (required)\n"
+    "  --keys RING           key ring text id:BASE64[,id:BASE64...] (or set GDA_KEYS)\n"
+    "  --keys-file F         read the key ring from file F\n"
+    "  --header NAME         credential header (default X-Genesys-Signature for token and\n"
+    "                        hmac, Authorization for jwt and basic)\n"
+    "  --timestamp-header N  hmac timestamp header (default X-Genesys-Timestamp)\n"
+    "  --no-timestamp        hmac over the body alone, with no timestamp binding\n"
+    "  --window S            hmac replay window in seconds (default 300)\n"
+    "  --leeway S            jwt clock leeway in seconds (default 60)\n"
+    "  --algs LIST           jwt allow-list, e.g. HS256,EdDSA (default both)\n"
+    "  --iss ISS, --aud AUD  jwt issuer / audience to require (and to put in signed tokens)\n"
+    "  --no-require-exp      jwt: accept tokens without exp\n"
+    "  --now SECONDS         the current time in epoch seconds (default: the clock);\n"
+    "                        --timestamp is the same option\n"
+    "  --body-file F         read the body from F instead of stdin\n"
+    "  --help                this text\n";
+
+typedef struct auth_args {
+    gda_verifier_options opt;
+    bool scheme_set;
+    const char *keys, *keys_file, *body_file;
+    int64_t now_ms;
+    /* sign */
+    const char *key_id, *signing_key, *signing_key_file, *subject;
+    int64_t ttl_s;
+    /* verify */
+    const char *header_lines[MAX_HEADERS];
+    size_t n_header_lines;
+    const char *headers_file;
+} auth_args;
+
+/* Options both commands share. 1: handled, 0: not a common option,
+ * -1: bad value (message printed). */
+static int common_option(int c, auth_args *a)
+{
+    int64_t n;
+    switch (c) {
+    case OPT_SCHEME: {
+        gda_auth_scheme s;
+        if (!gda_auth_scheme_parse(optarg, &s)) {
+            fprintf(stderr, "gda: unknown scheme \"%s\" (token, hmac-sha256, jwt, basic)\n", optarg);
+            return -1;
+        }
+        /* Keep what was set so far, apart from the scheme-specific defaults. */
+        gda_verifier_options kept = a->opt;
+        a->opt = gda_verifier_options_default(s);
+        a->opt.header = kept.header;
+        a->opt.timestamp_header = kept.timestamp_header;
+        a->scheme_set = true;
+        return 1;
+    }
+    case OPT_KEYS: a->keys = optarg; return 1;
+    case OPT_KEYS_FILE: a->keys_file = optarg; return 1;
+    case OPT_HEADER: a->opt.header = optarg; return 1;
+    case OPT_TS_HEADER: a->opt.timestamp_header = optarg; return 1;
+    case OPT_NO_TS: a->opt.hmac_timestamp = false; return 1;
+    case OPT_WINDOW:
+        if (!gda_cli_parse_int("--window", optarg, 86400, &n))
+            return -1;
+        a->opt.replay_window_s = n;
+        return 1;
+    case OPT_LEEWAY:
+        if (!gda_cli_parse_int("--leeway", optarg, 3600, &n))
+            return -1;
+        a->opt.jwt_leeway_s = n;
+        return 1;
+    case OPT_ALGS: {
+        unsigned algs = 0;
+        char *copy = strdup(optarg), *save = NULL;
+        if (!copy)
+            return -1;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (strcmp(t, "HS256") == 0)
+                algs |= GDA_JWT_HS256;
+            else if (strcmp(t, "EdDSA") == 0)
+                algs |= GDA_JWT_EDDSA;
+            else {
+                fprintf(stderr, "gda: unknown JWT algorithm \"%s\" (HS256, EdDSA)\n", t);
+                free(copy);
+                return -1;
+            }
+        }
+        free(copy);
+        a->opt.jwt_algs = algs;
+        return 1;
+    }
+    case OPT_ISS: a->opt.jwt_issuer = optarg; return 1;
+    case OPT_AUD: a->opt.jwt_audience = optarg; return 1;
+    case OPT_NO_EXP: a->opt.jwt_require_exp = false; return 1;
+    case OPT_NOW:
+        if (!gda_cli_parse_int("--now", optarg, 99999999999LL, &n))
+            return -1;
+        a->now_ms = n * 1000;
+        return 1;
+    case OPT_BODY_FILE: a->body_file = optarg; return 1;
+    }
+    return 0;
+}
+
+/* The verifier both commands work through. NULL (message printed) on error. */
+static gda_verifier *make_verifier(const char *cmd, const auth_args *a)
+{
+    if (!a->scheme_set) {
+        fprintf(stderr, "gda %s: --scheme is required\n", cmd);
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (a->keys_file) {
+        if (!gda_cli_read_file(a->keys_file, MAX_KEY_FILE, "key file", &text, &len))
+            return NULL;
+    } else {
+        const char *src = a->keys ? a->keys : getenv("GDA_KEYS");
+        if (!src) {
+            fprintf(stderr, "gda %s: give the key ring with --keys, --keys-file or GDA_KEYS\n", cmd);
+            return NULL;
+        }
+        len = strlen(src);
+        text = malloc(len + 1);
+        if (!text)
+            return NULL;
+        memcpy(text, src, len + 1);
+    }
+    gda_keyring *ring = NULL;
+    gda_verifier *v = NULL;
+    gda_error err;
+    gda_error_clear(&err);
+    gda_status st = gda_keyring_parse(text, len, &ring, &err);
+    gda_cli_wipe(text, len);
+    if (st == GDA_OK && (st = gda_verifier_new(&a->opt, ring, &v, &err)) != GDA_OK)
+        gda_keyring_free(ring);
+    if (st != GDA_OK) {
+        fprintf(stderr, "gda %s: %s\n", cmd, err.message);
+        return NULL;
+    }
+    return v;
+}
+
+static bool read_body(const auth_args *a, char **body, size_t *len)
+{
+    return gda_cli_read_file(a->body_file ? a->body_file : "-", MAX_BODY, "body", body, len);
+}
+
+static void sign_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gda sign --scheme S [--keys RING | --keys-file F] [options] < body\n\n"
+            "Prints the HTTP headers a caller must send with the body read from stdin,\n"
+            "one \"Name: value\" per line (feed them to gda verify --headers-file).\n\n"
+            "%s"
+            "  --key-id ID           ring entry to sign with (default: the first secret);\n"
+            "                        for basic it is the user name\n"
+            "  --signing-key TEXT    jwt EdDSA: ID:ed25519-private:BASE64 from gda keygen --ed25519\n"
+            "                        (the ring must still be given: use its public entry)\n"
+            "  --signing-key-file F  the same, read from a file\n"
+            "  --ttl S               jwt lifetime in seconds (default 300)\n"
+            "  --subject SUB         jwt \"sub\" (default: the key id)\n",
+            common_help);
+}
+
+int gda_cli_sign(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        COMMON_OPTIONS,
+        {"key-id", required_argument, NULL, OPT_KEY_ID},
+        {"signing-key", required_argument, NULL, OPT_SIGNING_KEY},
+        {"signing-key-file", required_argument, NULL, OPT_SIGNING_KEY_FILE},
+        {"ttl", required_argument, NULL, OPT_TTL},
+        {"subject", required_argument, NULL, OPT_SUBJECT},
+        {NULL, 0, NULL, 0},
+    };
+    auth_args a;
+    memset(&a, 0, sizeof a);
+    a.opt = gda_verifier_options_default(GDA_AUTH_TOKEN);
+    a.now_ms = -1;
+    int c, r;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            sign_usage(stdout);
+            return GDA_CLI_OK;
+        }
+        if ((r = common_option(c, &a)) == 1)
+            continue;
+        if (r < 0)
+            return GDA_CLI_USAGE;
+        switch (c) {
+        case OPT_KEY_ID: a.key_id = optarg; break;
+        case OPT_SIGNING_KEY: a.signing_key = optarg; break;
+        case OPT_SIGNING_KEY_FILE: a.signing_key_file = optarg; break;
+        case OPT_SUBJECT: a.subject = optarg; break;
+        case OPT_TTL:
+            if (!gda_cli_parse_int("--ttl", optarg, 86400 * 366, &a.ttl_s))
+                return GDA_CLI_USAGE;
+            break;
+        default: sign_usage(stderr); return GDA_CLI_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "gda sign: unexpected argument \"%s\"\n", argv[optind]);
+        return GDA_CLI_USAGE;
+    }
+    gda_verifier *v = make_verifier("sign", &a);
+    if (!v)
+        return GDA_CLI_USAGE;
+    char *signing = NULL, *body = NULL;
+    size_t signing_len = 0, body_len = 0;
+    int rc = GDA_CLI_USAGE;
+    if (a.signing_key_file) {
+        if (!gda_cli_read_file(a.signing_key_file, MAX_KEY_FILE, "signing key file", &signing,
+                               &signing_len))
+            goto out;
+    } else if (a.signing_key) {
+        if (!(signing = strdup(a.signing_key)))
+            goto out;
+        signing_len = strlen(signing);
+    }
+    if (!read_body(&a, &body, &body_len))
+        goto out;
+    gda_sign_params p;
+    memset(&p, 0, sizeof p);
+    p.key_id = a.key_id;
+    p.ed25519_private = signing;
+    p.ed25519_private_len = signing_len;
+    p.now_ms = a.now_ms >= 0 ? a.now_ms : gda_cli_now_ms();
+    p.jwt_ttl_s = a.ttl_s;
+    p.jwt_subject = a.subject;
+    gda_signed_headers h;
+    gda_error err;
+    gda_error_clear(&err);
+    if (gda_verifier_sign(v, &p, gda_slice_make(body, body_len), &h, &err) != GDA_OK) {
+        fprintf(stderr, "gda sign: %s\n", err.message);
+        goto out;
+    }
+    for (size_t i = 0; i < h.n; i++)
+        printf("%s: %s\n", h.headers[i].name, h.headers[i].value);
+    gda_signed_headers_release(&h);
+    rc = fflush(stdout) == 0 ? GDA_CLI_OK : GDA_CLI_USAGE;
+out:
+    gda_cli_wipe(signing, signing_len);
+    free(body);
+    gda_verifier_free(v);
+    return rc;
+}
+
+static void verify_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gda verify --scheme S [--keys RING | --keys-file F] [-H 'Name: value']...\n"
+            "                  [--headers-file F] [options] < body\n\n"
+            "Checks a request the way the endpoint would. Exit 0 when accepted (prints\n"
+            "\"accepted key=ID principal=P\"), 1 when refused (prints the reason class on\n"
+            "stderr: missing, malformed, mismatch, expired, replayed, ambiguous, algorithm),\n"
+            "2 on usage or configuration errors.\n\n"
+            "%s"
+            "  -H, --header-line 'Name: value'  a request header (repeatable)\n"
+            "  --headers-file F      request headers, one \"Name: value\" per line (\"-\": stdin,\n"
+            "                        then give the body with --body-file)\n",
+            common_help);
+}
+
+/* "Name: value" → header slices into `line` (which must outlive them). */
+static bool split_header(const char *line, size_t len, gda_header *h)
+{
+    while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+        len--;
+    const char *colon = memchr(line, ':', len);
+    if (!colon || colon == line)
+        return false;
+    const char *v = colon + 1;
+    const char *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    h->name = gda_slice_make(line, (size_t)(colon - line));
+    h->value = gda_slice_make(v, (size_t)(end - v));
+    return true;
+}
+
+int gda_cli_verify(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        COMMON_OPTIONS,
+        {"header-line", required_argument, NULL, 'H'},
+        {"headers-file", required_argument, NULL, OPT_HEADERS_FILE},
+        {NULL, 0, NULL, 0},
+    };
+    auth_args a;
+    memset(&a, 0, sizeof a);
+    a.opt = gda_verifier_options_default(GDA_AUTH_TOKEN);
+    a.now_ms = -1;
+    int c, r;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            verify_usage(stdout);
+            return GDA_CLI_OK;
+        }
+        if ((r = common_option(c, &a)) == 1)
+            continue;
+        if (r < 0)
+            return GDA_CLI_USAGE;
+        switch (c) {
+        case 'H':
+            if (a.n_header_lines == MAX_HEADERS) {
+                fprintf(stderr, "gda verify: more than %d headers\n", MAX_HEADERS);
+                return GDA_CLI_USAGE;
+            }
+            a.header_lines[a.n_header_lines++] = optarg;
+            break;
+        case OPT_HEADERS_FILE: a.headers_file = optarg; break;
+        default: verify_usage(stderr); return GDA_CLI_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "gda verify: unexpected argument \"%s\"\n", argv[optind]);
+        return GDA_CLI_USAGE;
+    }
+    if (a.headers_file && strcmp(a.headers_file, "-") == 0 && !a.body_file) {
+        fprintf(stderr, "gda verify: --headers-file - needs --body-file (stdin is taken)\n");
+        return GDA_CLI_USAGE;
+    }
+    gda_header headers[MAX_HEADERS];
+    size_t n = 0;
+    for (size_t i = 0; i < a.n_header_lines; i++) {
+        if (!split_header(a.header_lines[i], strlen(a.header_lines[i]), &headers[n])) {
+            fprintf(stderr, "gda verify: -H needs 'Name: value'\n");
+            return GDA_CLI_USAGE;
+        }
+        n++;
+    }
+    gda_verifier *v = make_verifier("verify", &a);
+    if (!v)
+        return GDA_CLI_USAGE;
+    char *file = NULL, *body = NULL;
+    size_t file_len = 0, body_len = 0;
+    int rc = GDA_CLI_USAGE;
+    if (a.headers_file) {
+        if (!gda_cli_read_file(a.headers_file, MAX_HEADERS_FILE, "headers file", &file, &file_len))
+            goto out;
+        for (char *line = file; line && *line;) {
+            char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            bool blank = len == 0 || (len == 1 && line[0] == '\r');
+            if (!blank) {
+                if (n == MAX_HEADERS || !split_header(line, len, &headers[n])) {
+                    fprintf(stderr, "gda verify: bad line in the headers file (want 'Name: value')\n");
+                    goto out;
+                }
+                n++;
+            }
+            line = nl ? nl + 1 : NULL;
+        }
+    }
+    if (!read_body(&a, &body, &body_len))
+        goto out;
+    gda_http_request req;
+    memset(&req, 0, sizeof req);
+    req.kind = GDA_EVENT_HTTP;
+    req.method = gda_slice_cstr("POST");
+    req.headers = headers;
+    req.n_headers = n;
+    req.body = gda_slice_make(body, body_len);
+    gda_auth_result result;
+    gda_error err;
+    gda_error_clear(&err);
+    int64_t now = a.now_ms >= 0 ? a.now_ms : gda_cli_now_ms();
+    gda_status st = gda_verifier_verify(v, &req, now, &result, &err);
+    if (st == GDA_OK) {
+        printf("accepted key=%s principal=%s\n", result.key_id, result.principal);
+        rc = fflush(stdout) == 0 ? GDA_CLI_OK : GDA_CLI_USAGE;
+    } else if (st == GDA_ERR_UNAUTHORIZED) {
+        fprintf(stderr, "refused: %s\n", gda_auth_reason_str(result.reason));
+        rc = GDA_CLI_REFUSED;
+    } else {
+        fprintf(stderr, "gda verify: %s\n", err.message);
+    }
+out:
+    gda_cli_wipe(file, file_len);
+    free(body);
+    gda_verifier_free(v);
+    return rc;
+}
