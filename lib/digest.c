@@ -9,6 +9,7 @@
 
 #if GDA_HAVE_LIBCRYPTO
 #include <openssl/evp.h>
+#include <pthread.h>
 #endif
 
 #define SHA256_BLOCK 64
@@ -24,16 +25,48 @@ typedef struct sha256_run {
 } sha256_run;
 
 #if GDA_HAVE_LIBCRYPTO
-/* EVP_MD_CTX_new allocates; one context per thread is reused so hashing a
- * request costs no allocation. It is freed when the thread exits. */
-static _Thread_local EVP_MD_CTX *thread_md;
+/* EVP_MD_CTX_new allocates, and OpenSSL 3 resolves EVP_sha256() through a
+ * provider lookup on every init unless the method is fetched up front. So the
+ * method is fetched once per process and each thread reuses one context,
+ * freed by the key's destructor when the thread exits: hashing a request
+ * costs no allocation and no lookup. */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static pthread_key_t md_key;
+static const EVP_MD *md_sha256;
+
+static void md_ctx_destroy(void *ctx) { EVP_MD_CTX_free(ctx); }
+
+static void md_init_once(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#endif
+    if (!md_sha256)
+        md_sha256 = EVP_sha256();
+    if (pthread_key_create(&md_key, md_ctx_destroy) != 0)
+        md_sha256 = NULL;
+}
+
+static EVP_MD_CTX *thread_md_ctx(void)
+{
+    pthread_once(&md_once, md_init_once);
+    if (!md_sha256)
+        return NULL;
+    EVP_MD_CTX *ctx = pthread_getspecific(md_key);
+    if (!ctx) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx && pthread_setspecific(md_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+    return ctx;
+}
 
 static void run_init(sha256_run *r)
 {
-    if (!thread_md)
-        thread_md = EVP_MD_CTX_new();
-    r->md = thread_md;
-    r->failed = !r->md || EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1;
+    r->md = thread_md_ctx();
+    r->failed = !r->md || EVP_DigestInit_ex(r->md, md_sha256, NULL) != 1;
 }
 
 static void run_update(sha256_run *r, const void *p, size_t len)

@@ -8,6 +8,7 @@ packages=(
   libjansson-dev libsodium-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
   libmicrohttpd-dev libcmocka-dev
   curl sqlite3 zip unzip
+  wrk openssl
 )
 
 missing=()
