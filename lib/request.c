@@ -901,6 +901,60 @@ static gda_status load_body(gda_slice body, int max_depth, json_t **root, gda_er
     return GDA_OK;
 }
 
+/* Steps 1 and 2 of gda_request_parse: everything that needs no parsing.
+ * *unmeasurable is set when a direct invocation's JSON (no raw bytes) cannot
+ * be serialized; the parse step names that problem. */
+static gda_status check_envelope(const gda_http_request *http, const gda_limits *lim,
+                                 bool *unmeasurable, gda_error *err)
+{
+    const json_t *given = http->kind == GDA_EVENT_DIRECT ? http->body_json : NULL;
+    if (http->body.len > lim->max_body)
+        return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL,
+                             "body of %zu bytes is over the %zu-byte limit", http->body.len,
+                             lim->max_body);
+    if (given && http->body.len == 0) {
+        /* No raw bytes to measure: measure the compact encoding instead
+         * (jansson counts without writing when given no buffer). It fails
+         * on invalid UTF-8, which check_tree names precisely. */
+        size_t size = json_dumpb(given, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+        *unmeasurable = size == 0;
+        if (size > lim->max_body)
+            return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL,
+                                 "body of %zu bytes is over the %zu-byte limit", size,
+                                 lim->max_body);
+    }
+    if (http->kind != GDA_EVENT_DIRECT)
+        return check_content_type(http, err);
+    return GDA_OK;
+}
+
+static gda_status resolve_limits(const gda_limits *limits, gda_limits *lim, gda_error *err)
+{
+    *lim = gda_limits_default();
+    if (limits) {
+        if (limits->max_depth < 0)
+            return gda_error_set(err, GDA_ERR_CONFIG, NULL, "max_depth must not be negative");
+        if (limits->max_body)
+            lim->max_body = limits->max_body;
+        if (limits->max_depth)
+            lim->max_depth = limits->max_depth;
+    }
+    return GDA_OK;
+}
+
+gda_status gda_request_check_envelope(const gda_http_request *http, const gda_limits *limits,
+                                      gda_error *err)
+{
+    if (!http || (http->body.len && !http->body.ptr))
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "invalid arguments to envelope check");
+    gda_limits lim;
+    gda_status st = resolve_limits(limits, &lim, err);
+    if (st != GDA_OK)
+        return st;
+    bool unmeasurable = false;
+    return check_envelope(http, &lim, &unmeasurable, err);
+}
+
 gda_status gda_request_parse(const gda_spec *spec, const gda_http_request *http,
                              const gda_limits *limits, gda_request **out, gda_error *err)
 {
@@ -908,38 +962,16 @@ gda_status gda_request_parse(const gda_spec *spec, const gda_http_request *http,
         *out = NULL;
     if (!spec || !http || !out || (http->body.len && !http->body.ptr))
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "invalid arguments to request parse");
-    gda_limits lim = gda_limits_default();
-    if (limits) {
-        if (limits->max_depth < 0)
-            return gda_error_set(err, GDA_ERR_CONFIG, NULL, "max_depth must not be negative");
-        if (limits->max_body)
-            lim.max_body = limits->max_body;
-        if (limits->max_depth)
-            lim.max_depth = limits->max_depth;
-    }
+    gda_limits lim;
+    gda_status limits_st = resolve_limits(limits, &lim, err);
+    if (limits_st != GDA_OK)
+        return limits_st;
 
     const json_t *given = http->kind == GDA_EVENT_DIRECT ? http->body_json : NULL;
-    if (http->body.len > lim.max_body)
-        return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL,
-                             "body of %zu bytes is over the %zu-byte limit", http->body.len,
-                             lim.max_body);
     bool unmeasurable = false;
-    if (given && http->body.len == 0) {
-        /* No raw bytes to measure: measure the compact encoding instead
-         * (jansson counts without writing when given no buffer). It fails
-         * on invalid UTF-8, which check_tree below names precisely. */
-        size_t size = json_dumpb(given, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-        unmeasurable = size == 0;
-        if (size > lim.max_body)
-            return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL,
-                                 "body of %zu bytes is over the %zu-byte limit", size,
-                                 lim.max_body);
-    }
-    if (http->kind != GDA_EVENT_DIRECT) {
-        gda_status st = check_content_type(http, err);
-        if (st != GDA_OK)
-            return st;
-    }
+    gda_status envelope_st = check_envelope(http, &lim, &unmeasurable, err);
+    if (envelope_st != GDA_OK)
+        return envelope_st;
 
     json_t *root = NULL;
     if (given) {

@@ -516,7 +516,8 @@ gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
     gda_status st = init_sodium(err);
     if (st != GDA_OK)
         return st;
-    if (!gda_auth_scheme_parse(gda_auth_scheme_str(opt->scheme), NULL))
+    if (opt->scheme != GDA_AUTH_TOKEN && opt->scheme != GDA_AUTH_HMAC_SHA256 &&
+        opt->scheme != GDA_AUTH_JWT && opt->scheme != GDA_AUTH_BASIC)
         return gda_error_set(err, GDA_ERR_CONFIG, "scheme", "unknown authentication scheme");
     bool sig_default = opt->scheme == GDA_AUTH_TOKEN || opt->scheme == GDA_AUTH_HMAC_SHA256;
     const char *header = opt->header ? opt->header

@@ -1,22 +1,41 @@
 /* libgda — the whole Data Action pipeline in one call.
  *
  * A gda_app is configured once (per process or Lambda container) with a
- * verifier, a field spec, an idempotency store, limits, a logger and YOUR
- * handler; then every request goes through gda_app_handle():
+ * verifier, a field spec, an idempotency store, limits, a log configuration
+ * and YOUR handler; then every request goes through gda_app_handle():
  *
- *   size check → content type → authenticate → map and validate →
- *   idempotency begin → handler → response → complete/abort →
- *   one log line + metrics
+ *   route → size check (413, before any parsing) → content type (415) →
+ *   authenticate (401, generic) → map and validate (400) → idempotency begin
+ *   (replay / 422 mismatch / 409 or 503 in progress) → handler → response →
+ *   complete (2xx and non-retryable 4xx cached) or abort (5xx: lease
+ *   released) → one log line + one EMF metrics line
  *
  * Both shims (gda-httpd and the Lambda bootstrap) call this and nothing else
  * of the pipeline, so a request gets the same answer whichever door it used.
+ * The body is parsed exactly once.
  *
- * Routes: POST {route} runs the pipeline; GET {route}/{requestId} answers a
- * two-phase poll from the store; anything else is 404/405. A direct Lambda
- * invocation (GDA_EVENT_DIRECT) is POST {route}.
+ * Routes (exact, case-sensitive path match; the query string is ignored):
+ *   POST {route}             runs the pipeline;
+ *   GET  {route}/{requestId} answers a two-phase poll from the store (also
+ *                            authenticated; requestId percent-encoded);
+ *   other paths              404; other methods on those paths 405 with Allow.
+ * A direct Lambda invocation (GDA_EVENT_DIRECT, no method or path) is
+ * POST {route}. GET /healthz belongs to the shims, not to the app.
+ *
+ * Two-phase handshake: a handler that starts long-running work returns
+ * GDA_ACCEPTED; the caller gets 202 {"status":"accepted","pollUrl":
+ * "{route}/{requestId}",…}, the record is stored as ACCEPTED (retries replay
+ * the 202), and GET on the poll URL returns that 202 until someone calls
+ * gda_app_finish() with the token from gda_ctx_completion_token(); from then
+ * on the poll (and any retry) returns the final result.
+ *
+ * Clocks: the app never reads a clock itself; it calls the configured hook
+ * (default: the system wall clock) or takes gda_invocation.now_ms.
  *
  * Thread safety: after gda_app_new returns, one gda_app may serve any number
- * of threads at once; gda_app_free must not race with gda_app_handle.
+ * of threads at once (gda_app_handle, gda_app_finish, gda_app_logger);
+ * gda_app_free must not race with any of them. A gda_ctx is valid only on the
+ * handler's thread during the handler call.
  */
 #ifndef GDA_APP_H
 #define GDA_APP_H
@@ -29,8 +48,12 @@
 
 #include <gda/event.h>
 #include <gda/export.h>
+#include <gda/idempotency.h>
+#include <gda/log.h>
+#include <gda/request.h>
 #include <gda/status.h>
 #include <gda/store.h>
+#include <gda/verify.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,70 +61,91 @@ extern "C" {
 
 typedef struct gda_app gda_app;
 typedef struct gda_ctx gda_ctx;
-typedef struct gda_request gda_request;   /* request.h */
-typedef struct gda_spec gda_spec;         /* request.h */
-typedef struct gda_verifier gda_verifier; /* verify.h */
-typedef struct gda_logger gda_logger;     /* log.h */
 
 /* Your business logic. Called at most once per idempotency key (per TTL),
- * after authentication and validation succeeded.
+ * after authentication and validation succeeded, with a deadline to respect
+ * (gda_ctx_remaining_ms).
  *   return GDA_OK with *data_out = a new JSON object → 200, cached, replayed;
  *   return GDA_ACCEPTED (work continues elsewhere; see gda_ctx_completion_token
- *          and gda_app_finish) → 202 with a poll URL;
- *   return a 4xx code (e.g. GDA_ERR_UNPROCESSABLE) with err filled → that
- *          error, cached like a success (Genesys does not retry 4xx);
- *   return a 5xx code (e.g. GDA_ERR_UNAVAILABLE) → that error, the lease is
- *          released so Genesys' retry runs the handler again.
- * *data_out is owned by the caller after return (the pipeline decrefs it). */
+ *          and gda_app_finish) → 202 with a poll URL; *data_out is ignored;
+ *   return a non-retryable 4xx code (e.g. GDA_ERR_UNPROCESSABLE) with err
+ *          filled → that error, cached like a success (Genesys does not retry
+ *          4xx); err->message and err->field reach the caller, so never put
+ *          secrets or PII in them;
+ *   return a 5xx code (e.g. GDA_ERR_UNAVAILABLE) → that error with
+ *          requiresRetry true; the lease is released so Genesys' retry runs
+ *          the handler again. 429 is not cached either.
+ * GDA_OK with *data_out NULL or not an object, or a value that is no
+ * gda_status, is a handler bug: 500, lease released.
+ * *data_out is owned by the pipeline after return (it decrefs it). */
 typedef gda_status (*gda_handler_fn)(const gda_request *req, const gda_ctx *ctx,
                                      json_t **data_out, gda_error *err, void *user);
 
-/* Clock hook: wall clock in epoch milliseconds. */
-typedef int64_t (*gda_clock_fn)(void *user);
+#define GDA_APP_DEFAULT_ROUTE "/genesys/dataaction"
+#define GDA_APP_ROUTE_MAX 128 /* bytes of a route */
+#define GDA_APP_DEFAULT_TTL_S 3600
+#define GDA_APP_DEFAULT_MAX_LEASE_MS 30000
+#define GDA_APP_DEFAULT_HANDLER_BUDGET_MS 8000
+#define GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS 1000
 
 typedef struct gda_app_config {
     /* Components. The app takes ownership of each non-NULL one (it frees them
      * in gda_app_free), also when gda_app_new fails. */
-    gda_verifier *verifier; /* NULL: every request is refused (deny by default) */
-    gda_spec *spec;         /* NULL: the reference Genesys contract */
-    gda_store *store;       /* NULL: an in-process memory store */
-    gda_logger *logger;     /* NULL: JSON lines on stdout at level info */
+    gda_verifier *verifier; /* NULL: every authenticated path answers 401
+                             * (deny by default); trusted direct invocations
+                             * still work */
+    gda_spec *spec;         /* NULL: gda_spec_new_reference() */
+    gda_store *store;       /* NULL: a gda_memory_store_new(0) */
 
     gda_handler_fn handler; /* required */
-    void *handler_user;
+    void *handler_user;     /* borrowed; must outlive the app */
 
-    const char *route;      /* default "/genesys/dataaction" (copied) */
-    size_t max_body;        /* default 256 KiB; larger is 413 before parsing */
-    int max_depth;          /* default 50 */
+    /* Logging. Copied as by gda_logger_new, except that the names of the
+     * spec's pii fields are added to log.pii_fields, so whatever the app or a
+     * handler (gda_ctx_logger) logs under those names is masked. */
+    gda_log_config log;
+
+    const char *route;    /* default GDA_APP_DEFAULT_ROUTE (copied); must start
+                           * with "/", not end with "/", at most
+                           * GDA_APP_ROUTE_MAX bytes of URI path characters */
+    gda_limits limits;    /* body size (413 before parsing) and JSON depth */
 
     int64_t ttl_s;               /* cached results live this long; default 3600 */
-    int64_t max_lease_ms;        /* lease cap; default 30000, never past the deadline */
+    int64_t max_lease_ms;        /* lease cap; default 30000; never past the deadline */
     int64_t handler_budget_ms;   /* deadline when the invoker gives none; default 8000 */
-    int64_t in_progress_wait_ms; /* wait for a running twin before answering; default 1000 */
-    bool in_progress_retry;      /* false: 409 requiresRetry false; true: 503 retry */
-    const uint8_t *data_key;     /* 32 bytes: encrypt cached bodies (copied); NULL: off */
+    int64_t in_progress_wait_ms; /* wait for a running twin before answering;
+                                  * default 1000; 0 answers at once */
+    gda_idem_busy_policy in_progress_policy; /* default GDA_IDEM_BUSY_RETRY (503) */
+    const uint8_t *data_key;     /* GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
+                                  * bodies (copied into locked memory); NULL: off */
     size_t local_cache_entries;  /* LRU of completed records in front of the store; 0: off */
 
     /* Direct Lambda invocation is already authenticated by IAM (only a
      * principal with lambda:InvokeFunction can send it). true (default) skips
-     * header authentication for GDA_EVENT_DIRECT; false verifies it like HTTP. */
+     * header authentication for GDA_EVENT_DIRECT; false verifies it like HTTP
+     * (which, having no headers, it then fails). */
     bool direct_invocation_trusted;
 
-    gda_clock_fn clock;     /* NULL: the system clock */
+    gda_idem_now_fn clock;   /* NULL: the system wall clock (epoch ms) */
+    gda_idem_sleep_fn sleep; /* NULL: nanosleep; used while waiting for a twin */
     void *clock_user;
 } gda_app_config;
 
 /* Defaults as documented on each field (handler NULL: set it). */
 GDA_API gda_app_config gda_app_config_default(void);
 
-/* Build an app. Errors: GDA_ERR_CONFIG (naming the bad setting), GDA_ERR_NOMEM.
- * Returns NULL on error with err filled; the components were freed. */
+/* Build an app from cfg (read only; the components it names are taken over).
+ * Errors: GDA_ERR_CONFIG (handler missing, a bad route, limit, duration,
+ * policy or log setting; err->field names it), GDA_ERR_NOMEM,
+ * GDA_ERR_INTERNAL (cfg NULL, libsodium cannot start). Returns NULL on error
+ * with err filled; the components were freed. */
 GDA_API gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err);
 
 /* Free the app and every component it owns. NULL-safe. */
 GDA_API void gda_app_free(gda_app *app);
 
-/* Who invoked us, when, and until when. Shims fill what they know. */
+/* Who invoked us, when, and until when. Shims fill what they know; a zeroed
+ * struct (or NULL) means "nothing known". */
 typedef struct gda_invocation {
     int64_t now_ms;             /* 0: read the app's clock */
     int64_t deadline_ms;        /* epoch ms; 0: now + handler_budget_ms */
@@ -109,35 +153,64 @@ typedef struct gda_invocation {
     const char *trace_id;       /* Lambda-Runtime-Trace-Id / X-Amzn-Trace-Id, or NULL */
 } gda_invocation;
 
-/* Run the pipeline for one request and fill *resp (which the caller releases
- * with gda_http_response_release). Never fails: every problem becomes the
- * documented HTTP response (see DOMAIN.md's bad-input table). inv may be NULL.
- * Returns the gda_status the response carries (resp->code). */
+/* Run the pipeline for one request and fill *resp, which must be zeroed or
+ * hold an earlier response (it is released first); the caller releases it
+ * with gda_http_response_release. req and inv are only read. Never fails:
+ * every problem becomes the documented HTTP response (DOMAIN.md's bad-input
+ * table); store failures are 503 with requiresRetry true and nothing
+ * executed. Writes one log line and one metrics line per call.
+ * Returns the gda_status the response carries (resp->code); GDA_ERR_INTERNAL
+ * with resp left empty only when app, req or resp is NULL or even an error
+ * body could not be allocated. */
 GDA_API gda_status gda_app_handle(gda_app *app, const gda_http_request *req,
                                   const gda_invocation *inv, gda_http_response *resp);
 
-/* Finish a request the handler answered with GDA_ACCEPTED: token is what
- * gda_ctx_completion_token gave the handler; data (borrowed) is the final
- * result object, or NULL with error set for a final error. Fenced by the
- * owner token: GDA_ERR_IN_PROGRESS when the token is stale, GDA_ERR_STORE. */
+/* Finish a request the handler answered with GDA_ACCEPTED. token is the text
+ * gda_ctx_completion_token gave the handler (copy it: it is only valid during
+ * the handler call; it may be finished from any thread or process sharing
+ * the store). Exactly one of:
+ *   data (borrowed) a JSON object: the final result, cached as the 200 body;
+ *   error: a non-retryable (4xx) final error, cached as its error body.
+ * Polls and retries then return that result byte-for-byte.
+ * Errors: GDA_ERR_INVALID_REQUEST (token malformed), GDA_ERR_INTERNAL (app
+ * NULL, both or neither of data/error, data not an object, error retryable
+ * or not an error code), GDA_ERR_IN_PROGRESS (stale token: the record was
+ * finished already, expired or taken over; nothing written), GDA_ERR_STORE /
+ * GDA_ERR_TIMEOUT (store failure; the call may be repeated), GDA_ERR_NOMEM. */
 GDA_API gda_status gda_app_finish(gda_app *app, const char *token, const json_t *data,
                                   const gda_error *error, gda_error *err);
 
-/* The logger the app writes to (borrowed), for shims that log start-up. */
+/* The logger the app writes to (borrowed, lives as long as the app), for
+ * shims that log start-up and shutdown. */
 GDA_API gda_logger *gda_app_logger(gda_app *app);
 
+/* The app's route (borrowed). */
+GDA_API const char *gda_app_route(const gda_app *app);
+
 /* What a handler may read about the request being served. All strings are
- * borrowed for the duration of the handler call; NULL when unknown. */
-GDA_API int64_t gda_ctx_now_ms(const gda_ctx *ctx);
-GDA_API int64_t gda_ctx_deadline_ms(const gda_ctx *ctx);
+ * borrowed for the duration of the handler call and never NULL for a ctx
+ * the pipeline passed ("" when unknown). A NULL ctx gives 0 / "" / NULL. */
+GDA_API int64_t gda_ctx_now_ms(const gda_ctx *ctx);       /* clock at the handler call */
+GDA_API int64_t gda_ctx_deadline_ms(const gda_ctx *ctx);  /* epoch ms */
+/* Deadline minus the app clock's current time (never negative). */
 GDA_API int64_t gda_ctx_remaining_ms(const gda_ctx *ctx);
 GDA_API const char *gda_ctx_request_id(const gda_ctx *ctx);     /* the idempotency key */
-GDA_API const char *gda_ctx_interaction_id(const gda_ctx *ctx);
+GDA_API const char *gda_ctx_interaction_id(const gda_ctx *ctx); /* body "interactionId" */
 GDA_API const char *gda_ctx_aws_request_id(const gda_ctx *ctx);
 GDA_API const char *gda_ctx_trace_id(const gda_ctx *ctx);
+/* The authenticated principal (verify.h), "" for a trusted direct invocation. */
+GDA_API const char *gda_ctx_principal(const gda_ctx *ctx);
 GDA_API gda_logger *gda_ctx_logger(const gda_ctx *ctx);
-/* Opaque token naming this execution (key + owner), valid for
- * gda_app_finish after the handler returned GDA_ACCEPTED. */
+/* Log fields of this request (requestId, interactionId, awsRequestId,
+ * traceId), for a handler's own gda_log calls. Borrowed like the strings. */
+GDA_API const gda_log_fields *gda_ctx_log_fields(const gda_ctx *ctx);
+
+/* Longest completion token, including its NUL. */
+#define GDA_COMPLETION_TOKEN_SIZE (5 + 2 * GDA_PAYLOAD_HASH_LEN + GDA_OWNER_TOKEN_SIZE + GDA_KEY_MAX)
+
+/* Opaque token naming this execution (key, payload hash and owner), for
+ * gda_app_finish after the handler returned GDA_ACCEPTED. It holds the
+ * fencing secret of the execution: do not log it. */
 GDA_API const char *gda_ctx_completion_token(const gda_ctx *ctx);
 
 #ifdef __cplusplus

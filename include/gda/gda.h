@@ -16,5 +16,6 @@
 #include <gda/store.h>
 #include <gda/idempotency.h>
 #include <gda/verify.h>
+#include <gda/app.h>
 
 #endif /* GDA_GDA_H */

@@ -27,6 +27,7 @@ typedef int (*gda_cli_fn)(int argc, char **argv);
 int gda_cli_keygen(int argc, char **argv);
 int gda_cli_sign(int argc, char **argv);
 int gda_cli_verify(int argc, char **argv);
+int gda_cli_dynamodb(int argc, char **argv);
 
 /* Read all of `f` (at most max bytes) into a new heap buffer, NUL-terminated.
  * Returns false (with a message on stderr naming `what`) on I/O errors or

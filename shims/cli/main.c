@@ -19,6 +19,7 @@ static const command commands[] = {
     {"keygen", "make a key ring secret or an Ed25519 key pair", gda_cli_keygen},
     {"sign", "print the headers a caller must send for a body", gda_cli_sign},
     {"verify", "check a request (headers + body) like the endpoint would", gda_cli_verify},
+    {"dynamodb", "create-table: the idempotency table for local development", gda_cli_dynamodb},
 };
 
 static void usage(FILE *out)

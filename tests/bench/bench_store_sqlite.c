@@ -35,10 +35,10 @@ static double now_s(void)
 static void report(const char *what, size_t ops, double seconds)
 {
     if (ops == 0 || seconds <= 0) {
-        printf("%-50s no operations\n", what);
+        printf("%-58s no operations\n", what);
         return;
     }
-    printf("%-50s %8zu ops %12.1f ns/op %10.0f ops/s\n", what, ops,
+    printf("%-58s %8zu ops %12.1f ns/op %10.0f ops/s\n", what, ops,
            seconds * 1e9 / (double)ops, (double)ops / seconds);
 }
 

@@ -144,11 +144,15 @@ static void begin_budget(sqlite_store *s, const gda_store_call *call)
 {
     int64_t limit_ms = s->busy_timeout_ms;
     s->limit_is_deadline = false;
-    if (call && call->deadline_ms > 0 && call->deadline_ms - call->now_ms < limit_ms) {
-        limit_ms = call->deadline_ms - call->now_ms;
-        if (limit_ms < 0)
+    if (call && call->deadline_ms > 0) {
+        /* Compared before subtracting, so no clock value can overflow. */
+        if (call->deadline_ms <= call->now_ms) {
             limit_ms = 0;
-        s->limit_is_deadline = true;
+            s->limit_is_deadline = true;
+        } else if (call->now_ms >= 0 && call->deadline_ms - call->now_ms < limit_ms) {
+            limit_ms = call->deadline_ms - call->now_ms;
+            s->limit_is_deadline = true;
+        }
     }
     s->wait_limit_ns = limit_ms * 1000000;
     s->waited_out = false;

@@ -58,6 +58,10 @@ static void sleep_ms(long ms)
 static bool spawn(dynalite_server *s)
 {
     const char *script = getenv("GDA_DYNALITE");
+#ifdef GDA_DYNALITE_DEFAULT
+    if (!script || !*script)
+        script = GDA_DYNALITE_DEFAULT;
+#endif
     const char *node = getenv("GDA_NODE");
     if (!node || !*node)
         node = "node";

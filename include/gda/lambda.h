@@ -1,0 +1,230 @@
+/* libgda-lambda — the AWS Lambda custom runtime (provided.al2023).
+ *
+ * A function's own main() is a few lines:
+ *
+ *     int main(void)
+ *     {
+ *         gda_error err;
+ *         gda_app *app = my_app_new(&err);          // verifier, store, handler
+ *         if (!app)
+ *             return gda_lambda_init_failed(NULL, &err);
+ *         gda_lambda_options opt = gda_lambda_options_default();
+ *         gda_status st = gda_lambda_run(app, &opt, &err);
+ *         gda_app_free(app);
+ *         return st == GDA_OK ? 0 : 1;
+ *     }
+ *
+ * gda_lambda_run() drives the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API)
+ * over one reused libcurl handle, so the loopback connection is kept alive:
+ *
+ *   GET next → decode the event (any shape event.h knows) → gda_app_handle →
+ *   encode for the same invoker → POST response
+ *
+ * with the invocation's deadline (Lambda-Runtime-Deadline-Ms), request id and
+ * trace id passed into gda_invocation, and _X_AMZN_TRACE_ID set for the
+ * duration of the invocation.
+ *
+ * Failures:
+ *   - direct invocation (Genesys' AWS Lambda data-action integration) with a
+ *     non-2xx outcome: POST invocation/{id}/error, because on that path only a
+ *     failed function takes the flow's failure path. errorType names the class
+ *     (see gda_lambda_error_type) and errorMessage holds the same JSON error
+ *     object the HTTP paths return as their body;
+ *   - an event that cannot be decoded: invocation/{id}/error likewise;
+ *   - a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) while serving an
+ *     invocation: a signal handler reports "Runtime.Crash" for that invocation
+ *     with async-signal-safe calls only, then the process dies of the signal
+ *     and Lambda starts a fresh container — never silently;
+ *   - Runtime API connection errors: retried with exponential backoff; after
+ *     max_connect_failures consecutive failures gda_lambda_run gives up with
+ *     GDA_ERR_UNAVAILABLE. A failed response POST is logged (and retried once
+ *     on a transport error); the loop goes on.
+ *   - SIGTERM / SIGINT end the loop cleanly after the current invocation.
+ *
+ * Key ring rotation: when a verifier and a secrets source are given, a 401
+ * (or an authorizer Deny) makes the runtime re-fetch the key ring, at most
+ * once per secret_refresh_ms; if the secret changed, the verifier's ring is
+ * swapped atomically (gda_verifier_set_keyring) and that request is served
+ * again, so a rotated secret takes effect without a redeploy.
+ *
+ * Authorizer mode (GDA_LAMBDA_AUTHORIZER, GDA_MODE=authorizer): the same
+ * binary answers API Gateway TOKEN/REQUEST authorizer events with
+ * gda_authorizer_respond (header token / JWT schemes only; Deny by default;
+ * Allow scoped to the exact method ARN).
+ *
+ * Thread safety: gda_lambda_run installs process-wide signal handlers and
+ * must run at most once at a time per process, on one thread. The secrets
+ * object is used by one thread at a time.
+ */
+#ifndef GDA_LAMBDA_H
+#define GDA_LAMBDA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gda/app.h>
+#include <gda/export.h>
+#include <gda/log.h>
+#include <gda/status.h>
+#include <gda/verify.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- secrets: where the key ring comes from ---------------------------- */
+
+typedef enum gda_secret_source {
+    GDA_SECRET_SOURCE_AUTO = 0,       /* extension, else Secrets Manager, else file, else env */
+    GDA_SECRET_SOURCE_EXTENSION = 1,  /* AWS Parameters and Secrets Lambda Extension */
+    GDA_SECRET_SOURCE_SECRETS_MANAGER = 2, /* GetSecretValue, SigV4 */
+    GDA_SECRET_SOURCE_FILE = 3,
+    GDA_SECRET_SOURCE_ENV = 4
+} gda_secret_source;
+
+/* "auto", "extension", "secretsmanager", "file", "env". */
+GDA_API const char *gda_secret_source_str(gda_secret_source source);
+
+/* Parse one of the names above (also "secrets-manager"); false if unknown. */
+GDA_API bool gda_secret_source_parse(const char *name, gda_secret_source *out);
+
+typedef struct gda_secrets_config {
+    gda_secret_source source;
+    /* Secret name or ARN (extension, Secrets Manager). The secret's string is
+     * the key ring text, or a JSON object whose "keyring" member is. */
+    const char *secret_id;
+    const char *file_path;       /* file source: a file holding the key ring text */
+    const char *env_value;       /* env source: the key ring text itself */
+    const char *extension_host;  /* NULL: "localhost" */
+    int extension_port;          /* 0: 2773 */
+    const char *session_token;   /* extension token; NULL: AWS_SESSION_TOKEN */
+    const char *region;          /* Secrets Manager; NULL: AWS_REGION / AWS_DEFAULT_REGION */
+    const char *endpoint;        /* Secrets Manager URL; NULL: https://secretsmanager.<region>.amazonaws.com */
+    int64_t timeout_ms;          /* one fetch, all attempts; 0: 3000 */
+} gda_secrets_config;
+
+/* Fill *cfg from the environment. Strings point into the environment
+ * (borrowed; do not change the environment while cfg is in use):
+ *   GDA_SECRETS_SOURCE           auto | extension | secretsmanager | file | env
+ *   GDA_SECRET_ID                secret name or ARN
+ *   GDA_SECRETS_FILE             key ring file
+ *   GDA_SECRETS                  key ring text
+ *   GDA_SECRETS_EXTENSION_PORT   else PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773
+ *   GDA_SECRETS_EXTENSION_HOST   default localhost
+ *   GDA_SECRETS_ENDPOINT         Secrets Manager endpoint override
+ *   GDA_SECRETS_TIMEOUT_MS       default 3000
+ * auto resolves as: GDA_SECRET_ID set → the extension if AWS_SESSION_TOKEN is
+ * set and the extension answers, else Secrets Manager; else GDA_SECRETS_FILE →
+ * file; else GDA_SECRETS → env.
+ * Errors: GDA_ERR_CONFIG naming the variable (unknown source, bad port or
+ * timeout, a source without the setting it needs, nothing configured). */
+GDA_API gda_status gda_secrets_config_from_env(gda_secrets_config *cfg, gda_error *err);
+
+typedef struct gda_secrets gda_secrets;
+
+/* Validate cfg and build a source (strings copied). Nothing is fetched yet.
+ * Errors: GDA_ERR_CONFIG (naming the setting), GDA_ERR_NOMEM. */
+GDA_API gda_status gda_secrets_new(const gda_secrets_config *cfg, gda_secrets **out,
+                                   gda_error *err);
+
+/* Free (wiping the last fetched secret). NULL-safe. */
+GDA_API void gda_secrets_free(gda_secrets *s);
+
+/* Fetch the key ring text now and parse it into a new ring (one reference,
+ * the caller's: hand it to gda_verifier_new / gda_verifier_set_keyring or
+ * gda_keyring_free it). *changed (optional) tells whether the text differs
+ * from the previous successful fetch (true on the first). now_ms is the
+ * current epoch time, for the call deadline.
+ * Errors: GDA_ERR_CONFIG (the secret does not exist or is refused, the file
+ * cannot be read, the text is not a valid key ring; never quoting it),
+ * GDA_ERR_UNAVAILABLE (extension or Secrets Manager unreachable or failing),
+ * GDA_ERR_TIMEOUT, GDA_ERR_NOMEM. */
+GDA_API gda_status gda_secrets_fetch(gda_secrets *s, int64_t now_ms, gda_keyring **ring_out,
+                                     bool *changed, gda_error *err);
+
+/* Like gda_secrets_fetch but hands out the raw key ring text, in sodium
+ * guarded memory (free with gda_secret_free), e.g. for
+ * gda_verifier_new_from_config. *len_out (optional) gets its length. */
+GDA_API gda_status gda_secrets_fetch_text(gda_secrets *s, int64_t now_ms, char **text_out,
+                                          size_t *len_out, bool *changed, gda_error *err);
+
+/* The source that served the last successful fetch (AUTO before any). */
+GDA_API gda_secret_source gda_secrets_last_source(const gda_secrets *s);
+
+/* ---- the runtime loop --------------------------------------------------- */
+
+typedef enum gda_lambda_mode {
+    GDA_LAMBDA_DATA_ACTION = 0, /* the Data Action pipeline (gda_app) */
+    GDA_LAMBDA_AUTHORIZER = 1   /* API Gateway Lambda authorizer */
+} gda_lambda_mode;
+
+/* "data-action", "authorizer". */
+GDA_API const char *gda_lambda_mode_str(gda_lambda_mode mode);
+
+typedef struct gda_lambda_options {
+    const char *runtime_api;   /* "host:port"; NULL: AWS_LAMBDA_RUNTIME_API */
+    gda_lambda_mode mode;
+    /* Borrowed. Required in authorizer mode; in data-action mode it is the
+     * verifier inside the app, given here so rotation can swap its ring. */
+    gda_verifier *verifier;
+    gda_secrets *secrets;      /* borrowed; NULL: no re-fetch on 401 */
+    int64_t secret_refresh_ms; /* minimum time between re-fetches; default 60000 */
+    size_t max_event;          /* largest event accepted; default 6 MiB */
+    unsigned max_connect_failures; /* consecutive Runtime API failures; default 20 */
+    uint64_t max_invocations;  /* stop after this many (tests, benchmarks); 0: no limit */
+    gda_logger *logger;        /* borrowed; NULL: the app's, else a stdout logger */
+    bool crash_reporter;       /* report fatal signals per invocation; default true */
+    bool handle_signals;       /* install SIGTERM/SIGINT handlers; default true */
+} gda_lambda_options;
+
+/* The defaults documented on each field. */
+GDA_API gda_lambda_options gda_lambda_options_default(void);
+
+/* Overlay the environment on *opt: GDA_MODE (data-action | authorizer),
+ * GDA_SECRET_REFRESH_S (0..86400), GDA_LAMBDA_MAX_EVENT (bytes).
+ * Errors: GDA_ERR_CONFIG naming the variable. */
+GDA_API gda_status gda_lambda_options_from_env(gda_lambda_options *opt, gda_error *err);
+
+/* Serve invocations until SIGTERM/SIGINT (or gda_lambda_stop), until
+ * max_invocations, or until the Runtime API stays unreachable. app is
+ * borrowed (it may be NULL in authorizer mode). opt NULL: the defaults.
+ * Returns GDA_OK on a requested stop; GDA_ERR_CONFIG (no Runtime API address,
+ * authorizer mode without a verifier, data-action mode without an app),
+ * GDA_ERR_UNAVAILABLE (the Runtime API kept failing), GDA_ERR_NOMEM,
+ * GDA_ERR_INTERNAL (libcurl could not start). Failures of single invocations
+ * are reported to the Runtime API and logged, never returned. */
+GDA_API gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, gda_error *err);
+
+/* Ask a running gda_lambda_run to return after the current invocation.
+ * Async-signal-safe. */
+GDA_API void gda_lambda_stop(void);
+
+/* The errorType a non-2xx outcome is reported with: "Invalid" (400),
+ * "Unauthorized" (401), "Forbidden" (403), "NotFound" (404),
+ * "MethodNotAllowed" (405), "Conflict" (409), "PayloadTooLarge" (413),
+ * "UnsupportedMediaType" (415), "PayloadMismatch" / "Unprocessable" (422),
+ * "RateLimited" (429) and "Retryable" for every 5xx (Genesys retries those).
+ * GDA_OK / GDA_ACCEPTED give "". Never NULL. */
+GDA_API const char *gda_lambda_error_type(gda_status code);
+
+/* ---- start-up failures -------------------------------------------------- */
+
+/* POST runtime/init/error with errorType "Runtime.InitError.<Class>" and
+ * errorMessage the JSON error object for *error (its message never holds
+ * secrets). runtime_api NULL: AWS_LAMBDA_RUNTIME_API.
+ * Errors: GDA_ERR_CONFIG (no address), GDA_ERR_UNAVAILABLE (the POST failed),
+ * GDA_ERR_NOMEM. */
+GDA_API gda_status gda_lambda_report_init_error(const char *runtime_api, const gda_error *error,
+                                                gda_error *err);
+
+/* For main(): log *error as one JSON line on stderr, report it with
+ * gda_lambda_report_init_error, and return the process exit status to use
+ * (1). runtime_api NULL: AWS_LAMBDA_RUNTIME_API. */
+GDA_API int gda_lambda_init_failed(const char *runtime_api, const gda_error *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GDA_LAMBDA_H */

@@ -1,0 +1,601 @@
+/* gda-httpd — libmicrohttpd front of a gda_app (see httpd.h). */
+#include "httpd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include <gda/log.h>
+#include <gda/response.h>
+
+#define HEALTH_PATH "/healthz"
+
+/* Longest X-Amzn-Trace-Id / X-Request-Id we pass on to logs; longer or
+ * non-printable values are ignored rather than cut, so a log never shows a
+ * half id that matches nothing upstream. */
+#define TRACE_ID_MAX 256
+
+struct httpd_server {
+    struct MHD_Daemon *daemon;
+    gda_app *app;
+    gda_logger *logger;
+    size_t max_body;
+    MHD_socket listen_fd; /* ours again after MHD_quiesce_daemon */
+    bool quiesced;
+    atomic_bool draining;
+    atomic_uint inflight;
+    uint16_t port;
+    char address[NI_MAXHOST + NI_MAXSERV + 4];
+};
+
+/* One HTTP request being received and served. */
+typedef struct conn_req {
+    httpd_server *srv;
+    char *body;
+    size_t len;
+    size_t cap;
+    int64_t start_ms;
+    bool too_large; /* over max_body: the rest of the body is discarded */
+    bool answered;  /* a response has been queued */
+} conn_req;
+
+typedef struct header_list {
+    gda_header *items;
+    size_t n;
+    size_t cap;
+    bool nomem;
+} header_list;
+
+typedef struct text_buf {
+    char *ptr;
+    size_t len;
+    size_t cap;
+    bool nomem;
+} text_buf;
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double elapsed_ms(int64_t start_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    double d = now - (double)start_ms;
+    return d < 0 ? 0 : d;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static enum MHD_Result queue_gda_response(struct MHD_Connection *conn, httpd_server *srv,
+                                          const gda_http_response *resp)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        if (MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value) != MHD_YES) {
+            MHD_destroy_response(r);
+            return MHD_NO;
+        }
+    }
+    /* While draining, make clients open their next request elsewhere instead
+     * of reusing a connection we are about to close. */
+    if (atomic_load(&srv->draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* An error answered here rather than by the pipeline (413 while streaming,
+ * /healthz's 405): the same JSON body the pipeline builds. */
+static enum MHD_Result queue_error(struct MHD_Connection *conn, httpd_server *srv,
+                                   gda_status code, const char *message, const char *allow)
+{
+    gda_error e = {0};
+    gda_error_set(&e, code, NULL, "%s", message);
+    gda_http_response resp = {0};
+    if (gda_response_error(&resp, &e, NULL, 0, NULL) != GDA_OK)
+        return MHD_NO;
+    if (allow && gda_http_response_set_header(&resp, "Allow", allow) != GDA_OK) {
+        gda_http_response_release(&resp);
+        return MHD_NO;
+    }
+    enum MHD_Result ret = queue_gda_response(conn, srv, &resp);
+    gda_http_response_release(&resp);
+    return ret;
+}
+
+/* ---- request metadata --------------------------------------------------- */
+
+static bool printable_id(const char *v, size_t len)
+{
+    if (len == 0 || len > TRACE_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] <= 0x20 || v[i] >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Header value usable as an id in logs, or NULL. */
+static const char *id_header(struct MHD_Connection *conn, const char *name)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, name, strlen(name), &v, &len) !=
+        MHD_YES)
+        return NULL;
+    return printable_id(v, len) ? v : NULL;
+}
+
+static void log_rejection(httpd_server *srv, struct MHD_Connection *conn, const conn_req *cr,
+                          int status, gda_status code, const char *message)
+{
+    gda_log_fields f = {0};
+    f.trace_id = id_header(conn, "X-Amzn-Trace-Id");
+    if (!f.trace_id)
+        f.trace_id = id_header(conn, "X-Request-Id");
+    f.status_code = status;
+    f.has_execution_time = true;
+    f.execution_time_ms = elapsed_ms(cr->start_ms);
+    f.outcome = GDA_LOG_OUTCOME_NONE;
+    f.error_code = gda_status_str(code);
+    int64_t now = wall_ms();
+    gda_log(srv->logger, GDA_LOG_WARN, now, &f, NULL, message, NULL);
+    gda_metrics_emit_request(srv->logger, &f, false, now, NULL);
+}
+
+static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *cr)
+{
+    httpd_server *srv = cr->srv;
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes", srv->max_body);
+    free(cr->body);
+    cr->body = NULL;
+    cr->len = cr->cap = 0;
+    cr->too_large = true;
+    enum MHD_Result ret = queue_error(conn, srv, GDA_ERR_PAYLOAD_TOO_LARGE, msg, NULL);
+    if (ret == MHD_YES) {
+        cr->answered = true;
+        log_rejection(srv, conn, cr, 413, GDA_ERR_PAYLOAD_TOO_LARGE, "request body too large");
+    }
+    return ret;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    header_list *h = cls;
+    if (h->n == h->cap) {
+        size_t ncap = h->cap ? h->cap * 2 : 16;
+        gda_header *n = realloc(h->items, ncap * sizeof *n);
+        if (!n) {
+            h->nomem = true;
+            return MHD_NO;
+        }
+        h->items = n;
+        h->cap = ncap;
+    }
+    h->items[h->n].name = gda_slice_make(key, key_size);
+    h->items[h->n].value = gda_slice_make(value ? value : "", value ? value_size : 0);
+    h->n++;
+    return MHD_YES;
+}
+
+static bool buf_add(text_buf *b, const char *p, size_t n)
+{
+    if (b->nomem)
+        return false;
+    if (n + 1 > b->cap - b->len || !b->ptr) {
+        size_t ncap = b->cap ? b->cap : 64;
+        while (ncap - b->len < n + 1) {
+            if (ncap > SIZE_MAX / 2) {
+                b->nomem = true;
+                return false;
+            }
+            ncap *= 2;
+        }
+        char *np = realloc(b->ptr, ncap);
+        if (!np) {
+            b->nomem = true;
+            return false;
+        }
+        b->ptr = np;
+        b->cap = ncap;
+    }
+    memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+    return true;
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+static bool buf_add_encoded(text_buf *b, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        if (!(plain ? buf_add(b, (const char *)&p[i], 1) : buf_add(b, esc, 3)))
+            return false;
+    }
+    return true;
+}
+
+/* MHD hands out the query decoded; the request gets it re-encoded in arrival
+ * order, like the REST event decoder rebuilds it. */
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    text_buf *b = cls;
+    if (b->len && !buf_add(b, "&", 1))
+        return MHD_NO;
+    if (!buf_add_encoded(b, key, key_size))
+        return MHD_NO;
+    if (value && !(buf_add(b, "=", 1) && buf_add_encoded(b, value, value_size)))
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* ---- serving ------------------------------------------------------------- */
+
+static enum MHD_Result serve_health(struct MHD_Connection *conn, httpd_server *srv,
+                                    const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return queue_error(conn, srv, GDA_ERR_METHOD_NOT_ALLOWED, "use GET", "GET, HEAD");
+    bool draining = atomic_load(&srv->draining);
+    static const char ok[] = "{\"status\":\"ok\"}";
+    static const char bye[] = "{\"status\":\"draining\"}";
+    gda_http_response resp = {0};
+    resp.status = draining ? 503 : 200;
+    resp.body = (char *)(draining ? bye : ok);
+    resp.body_len = draining ? sizeof bye - 1 : sizeof ok - 1;
+    if (gda_http_response_set_header(&resp, "Content-Type", GDA_RESPONSE_CONTENT_TYPE) != GDA_OK ||
+        gda_http_response_set_header(&resp, "Cache-Control", "no-store") != GDA_OK)
+        return MHD_NO;
+    /* resp.body is static: not released, only copied by MHD. */
+    return queue_gda_response(conn, srv, &resp);
+}
+
+static enum MHD_Result serve_app(struct MHD_Connection *conn, conn_req *cr, const char *url,
+                                 const char *method)
+{
+    httpd_server *srv = cr->srv;
+    header_list headers = {0};
+    text_buf query = {0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &headers);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_query, &query);
+    if (headers.nomem || query.nomem) {
+        free(headers.items);
+        free(query.ptr);
+        return MHD_NO; /* out of memory: drop the connection, the caller retries */
+    }
+
+    char ip[NI_MAXHOST] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t alen = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                : sizeof(struct sockaddr_in);
+        if (getnameinfo(ci->client_addr, alen, ip, sizeof ip, NULL, 0, NI_NUMERICHOST) != 0)
+            ip[0] = '\0';
+    }
+
+    gda_http_request req = {0};
+    req.kind = GDA_EVENT_HTTP;
+    req.method = gda_slice_cstr(method);
+    req.path = gda_slice_cstr(url);
+    req.query = gda_slice_make(query.ptr, query.len);
+    req.source_ip = gda_slice_cstr(ip);
+    const char *request_id = id_header(conn, "X-Request-Id");
+    req.request_id = gda_slice_cstr(request_id);
+    req.headers = headers.items;
+    req.n_headers = headers.n;
+    req.body = gda_slice_make(cr->body, cr->len);
+
+    gda_invocation inv = {0};
+    inv.trace_id = id_header(conn, "X-Amzn-Trace-Id");
+    if (!inv.trace_id)
+        inv.trace_id = request_id;
+
+    gda_http_response resp = {0};
+    gda_app_handle(srv->app, &req, &inv, &resp);
+    enum MHD_Result ret = queue_gda_response(conn, srv, &resp);
+    gda_http_response_release(&resp);
+    free(headers.items);
+    free(query.ptr);
+    return ret;
+}
+
+static bool content_length_over(const char *text, size_t limit)
+{
+    /* MHD has already refused a malformed Content-Length with 400, so only
+     * a well-formed number reaches us; an absurd one is simply "over". */
+    uintmax_t n = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        if (n > (UINTMAX_MAX - 9) / 10)
+            return true;
+        n = n * 10 + (uintmax_t)(*p - '0');
+    }
+    return n > limit;
+}
+
+static bool append_body(conn_req *cr, const char *data, size_t n)
+{
+    if (n > cr->cap - cr->len) {
+        size_t want = cr->len + n; /* <= max_body, checked by the caller */
+        size_t ncap = cr->cap ? cr->cap : 4096;
+        while (ncap < want)
+            ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
+        if (ncap > cr->srv->max_body)
+            ncap = cr->srv->max_body;
+        char *nb = realloc(cr->body, ncap);
+        if (!nb)
+            return false;
+        cr->body = nb;
+        cr->cap = ncap;
+    }
+    memcpy(cr->body + cr->len, data, n);
+    cr->len += n;
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    httpd_server *srv = cls;
+    conn_req *cr = *con_cls;
+
+    if (!cr) {
+        /* Headers are in; the body (if any) has not been read yet. */
+        cr = calloc(1, sizeof *cr);
+        if (!cr)
+            return MHD_NO;
+        cr->srv = srv;
+        cr->start_ms = wall_ms();
+        *con_cls = cr;
+        atomic_fetch_add(&srv->inflight, 1);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && content_length_over(cl, srv->max_body))
+            return reject_too_large(conn, cr); /* before a single body byte is read */
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (cr->too_large)
+            return MHD_YES; /* discarding what the client still sends */
+        if (n > srv->max_body - cr->len) {
+            /* A chunked upload (no Content-Length) went over. Answer now if
+             * libmicrohttpd lets us; else keep discarding and answer at the
+             * end. Either way nothing more is buffered. */
+            reject_too_large(conn, cr);
+            return MHD_YES;
+        }
+        if (!append_body(cr, upload_data, n))
+            return MHD_NO;
+        return MHD_YES;
+    }
+
+    /* The whole request has arrived. */
+    if (cr->answered)
+        return MHD_YES;
+    if (cr->too_large)
+        return reject_too_large(conn, cr);
+    if (strcmp(url, HEALTH_PATH) == 0)
+        return serve_health(conn, srv, method);
+    return serve_app(conn, cr, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    httpd_server *srv = cls;
+    conn_req *cr = *con_cls;
+    if (!cr)
+        return;
+    free(cr->body);
+    free(cr);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                             va_list ap)
+{
+    httpd_server *srv = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    json_t *extra = json_pack("{s:s}", "component", "libmicrohttpd");
+    gda_log(srv->logger, GDA_LOG_WARN, wall_ms(), NULL, extra, msg, NULL);
+    json_decref(extra);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static MHD_socket open_listener(const httpd_config *cfg, httpd_server *srv, int *family,
+                                gda_error *err)
+{
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)cfg->port);
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(cfg->host, port_text, &hints, &res);
+    if (rc != 0) {
+        gda_error_set(err, GDA_ERR_CONFIG, "listen", "cannot resolve listen host %s: %s",
+                      cfg->host, gai_strerror(rc));
+        return MHD_INVALID_SOCKET;
+    }
+    int last_errno = 0;
+    MHD_socket fd = MHD_INVALID_SOCKET;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        int one = 1;
+        /* Restarting after a crash must not wait out TIME_WAIT. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
+            *family = ai->ai_family;
+            break;
+        }
+        last_errno = errno;
+        close(fd);
+        fd = MHD_INVALID_SOCKET;
+    }
+    freeaddrinfo(res);
+    if (fd == MHD_INVALID_SOCKET) {
+        gda_error_set(err, GDA_ERR_CONFIG, "listen", "cannot listen on %s port %u: %s",
+                      cfg->host, (unsigned)cfg->port, strerror(last_errno));
+        return MHD_INVALID_SOCKET;
+    }
+
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0 ||
+        getnameinfo((struct sockaddr *)&bound, blen, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        gda_error_set(err, GDA_ERR_CONFIG, "listen", "cannot read the bound address: %s",
+                      strerror(errno));
+        close(fd);
+        return MHD_INVALID_SOCKET;
+    }
+    srv->port = (uint16_t)atoi(serv);
+    snprintf(srv->address, sizeof srv->address, *family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+             serv);
+    return fd;
+}
+
+httpd_server *httpd_server_start(const httpd_config *cfg, gda_app *app, gda_error *err)
+{
+    if (!cfg || !app || !cfg->host || cfg->threads < 1 || cfg->connection_limit < 1 ||
+        cfg->connection_timeout_s < 1 || cfg->max_body < 1) {
+        gda_error_set(err, GDA_ERR_CONFIG, NULL, "invalid server configuration");
+        return NULL;
+    }
+    /* libmicrohttpd splits the connection limit between pool threads; each
+     * must be allowed at least one. */
+    if (cfg->connection_limit < cfg->threads) {
+        gda_error_set(err, GDA_ERR_CONFIG, "max-connections",
+                      "connection limit %u is below the thread count %u",
+                      cfg->connection_limit, cfg->threads);
+        return NULL;
+    }
+    httpd_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    srv->app = app;
+    srv->logger = gda_app_logger(app);
+    srv->max_body = cfg->max_body;
+    atomic_init(&srv->draining, false);
+    atomic_init(&srv->inflight, 0u);
+
+    int family = AF_INET;
+    srv->listen_fd = open_listener(cfg, srv, &family, err);
+    if (srv->listen_fd == MHD_INVALID_SOCKET) {
+        free(srv);
+        return NULL;
+    }
+
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        srv, MHD_OPTION_END);
+    if (!srv->daemon) {
+        gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL,
+                      "libmicrohttpd refused to start (threads %u, connections %u)",
+                      cfg->threads, cfg->connection_limit);
+        close(srv->listen_fd);
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+uint16_t httpd_server_port(const httpd_server *srv)
+{
+    return srv ? srv->port : 0;
+}
+
+const char *httpd_server_address(const httpd_server *srv)
+{
+    return srv ? srv->address : "";
+}
+
+void httpd_server_quiesce(httpd_server *srv)
+{
+    if (!srv || srv->quiesced)
+        return;
+    atomic_store(&srv->draining, true);
+    MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+    srv->quiesced = true;
+    /* The socket is ours again: closing it now makes new connection attempts
+     * fail fast (refused) instead of waiting in the backlog until we exit. */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    srv->listen_fd = MHD_INVALID_SOCKET;
+}
+
+unsigned httpd_server_inflight(const httpd_server *srv)
+{
+    return srv ? atomic_load(&((httpd_server *)srv)->inflight) : 0;
+}
+
+void httpd_server_stop(httpd_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon); /* also closes the listener unless quiesced */
+    free(srv);
+}
