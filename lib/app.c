@@ -618,6 +618,11 @@ static gda_status invoke(run *r)
         note_detail(r, &e);
         return respond_error(r, &e, 0);
     }
+    if (r->start_ms >= r->deadline_ms) {
+        /* The invoker has already given up: nothing runs, a retry may. */
+        r->fields.outcome = GDA_LOG_OUTCOME_NONE;
+        return respond_code(r, GDA_ERR_TIMEOUT, NULL, NULL);
+    }
     gda_idem_outcome outcome = 0;
     gda_idem_lease lease;
     gda_idem_result replay = {0};

@@ -3,7 +3,9 @@
  * One place decides where hashing comes from: OpenSSL's libcrypto when the
  * build found it (it uses the CPU's SHA extensions, several times faster than
  * portable C), libsodium otherwise. Inputs are vectored so "timestamp.body"
- * can be signed without building a copy of the body.
+ * can be signed without building a copy of the body. Nothing here allocates
+ * or can fail: the hash state lives on the caller's stack (the request hot
+ * path counts on it; tests/unit/test_hotpath_allocs.c checks it).
  *
  * Thread safety: every function is reentrant; no shared state.
  */

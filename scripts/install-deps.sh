@@ -9,6 +9,8 @@ packages=(
   libmicrohttpd-dev libcmocka-dev
   curl sqlite3 zip unzip
   wrk openssl
+  doxygen
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -21,6 +21,21 @@ if ! grep -qs "\"version\": \"$dynalite_version\"" .deps/dynalite/node_modules/d
   fi
 fi
 
+# The example validations (suite 'examples'): JSON Schema draft-04, Velocity,
+# JSONPath, CloudFormation YAML and the CloudFormation resource specification,
+# pinned in tests/examples/deps.mjs.
+if command -v npm >/dev/null; then
+  example_pkgs=$(node --input-type=module -e "import('$root/tests/examples/deps.mjs').then((m) =>
+    console.log(Object.entries(m.PACKAGES).map(([n, v]) => n + '@' + v).join(' ')))")
+  if [ "$(cat .deps/examples/installed 2>/dev/null)" != "$example_pkgs" ]; then
+    # shellcheck disable=SC2086 # one word per package
+    npm install --prefix .deps/examples --no-audit --no-fund $example_pkgs
+    echo "$example_pkgs" > .deps/examples/installed
+  fi
+else
+  echo "test.sh: npm not found; the example validations need Node.js >= 20 and npm" >&2
+fi
+
 build=${GDA_BUILD_DIR:-build}
 if [ -f "$build/build.ninja" ]; then
   meson setup --reconfigure "$build" >/dev/null
@@ -29,3 +44,19 @@ else
 fi
 ninja -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+# any report (leaks included) fails the test that produced it.
+asan=${GDA_ASAN_BUILD_DIR:-build-asan}
+if [ -f "$asan/build.ninja" ]; then
+  meson setup --reconfigure "$asan" >/dev/null
+else
+  meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all
+fi
+ninja -C "$asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  meson test -C "$asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3 "$@"
+
+# Every libFuzzer target for a bounded time (default here 20 s each).
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash scripts/fuzz.sh

@@ -1,4 +1,5 @@
-/* libgda — the whole Data Action pipeline in one call.
+/** @file
+ * libgda — the whole Data Action pipeline in one call.
  *
  * A gda_app is configured once (per process or Lambda container) with a
  * verifier, a field spec, an idempotency store, limits, a log configuration
@@ -59,10 +60,12 @@
 extern "C" {
 #endif
 
+/** The configured pipeline (opaque); see gda_app_new. */
 typedef struct gda_app gda_app;
+/** What a handler may know about the request it serves (opaque, borrowed). */
 typedef struct gda_ctx gda_ctx;
 
-/* Your business logic. Called at most once per idempotency key (per TTL),
+/** Your business logic. Called at most once per idempotency key (per TTL),
  * after authentication and validation succeeded, with a deadline to respect
  * (gda_ctx_remaining_ms).
  *   return GDA_OK with *data_out = a new JSON object → 200, cached, replayed;
@@ -81,79 +84,80 @@ typedef struct gda_ctx gda_ctx;
 typedef gda_status (*gda_handler_fn)(const gda_request *req, const gda_ctx *ctx,
                                      json_t **data_out, gda_error *err, void *user);
 
-#define GDA_APP_DEFAULT_ROUTE "/genesys/dataaction"
-#define GDA_APP_ROUTE_MAX 128 /* bytes of a route */
-#define GDA_APP_DEFAULT_TTL_S 3600
-#define GDA_APP_DEFAULT_MAX_LEASE_MS 30000
-#define GDA_APP_DEFAULT_HANDLER_BUDGET_MS 8000
-#define GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS 1000
+#define GDA_APP_DEFAULT_ROUTE "/genesys/dataaction" /**< the reference route */
+#define GDA_APP_ROUTE_MAX 128 /**< bytes of a route */
+#define GDA_APP_DEFAULT_TTL_S 3600 /**< seconds a result is replayed */
+#define GDA_APP_DEFAULT_MAX_LEASE_MS 30000 /**< longest lease */
+#define GDA_APP_DEFAULT_HANDLER_BUDGET_MS 8000 /**< deadline when none is given */
+#define GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS 1000 /**< wait for a running twin */
 
+/** How to build a gda_app; start from gda_app_config_default(). */
 typedef struct gda_app_config {
-    /* Components. The app takes ownership of each non-NULL one (it frees them
+    /** Components. The app takes ownership of each non-NULL one (it frees them
      * in gda_app_free), also when gda_app_new fails. */
-    gda_verifier *verifier; /* NULL: every authenticated path answers 401
+    gda_verifier *verifier; /**< NULL: every authenticated path answers 401
                              * (deny by default); trusted direct invocations
                              * still work */
-    gda_spec *spec;         /* NULL: gda_spec_new_reference() */
-    gda_store *store;       /* NULL: a gda_memory_store_new(0) */
+    gda_spec *spec;         /**< NULL: gda_spec_new_reference() */
+    gda_store *store;       /**< NULL: a gda_memory_store_new(0) */
 
-    gda_handler_fn handler; /* required */
-    void *handler_user;     /* borrowed; must outlive the app */
+    gda_handler_fn handler; /**< required */
+    void *handler_user;     /**< borrowed; must outlive the app */
 
-    /* Logging. Copied as by gda_logger_new, except that the names of the
+    /** Logging. Copied as by gda_logger_new, except that the names of the
      * spec's pii fields are added to log.pii_fields, so whatever the app or a
      * handler (gda_ctx_logger) logs under those names is masked. */
     gda_log_config log;
 
-    const char *route;    /* default GDA_APP_DEFAULT_ROUTE (copied); must start
+    const char *route;    /**< default GDA_APP_DEFAULT_ROUTE (copied); must start
                            * with "/", not end with "/", at most
                            * GDA_APP_ROUTE_MAX bytes of URI path characters */
-    gda_limits limits;    /* body size (413 before parsing) and JSON depth */
+    gda_limits limits;    /**< body size (413 before parsing) and JSON depth */
 
-    int64_t ttl_s;               /* cached results live this long; default 3600 */
-    int64_t max_lease_ms;        /* lease cap; default 30000; never past the deadline */
-    int64_t handler_budget_ms;   /* deadline when the invoker gives none; default 8000 */
-    int64_t in_progress_wait_ms; /* wait for a running twin before answering;
+    int64_t ttl_s;               /**< cached results live this long; default 3600 */
+    int64_t max_lease_ms;        /**< lease cap; default 30000; never past the deadline */
+    int64_t handler_budget_ms;   /**< deadline when the invoker gives none; default 8000 */
+    int64_t in_progress_wait_ms; /**< wait for a running twin before answering;
                                   * default 1000; 0 answers at once */
-    gda_idem_busy_policy in_progress_policy; /* default GDA_IDEM_BUSY_RETRY (503) */
-    const uint8_t *data_key;     /* GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
+    gda_idem_busy_policy in_progress_policy; /**< default GDA_IDEM_BUSY_RETRY (503) */
+    const uint8_t *data_key;     /**< GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
                                   * bodies (copied into locked memory); NULL: off */
-    size_t local_cache_entries;  /* LRU of completed records in front of the store; 0: off */
+    size_t local_cache_entries;  /**< LRU of completed records in front of the store; 0: off */
 
-    /* Direct Lambda invocation is already authenticated by IAM (only a
+    /** Direct Lambda invocation is already authenticated by IAM (only a
      * principal with lambda:InvokeFunction can send it). true (default) skips
      * header authentication for GDA_EVENT_DIRECT; false verifies it like HTTP
      * (which, having no headers, it then fails). */
     bool direct_invocation_trusted;
 
-    gda_idem_now_fn clock;   /* NULL: the system wall clock (epoch ms) */
-    gda_idem_sleep_fn sleep; /* NULL: nanosleep; used while waiting for a twin */
-    void *clock_user;
+    gda_idem_now_fn clock;   /**< NULL: the system wall clock (epoch ms) */
+    gda_idem_sleep_fn sleep; /**< NULL: nanosleep; used while waiting for a twin */
+    void *clock_user;        /**< passed to clock and sleep */
 } gda_app_config;
 
-/* Defaults as documented on each field (handler NULL: set it). */
+/** Defaults as documented on each field (handler NULL: set it). */
 GDA_API gda_app_config gda_app_config_default(void);
 
-/* Build an app from cfg (read only; the components it names are taken over).
+/** Build an app from cfg (read only; the components it names are taken over).
  * Errors: GDA_ERR_CONFIG (handler missing, a bad route, limit, duration,
  * policy or log setting; err->field names it), GDA_ERR_NOMEM,
  * GDA_ERR_INTERNAL (cfg NULL, libsodium cannot start). Returns NULL on error
  * with err filled; the components were freed. */
 GDA_API gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err);
 
-/* Free the app and every component it owns. NULL-safe. */
+/** Free the app and every component it owns. NULL-safe. */
 GDA_API void gda_app_free(gda_app *app);
 
-/* Who invoked us, when, and until when. Shims fill what they know; a zeroed
+/** Who invoked us, when, and until when. Shims fill what they know; a zeroed
  * struct (or NULL) means "nothing known". */
 typedef struct gda_invocation {
-    int64_t now_ms;             /* 0: read the app's clock */
-    int64_t deadline_ms;        /* epoch ms; 0: now + handler_budget_ms */
-    const char *aws_request_id; /* Lambda-Runtime-Aws-Request-Id, or NULL */
-    const char *trace_id;       /* Lambda-Runtime-Trace-Id / X-Amzn-Trace-Id, or NULL */
+    int64_t now_ms;             /**< 0: read the app's clock */
+    int64_t deadline_ms;        /**< epoch ms; 0: now + handler_budget_ms */
+    const char *aws_request_id; /**< Lambda-Runtime-Aws-Request-Id, or NULL */
+    const char *trace_id;       /**< Lambda-Runtime-Trace-Id / X-Amzn-Trace-Id, or NULL */
 } gda_invocation;
 
-/* Run the pipeline for one request and fill *resp, which must be zeroed or
+/** Run the pipeline for one request and fill *resp, which must be zeroed or
  * hold an earlier response (it is released first); the caller releases it
  * with gda_http_response_release. req and inv are only read. Never fails:
  * every problem becomes the documented HTTP response (DOMAIN.md's bad-input
@@ -165,7 +169,7 @@ typedef struct gda_invocation {
 GDA_API gda_status gda_app_handle(gda_app *app, const gda_http_request *req,
                                   const gda_invocation *inv, gda_http_response *resp);
 
-/* Finish a request the handler answered with GDA_ACCEPTED. token is the text
+/** Finish a request the handler answered with GDA_ACCEPTED. token is the text
  * gda_ctx_completion_token gave the handler (copy it: it is only valid during
  * the handler call; it may be finished from any thread or process sharing
  * the store). Exactly one of:
@@ -180,35 +184,43 @@ GDA_API gda_status gda_app_handle(gda_app *app, const gda_http_request *req,
 GDA_API gda_status gda_app_finish(gda_app *app, const char *token, const json_t *data,
                                   const gda_error *error, gda_error *err);
 
-/* The logger the app writes to (borrowed, lives as long as the app), for
+/** The logger the app writes to (borrowed, lives as long as the app), for
  * shims that log start-up and shutdown. */
 GDA_API gda_logger *gda_app_logger(gda_app *app);
 
-/* The app's route (borrowed). */
+/** The app's route (borrowed). */
 GDA_API const char *gda_app_route(const gda_app *app);
 
 /* What a handler may read about the request being served. All strings are
- * borrowed for the duration of the handler call and never NULL for a ctx
- * the pipeline passed ("" when unknown). A NULL ctx gives 0 / "" / NULL. */
-GDA_API int64_t gda_ctx_now_ms(const gda_ctx *ctx);       /* clock at the handler call */
-GDA_API int64_t gda_ctx_deadline_ms(const gda_ctx *ctx);  /* epoch ms */
-/* Deadline minus the app clock's current time (never negative). */
+ * borrowed for the duration of the handler call and never NULL for a ctx the
+ * pipeline passed ("" when unknown). A NULL ctx gives 0, "" or NULL. */
+
+/** The app clock's time when the handler was called (epoch ms). */
+GDA_API int64_t gda_ctx_now_ms(const gda_ctx *ctx);
+/** The invocation deadline (epoch ms): the invoker's, or now + handler_budget_ms. */
+GDA_API int64_t gda_ctx_deadline_ms(const gda_ctx *ctx);
+/** Deadline minus the app clock's current time (never negative). */
 GDA_API int64_t gda_ctx_remaining_ms(const gda_ctx *ctx);
-GDA_API const char *gda_ctx_request_id(const gda_ctx *ctx);     /* the idempotency key */
-GDA_API const char *gda_ctx_interaction_id(const gda_ctx *ctx); /* body "interactionId" */
+/** The idempotency key (the Genesys requestId with the reference spec). */
+GDA_API const char *gda_ctx_request_id(const gda_ctx *ctx);
+/** The body's "interactionId" (the Genesys conversation), "" when absent. */
+GDA_API const char *gda_ctx_interaction_id(const gda_ctx *ctx);
+/** The Lambda invocation id from gda_invocation, "" when none. */
 GDA_API const char *gda_ctx_aws_request_id(const gda_ctx *ctx);
+/** The X-Ray trace id from gda_invocation, "" when none. */
 GDA_API const char *gda_ctx_trace_id(const gda_ctx *ctx);
-/* The authenticated principal (verify.h), "" for a trusted direct invocation. */
+/** The authenticated principal (verify.h), "" for a trusted direct invocation. */
 GDA_API const char *gda_ctx_principal(const gda_ctx *ctx);
+/** The app's logger (borrowed), which masks the spec's pii fields. */
 GDA_API gda_logger *gda_ctx_logger(const gda_ctx *ctx);
-/* Log fields of this request (requestId, interactionId, awsRequestId,
+/** Log fields of this request (requestId, interactionId, awsRequestId,
  * traceId), for a handler's own gda_log calls. Borrowed like the strings. */
 GDA_API const gda_log_fields *gda_ctx_log_fields(const gda_ctx *ctx);
 
-/* Longest completion token, including its NUL. */
+/** Longest completion token, including its NUL. */
 #define GDA_COMPLETION_TOKEN_SIZE (5 + 2 * GDA_PAYLOAD_HASH_LEN + GDA_OWNER_TOKEN_SIZE + GDA_KEY_MAX)
 
-/* Opaque token naming this execution (key, payload hash and owner), for
+/** Opaque token naming this execution (key, payload hash and owner), for
  * gda_app_finish after the handler returned GDA_ACCEPTED. It holds the
  * fencing secret of the execution: do not log it. */
 GDA_API const char *gda_ctx_completion_token(const gda_ctx *ctx);

@@ -1,4 +1,5 @@
-/* libgda — Lambda invocation events and HTTP requests/responses.
+/** @file
+ * libgda — Lambda invocation events and HTTP requests/responses.
  *
  * gda_event_decode() turns the JSON of one Lambda invocation into a
  * gda_http_request, whatever invoked the function:
@@ -51,46 +52,51 @@
 extern "C" {
 #endif
 
+/** What delivered a request: the shape of the Lambda event, or plain HTTP. */
 typedef enum gda_event_kind {
-    GDA_EVENT_UNKNOWN = 0,
-    GDA_EVENT_APIGW_REST, /* API Gateway REST API proxy, payload 1.0 */
-    GDA_EVENT_APIGW_HTTP, /* HTTP API / Function URL, payload 2.0 */
-    GDA_EVENT_ALB,        /* Application Load Balancer */
-    GDA_EVENT_DIRECT,     /* direct invocation: the event is the request body */
-    GDA_EVENT_HTTP        /* plain HTTP, filled in by a shim */
+    GDA_EVENT_UNKNOWN = 0, /**< not decoded, or of no supported shape */
+    GDA_EVENT_APIGW_REST, /**< API Gateway REST API proxy, payload 1.0 */
+    GDA_EVENT_APIGW_HTTP, /**< HTTP API / Function URL, payload 2.0 */
+    GDA_EVENT_ALB,        /**< Application Load Balancer */
+    GDA_EVENT_DIRECT,     /**< direct invocation: the event is the request body */
+    GDA_EVENT_HTTP        /**< plain HTTP, filled in by a shim */
 } gda_event_kind;
 
-/* Short name of a kind ("apigw-rest", "apigw-http", "alb", "direct", "http"). */
+/** Short name of a kind ("apigw-rest", "apigw-http", "alb", "direct", "http"). */
 GDA_API const char *gda_event_kind_str(gda_event_kind kind);
 
+/** One request header, borrowed from the request that holds it. */
 typedef struct gda_header {
-    gda_slice name;  /* as received; compare with gda_slice_ieq */
-    gda_slice value;
+    gda_slice name;  /**< as received; compare with gda_slice_ieq */
+    gda_slice value; /**< as received, without leading or trailing blanks removed */
 } gda_header;
 
+/** One HTTP request as the pipeline sees it, whatever door it came through.
+ * Every slice points into memory the request (or the shim that filled it)
+ * owns. */
 typedef struct gda_http_request {
-    gda_event_kind kind;
-    gda_slice method;      /* "POST"; "POST" for direct invocation */
-    gda_slice path;        /* "/genesys/dataaction"; empty for direct invocation */
-    gda_slice query;       /* raw query string without '?', may be empty; for REST it
+    gda_event_kind kind;   /**< who invoked us (decides the response encoding) */
+    gda_slice method;      /**< "POST"; "POST" for direct invocation */
+    gda_slice path;        /**< "/genesys/dataaction"; empty for direct invocation */
+    gda_slice query;       /**< raw query string without '?', may be empty; for REST it
                             * is rebuilt from the (decoded) parameters, re-encoded */
-    gda_slice request_id;  /* the invoker's id (requestContext.requestId); empty for
+    gda_slice request_id;  /**< the invoker's id (requestContext.requestId); empty for
                             * ALB and direct invocation, which carry none */
-    gda_slice source_ip;   /* requestContext(.identity|.http).sourceIp; may be empty */
-    /* In arrival order; repeated names repeat (REST/ALB multiValueHeaders).
+    gda_slice source_ip;   /**< requestContext(.identity|.http).sourceIp; may be empty */
+    /** In arrival order; repeated names repeat (REST/ALB multiValueHeaders).
      * Payload 2.0 joins repeated headers with commas into one value, and its
      * "cookies" array comes back as one "cookie" header joined with "; ". */
     const gda_header *headers;
-    size_t n_headers;
-    gda_slice body;        /* raw body bytes, base64-decoded when the event said so */
-    /* For GDA_EVENT_DIRECT: the event already parsed (strictly), so the body
+    size_t n_headers;      /**< number of entries in headers */
+    gda_slice body;        /**< raw body bytes, base64-decoded when the event said so */
+    /** For GDA_EVENT_DIRECT: the event already parsed (strictly), so the body
      * is never parsed twice. NULL otherwise. Borrowed from the request: valid
      * until gda_http_request_release, never json_decref it. */
     const json_t *body_json;
-    void *storage_;        /* private: what gda_http_request_release frees */
+    void *storage_;        /**< private: what gda_http_request_release frees */
 } gda_http_request;
 
-/* Decode one invocation event of any supported shape into *out.
+/** Decode one invocation event of any supported shape into *out.
  * json/len: the raw event bytes (not necessarily NUL-terminated).
  * On success *out holds slices into memory owned by *out (the parsed event,
  * a copy of the bytes for direct invocation, the base64-decoded body); the
@@ -100,7 +106,7 @@ typedef struct gda_http_request {
  *   GDA_ERR_PAYLOAD_TOO_LARGE  the event is larger than max_event bytes
  *                          (checked first, before parsing)
  *   GDA_ERR_INVALID_JSON   the event is not strict JSON (syntax, invalid UTF-8,
- *                          \u0000, duplicate keys; line and column given), or a
+ *                          `\u0000`, duplicate keys; line and column given), or a
  *                          direct invocation nested deeper than 50 levels
  *   GDA_ERR_UNKNOWN_EVENT  JSON of no supported shape, or an envelope member
  *                          of the wrong JSON type (e.g. a header value that is
@@ -115,48 +121,55 @@ typedef struct gda_http_request {
 GDA_API gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
                                     gda_http_request *out, gda_error *err);
 
-/* Free what gda_event_decode allocated and reset *req. NULL-safe; harmless on
+/** Free what gda_event_decode allocated and reset *req. NULL-safe; harmless on
  * a request a shim filled itself (storage_ NULL). */
 GDA_API void gda_http_request_release(gda_http_request *req);
 
-/* First header named `name` (ASCII case-insensitive), or GDA_SLICE_NULL with
+/** First header named `name` (ASCII case-insensitive), or GDA_SLICE_NULL with
  * *found false. found may be NULL. No copy is made. */
 GDA_API gda_slice gda_http_request_header(const gda_http_request *req, const char *name,
                                           bool *found);
 
-/* How many headers are named `name` (case-insensitive). Authentication uses
+/** How many headers are named `name` (case-insensitive). Authentication uses
  * it to refuse ambiguous, repeated credential headers. */
 GDA_API size_t gda_http_request_header_count(const gda_http_request *req, const char *name);
 
+/** Most headers a gda_http_response carries. */
 #define GDA_RESPONSE_MAX_HEADERS 8
+/** Size of a response header name slot, including the NUL. */
 #define GDA_RESPONSE_HEADER_NAME_SIZE 48
+/** Size of a response header value slot, including the NUL. */
 #define GDA_RESPONSE_HEADER_VALUE_SIZE 256
 
+/** One HTTP response: status, a few fixed-size headers and an owned body.
+ * Fill it with the builders of response.h; release it with
+ * gda_http_response_release. */
 typedef struct gda_http_response {
-    int status;          /* HTTP status */
-    gda_status code;     /* the outcome it carries: GDA_OK, GDA_ACCEPTED, or an error */
-    size_t n_headers;
+    int status;          /**< HTTP status */
+    gda_status code;     /**< the outcome it carries: GDA_OK, GDA_ACCEPTED, or an error */
+    size_t n_headers;    /**< headers in use, from the first */
+    /** One header slot (NUL-terminated name and value). */
     struct {
-        char name[GDA_RESPONSE_HEADER_NAME_SIZE];
-        char value[GDA_RESPONSE_HEADER_VALUE_SIZE];
-    } headers[GDA_RESPONSE_MAX_HEADERS]; /* Content-Type is always the first */
-    char *body;          /* heap, owned; NUL-terminated for convenience */
-    size_t body_len;
+        char name[GDA_RESPONSE_HEADER_NAME_SIZE];   /**< header name */
+        char value[GDA_RESPONSE_HEADER_VALUE_SIZE]; /**< header value */
+    } headers[GDA_RESPONSE_MAX_HEADERS]; /**< Content-Type is always the first */
+    char *body;          /**< heap, owned; NUL-terminated for convenience */
+    size_t body_len;     /**< body bytes, not counting the NUL */
 } gda_http_response;
 
-/* Set (or replace, matching case-insensitively) a response header.
+/** Set (or replace, matching case-insensitively) a response header.
  * GDA_ERR_INVALID_REQUEST when the name or value is too long or holds CR, LF
  * or NUL (header injection); GDA_ERR_NOMEM never (no allocation). */
 GDA_API gda_status gda_http_response_set_header(gda_http_response *resp, const char *name,
                                                 const char *value);
 
-/* Value of a response header or NULL. */
+/** Value of a response header or NULL. */
 GDA_API const char *gda_http_response_header(const gda_http_response *resp, const char *name);
 
-/* Free the body and reset *resp. NULL-safe. */
+/** Free the body and reset *resp. NULL-safe. */
 GDA_API void gda_http_response_release(gda_http_response *resp);
 
-/* Encode resp as the JSON the invoker of `kind` expects, as a new heap string
+/** Encode resp as the JSON the invoker of `kind` expects, as a new heap string
  * in *out (free() it) of *out_len bytes:
  *   APIGW_REST / ALB: {"statusCode":…,"headers":{…},"body":"…","isBase64Encoded":false}
  *                     (ALB also gets "statusDescription", e.g. "200 OK", and

@@ -1,4 +1,5 @@
-/* libgda — umbrella header: include this one and get every core module.
+/** @file
+ * libgda — umbrella header: include this one and get every core module.
  *
  * libgda turns a C service or an AWS Lambda function into a secure,
  * exactly-once endpoint for Genesys Cloud Architect Data Actions.

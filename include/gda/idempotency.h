@@ -1,4 +1,5 @@
-/* libgda — the exactly-once engine over any gda_store.
+/** @file
+ * libgda — the exactly-once engine over any gda_store.
  *
  * The algorithm (ARCHITECTURE.md, "Exactly-once, precisely"):
  *
@@ -47,84 +48,89 @@
 extern "C" {
 #endif
 
+/** Length in bytes of the data key that encrypts cached results. */
 #define GDA_IDEM_DATA_KEY_LEN 32
 
-/* Wall clock in epoch milliseconds. */
+/** Wall clock in epoch milliseconds. */
 typedef int64_t (*gda_idem_now_fn)(void *user);
-/* Block the calling thread for ms milliseconds. */
+/** Block the calling thread for ms milliseconds. */
 typedef void (*gda_idem_sleep_fn)(int64_t ms, void *user);
 
+/** What a request gets while a twin with the same key and payload is still
+ * running after the wait. */
 typedef enum gda_idem_busy_policy {
-    /* 503 GDA_ERR_BUSY, requiresRetry true: Genesys retries, and the retry
+    /** 503 GDA_ERR_BUSY, requiresRetry true: Genesys retries, and the retry
      * most likely finds the finished result. The default. */
     GDA_IDEM_BUSY_RETRY = 0,
-    /* 409 GDA_ERR_IN_PROGRESS, requiresRetry false: the flow takes its
+    /** 409 GDA_ERR_IN_PROGRESS, requiresRetry false: the flow takes its
      * failure path at once instead of retrying. */
     GDA_IDEM_BUSY_CONFLICT = 1
 } gda_idem_busy_policy;
 
+/** Engine settings; start from gda_idem_config_default. */
 typedef struct gda_idem_config {
-    int64_t ttl_s;               /* how long results are replayed; default 3600 */
-    int64_t max_lease_ms;        /* longest lease; the deadline may cut it; default 30000 */
-    int64_t in_progress_wait_ms; /* wait for a running twin, never past the deadline; default 2000 */
-    int64_t poll_interval_ms;    /* re-read interval while waiting; default 50 */
-    gda_idem_busy_policy busy_policy;
-    /* NULL for plaintext results, or GDA_IDEM_DATA_KEY_LEN secret bytes,
+    int64_t ttl_s;               /**< how long results are replayed; default 3600 */
+    int64_t max_lease_ms;        /**< longest lease; the deadline may cut it; default 30000 */
+    int64_t in_progress_wait_ms; /**< wait for a running twin, never past the deadline; default 2000 */
+    int64_t poll_interval_ms;    /**< re-read interval while waiting; default 50 */
+    gda_idem_busy_policy busy_policy; /**< 409 or 503 for a running twin; default 503 */
+    /** NULL for plaintext results, or GDA_IDEM_DATA_KEY_LEN secret bytes,
      * copied into locked memory by gda_idem_new (the caller may wipe its copy). */
     const uint8_t *data_key;
-    size_t data_key_len;
-    /* > 0: keep up to this many COMPLETED records in a local LRU in front of
+    size_t data_key_len;         /**< bytes at data_key (0 when NULL) */
+    /** > 0: keep up to this many COMPLETED records in a local LRU in front of
      * the store, so replays of hot keys skip the remote round trip. */
     size_t local_cache_entries;
-    /* Clock hooks; NULL selects CLOCK_REALTIME / nanosleep. */
-    gda_idem_now_fn now;
-    gda_idem_sleep_fn sleep;
-    void *clock_user;
+    gda_idem_now_fn now;         /**< clock hook; NULL: CLOCK_REALTIME */
+    gda_idem_sleep_fn sleep;     /**< sleep hook; NULL: nanosleep */
+    void *clock_user;            /**< passed to both hooks */
 } gda_idem_config;
 
+/** Opaque exactly-once engine (gda_idem_new / gda_idem_free). */
 typedef struct gda_idem gda_idem;
 
+/** What gda_idem_begin decided for a key. */
 typedef enum gda_idem_outcome {
-    GDA_IDEM_NEW = 1,         /* the caller holds the lease: execute, then complete/accept/abort */
-    GDA_IDEM_REPLAY = 2,      /* return the cached result byte-for-byte */
-    GDA_IDEM_IN_PROGRESS = 3, /* a twin still runs after the wait */
-    GDA_IDEM_MISMATCH = 4     /* the key was used with another payload */
+    GDA_IDEM_NEW = 1,         /**< the caller holds the lease: execute, then complete/accept/abort */
+    GDA_IDEM_REPLAY = 2,      /**< return the cached result byte-for-byte */
+    GDA_IDEM_IN_PROGRESS = 3, /**< a twin still runs after the wait */
+    GDA_IDEM_MISMATCH = 4     /**< the key was used with another payload */
 } gda_idem_outcome;
 
-/* What the executor of a NEW begin holds. Plain data: it may be copied to
+/** What the executor of a NEW begin holds. Plain data: it may be copied to
  * another thread or process (e.g. the worker that finishes a 202 job). The
  * owner token is the fencing secret: do not log it. */
 typedef struct gda_idem_lease {
-    char key[GDA_KEY_MAX + 1];
-    char owner[GDA_OWNER_TOKEN_SIZE];
-    uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN];
-    int64_t lease_until_ms; /* epoch ms: finish before this or lose the key */
-    int64_t deadline_ms;    /* the invocation deadline begin was given (0 = none) */
+    char key[GDA_KEY_MAX + 1];                  /**< the idempotency key, NUL-terminated */
+    char owner[GDA_OWNER_TOKEN_SIZE];           /**< fencing token of this execution */
+    uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN]; /**< hash the record was begun with */
+    int64_t lease_until_ms; /**< epoch ms: finish before this or lose the key */
+    int64_t deadline_ms;    /**< the invocation deadline begin was given (0 = none) */
 } gda_idem_lease;
 
-/* A cached result (REPLAY, gda_idem_lookup) or what blocks the key. */
+/** A cached result (REPLAY, gda_idem_lookup) or what blocks the key. */
 typedef struct gda_idem_result {
-    gda_record_state state; /* COMPLETED, ACCEPTED, or IN_PROGRESS (no body) */
-    int status_code;        /* cached HTTP status; 0 for IN_PROGRESS */
-    uint8_t *body;          /* plaintext, heap, owned by the result; NULL when empty */
-    size_t body_len;
-    int64_t retry_after_ms; /* IN_PROGRESS: time left on the twin's lease */
+    gda_record_state state; /**< COMPLETED, ACCEPTED, or IN_PROGRESS (no body) */
+    int status_code;        /**< cached HTTP status; 0 for IN_PROGRESS */
+    uint8_t *body;          /**< plaintext, heap, owned by the result; NULL when empty */
+    size_t body_len;        /**< bytes at body */
+    int64_t retry_after_ms; /**< IN_PROGRESS: time left on the twin's lease */
 } gda_idem_result;
 
-/* Fill cfg with the defaults listed in gda_idem_config. */
+/** Fill cfg with the defaults listed in gda_idem_config. */
 GDA_API void gda_idem_config_default(gda_idem_config *cfg);
 
-/* Create an engine over store, which is borrowed: it must outlive the
+/** Create an engine over store, which is borrowed: it must outlive the
  * engine and is not closed by gda_idem_free. cfg NULL means the defaults.
  * Errors: GDA_ERR_CONFIG (non-positive ttl/lease/poll interval, negative
  * wait, unknown policy, data key not GDA_IDEM_DATA_KEY_LEN bytes, no store),
  * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (libsodium failed to initialise). */
 GDA_API gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *err);
 
-/* Wipe the data key and free the engine (and its local cache). NULL-safe. */
+/** Wipe the data key and free the engine (and its local cache). NULL-safe. */
 GDA_API void gda_idem_free(gda_idem *idem);
 
-/* Start an execution of `key` (1..GDA_KEY_MAX bytes of UTF-8) for a payload
+/** Start an execution of `key` (1..GDA_KEY_MAX bytes of UTF-8) for a payload
  * whose hash is payload_hash, within the invocation deadline deadline_ms
  * (epoch ms; 0 = none). *outcome is always set when one was reached.
  *   GDA_OK, NEW:      *lease filled; call complete, accept or abort.
@@ -143,7 +149,7 @@ GDA_API gda_status gda_idem_begin(gda_idem *idem, const char *key,
                                   int64_t deadline_ms, gda_idem_outcome *outcome,
                                   gda_idem_lease *lease, gda_idem_result *replay, gda_error *err);
 
-/* Cache the final result of lease's execution and finish it: status_code
+/** Cache the final result of lease's execution and finish it: status_code
  * must be 2xx (but not 202, see gda_idem_accept) or a non-retryable 4xx (any
  * 4xx except 408, 425 and 429, which invite a retry). body is copied (and
  * sealed when a data key is configured). Errors: GDA_ERR_INTERNAL (NULL
@@ -154,36 +160,36 @@ GDA_API gda_status gda_idem_complete(gda_idem *idem, const gda_idem_lease *lease
                                      int status_code, const void *body, size_t body_len,
                                      gda_error *err);
 
-/* Cache a 202 Accepted body (state ACCEPTED): retries replay it and polls see
+/** Cache a 202 Accepted body (state ACCEPTED): retries replay it and polls see
  * it, until the same lease owner calls gda_idem_complete with the final
  * result. Errors as for gda_idem_complete. */
 GDA_API gda_status gda_idem_accept(gda_idem *idem, const gda_idem_lease *lease,
                                    const void *body, size_t body_len, gda_error *err);
 
-/* The handler failed retryably: delete the record if lease still owns it and
+/** The handler failed retryably: delete the record if lease still owns it and
  * it is IN_PROGRESS, so the retry re-executes. Losing the lease meanwhile is
  * not an error (*released false). released may be NULL. Errors:
  * GDA_ERR_INTERNAL (NULL argument), store errors. */
 GDA_API gda_status gda_idem_abort(gda_idem *idem, const gda_idem_lease *lease, bool *released,
                                   gda_error *err);
 
-/* Read the state of key for a poll: GDA_OK with out->state COMPLETED or
+/** Read the state of key for a poll: GDA_OK with out->state COMPLETED or
  * ACCEPTED (status and decrypted body) or IN_PROGRESS (no body). The caller
  * clears out. Errors: GDA_ERR_NOT_FOUND (no live record), GDA_ERR_INVALID_REQUEST
  * (bad key), GDA_ERR_INTEGRITY, GDA_ERR_CONFIG, GDA_ERR_NOMEM, store errors. */
 GDA_API gda_status gda_idem_lookup(gda_idem *idem, const char *key, gda_idem_result *out,
                                    gda_error *err);
 
-/* Free the body of a result and zero it. NULL-safe. */
+/** Free the body of a result and zero it. NULL-safe. */
 GDA_API void gda_idem_result_clear(gda_idem_result *res);
 
-/* SHA-256 of the canonical JSON of payload (compact, keys sorted, UTF-8), so
+/** SHA-256 of the canonical JSON of payload (compact, keys sorted, UTF-8), so
  * the same data with keys in another order or other whitespace hashes the
  * same. Errors: GDA_ERR_INTERNAL (NULL), GDA_ERR_NOMEM. */
 GDA_API gda_status gda_idem_payload_hash(const json_t *payload,
                                          uint8_t out[GDA_PAYLOAD_HASH_LEN], gda_error *err);
 
-/* SHA-256 of raw payload bytes, for payloads that are not JSON. data may be
+/** SHA-256 of raw payload bytes, for payloads that are not JSON. data may be
  * NULL when len is 0. */
 GDA_API void gda_idem_payload_hash_bytes(const void *data, size_t len,
                                          uint8_t out[GDA_PAYLOAD_HASH_LEN]);

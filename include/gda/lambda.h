@@ -144,10 +144,13 @@ GDA_API gda_status gda_secrets_fetch(gda_secrets *s, int64_t now_ms, gda_keyring
                                      bool *changed, gda_error *err);
 
 /* Like gda_secrets_fetch but hands out the raw key ring text, in sodium
- * guarded memory (free with gda_secret_free), e.g. for
+ * guarded memory (free with gda_secrets_text_free), e.g. for
  * gda_verifier_new_from_config. *len_out (optional) gets its length. */
 GDA_API gda_status gda_secrets_fetch_text(gda_secrets *s, int64_t now_ms, char **text_out,
                                           size_t *len_out, bool *changed, gda_error *err);
+
+/* Wipe and free text from gda_secrets_fetch_text. NULL-safe. */
+GDA_API void gda_secrets_text_free(char *text);
 
 /* The source that served the last successful fetch (AUTO before any). */
 GDA_API gda_secret_source gda_secrets_last_source(const gda_secrets *s);

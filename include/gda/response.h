@@ -1,17 +1,20 @@
-/* libgda — builders for the Genesys response contract.
+/** @file
+ * libgda — builders for the Genesys response contract.
  *
  * A Data Action's translation map reads the response by JSONPath ($.status,
  * $.data, $.requiresRetry), so every body here has a fixed shape:
  *
+ * @verbatim
  *   200 {"status":"completed","data":{…},"requiresRetry":false,
  *        "processedAt":"2026-11-24T10:00:00.123Z","requestId":"…"}
  *   202 {"status":"accepted","requestId":"…","pollUrl":"…","requiresRetry":false,
  *        "acceptedAt":"2026-11-24T10:00:00.123Z"}          + Location: <pollUrl>
  *   4xx/5xx {"status":"error","error":{"code":"…","message":"…","field":"…"},
  *        "requiresRetry":<5xx>,"requestId":"…"}            + Retry-After on 429/503
+ * @endverbatim
  *
  * Keys appear in exactly that order, compact (no whitespace), UTF-8 (JSON
- * text is UTF-8 by definition, so non-ASCII is not \u-escaped). The same
+ * text is UTF-8 by definition, so non-ASCII is not `\u`-escaped). The same
  * inputs always give the same bytes: cached bodies are replayed byte-for-byte
  * and a retry must not be able to tell a replay from the first answer.
  *
@@ -55,24 +58,24 @@
 extern "C" {
 #endif
 
-/* The Content-Type of every body built here. RFC 8259 makes JSON UTF-8 and
+/** The Content-Type of every body built here. RFC 8259 makes JSON UTF-8 and
  * defines no charset parameter for application/json, so none is sent. */
 #define GDA_RESPONSE_CONTENT_TYPE "application/json"
 
-/* Bytes needed for "YYYY-MM-DDTHH:MM:SS.mmmZ" plus its NUL. */
+/** Bytes needed for "YYYY-MM-DDTHH:MM:SS.mmmZ" plus its NUL. */
 #define GDA_TIMESTAMP_SIZE 25
 
-/* Latest instant gda_format_timestamp_ms accepts: 9999-12-31T23:59:59.999Z,
+/** Latest instant gda_format_timestamp_ms accepts: 9999-12-31T23:59:59.999Z,
  * the last one with a four-digit year as RFC 3339 requires. */
 #define GDA_TIMESTAMP_MAX_MS INT64_C(253402300799999)
 
-/* Deepest container nesting gda_json_flatten accepts, as Genesys' own limit. */
+/** Deepest container nesting gda_json_flatten accepts, as Genesys' own limit. */
 #define GDA_JSON_FLATTEN_MAX_DEPTH 50
 
-/* Retry-After (seconds) sent on 429/503 when the caller passes <= 0. */
+/** Retry-After (seconds) sent on 429/503 when the caller passes <= 0. */
 #define GDA_RESPONSE_DEFAULT_RETRY_AFTER_S 1
 
-/* Format epoch_ms (milliseconds since 1970-01-01T00:00:00Z, UTC) as an RFC
+/** Format epoch_ms (milliseconds since 1970-01-01T00:00:00Z, UTC) as an RFC
  * 3339 timestamp with milliseconds, "2026-11-24T10:00:00.123Z", into out
  * (NUL-terminated). Errors: GDA_ERR_INTERNAL when out is NULL or epoch_ms is
  * outside [0, GDA_TIMESTAMP_MAX_MS] (a broken clock, not a request problem);
@@ -80,7 +83,7 @@ extern "C" {
 GDA_API gda_status gda_format_timestamp_ms(int64_t epoch_ms, char out[GDA_TIMESTAMP_SIZE],
                                            gda_error *err);
 
-/* 200 completed: {"status":"completed","data":DATA,"requiresRetry":false,
+/** 200 completed: {"status":"completed","data":DATA,"requiresRetry":false,
  * "processedAt":TIME,"requestId":ID}.
  * data: borrowed, a JSON object (NULL is written as {}); serialised compact in
  * its own key order. request_id: borrowed, NUL-terminated; NULL or "" omits
@@ -95,7 +98,7 @@ GDA_API gda_status gda_response_completed(gda_http_response *out, const json_t *
                                           const char *request_id, int64_t now_ms,
                                           gda_error *err);
 
-/* 202 accepted: {"status":"accepted","requestId":ID,"pollUrl":URL,
+/** 202 accepted: {"status":"accepted","requestId":ID,"pollUrl":URL,
  * "requiresRetry":false,"acceptedAt":TIME} plus a "Location: URL" header.
  * request_id: required, non-empty, valid UTF-8. poll_url: required, 1 to
  * GDA_RESPONSE_HEADER_VALUE_SIZE - 1 bytes of printable ASCII without spaces
@@ -112,7 +115,7 @@ GDA_API gda_status gda_response_accepted(gda_http_response *out, const char *req
                                          const char *poll_url, int64_t now_ms,
                                          gda_error *err);
 
-/* An error response for error->code: HTTP status gda_status_http(code) and
+/** An error response for error->code: HTTP status gda_status_http(code) and
  * {"status":"error","error":{"code":gda_status_str(code),"message":MSG
  * [,"field":FIELD]},"requiresRetry":gda_status_retryable(code)
  * [,"requestId":ID]}.
@@ -138,7 +141,7 @@ GDA_API gda_status gda_response_error(gda_http_response *out, const gda_error *e
                                       const char *request_id, int retry_after_s,
                                       gda_error *err);
 
-/* Rebuild a response from a cached HTTP status and body (an idempotent
+/** Rebuild a response from a cached HTTP status and body (an idempotent
  * replay): the body is copied byte-for-byte (plus a NUL after body_len, not
  * counted), Content-Type is set, and Retry-After (retry_after_s, <= 0 means
  * the default) when http_status is 429 or 503. body may be NULL only when
@@ -156,7 +159,7 @@ GDA_API gda_status gda_response_replay(gda_http_response *out, int http_status,
                                        const void *body, size_t body_len, int retry_after_s,
                                        gda_error *err);
 
-/* Flatten a JSON object for output contracts that want flat primitives:
+/** Flatten a JSON object for output contracts that want flat primitives:
  * nested objects and arrays become one level of keys joined by separator
  * (NULL means "."), arrays by index: {"a":{"b":1},"items":[{"name":"x"}]}
  * gives {"a.b":1,"items.0.name":"x"}. Leaves (strings, numbers, booleans,

@@ -1,4 +1,5 @@
-/* libgda — the idempotency store interface.
+/** @file
+ * libgda — the idempotency store interface.
  *
  * A store keeps one gda_record per idempotency key. The engine in
  * idempotency.h drives it; backends (memory in the core, SQLite, DynamoDB in
@@ -34,58 +35,66 @@
 extern "C" {
 #endif
 
+/** Version of gda_store_ops this header describes; a backend sets it in
+ * gda_store_ops.version. */
 #define GDA_STORE_OPS_VERSION 1
+/** Length of a payload hash (SHA-256) in bytes. */
 #define GDA_PAYLOAD_HASH_LEN 32
-/* Owner tokens are 16 random bytes as 32 lowercase hex digits + NUL. */
+/** Owner tokens are 16 random bytes as 32 lowercase hex digits + NUL. */
 #define GDA_OWNER_TOKEN_SIZE 33
-/* Longest idempotency key a store must accept (bytes, UTF-8). */
+/** Longest idempotency key a store must accept (bytes, UTF-8). */
 #define GDA_KEY_MAX 256
 
+/** Life cycle of a record. */
 typedef enum gda_record_state {
-    GDA_RECORD_IN_PROGRESS = 1, /* an executor holds the lease */
-    GDA_RECORD_COMPLETED = 2,   /* final result cached: replay it */
-    GDA_RECORD_ACCEPTED = 3     /* long-running: 202 cached, final result to come */
+    GDA_RECORD_IN_PROGRESS = 1, /**< an executor holds the lease */
+    GDA_RECORD_COMPLETED = 2,   /**< final result cached: replay it */
+    GDA_RECORD_ACCEPTED = 3     /**< long-running: 202 cached, final result to come */
 } gda_record_state;
 
-/* The cached body is AEAD ciphertext (see idempotency.h). */
+/** The cached body is AEAD ciphertext (see idempotency.h). */
 #define GDA_RECORD_ENCRYPTED 0x1u
 
+/** What a store keeps per idempotency key: never the payload, only its hash
+ * and the (possibly encrypted) result. */
 typedef struct gda_record {
-    char *key;                 /* heap, NUL-terminated */
-    gda_record_state state;
-    uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN]; /* SHA-256 of the canonical payload */
-    char owner[GDA_OWNER_TOKEN_SIZE];           /* fencing token of the executor */
-    int64_t lease_until_ms;    /* IN_PROGRESS: lease deadline, epoch milliseconds */
-    int64_t expires_at_s;      /* epoch seconds after which the record is dead (TTL) */
-    int status_code;           /* COMPLETED/ACCEPTED: cached HTTP status */
-    uint8_t *body;             /* COMPLETED/ACCEPTED: cached body bytes, heap; may be NULL */
-    size_t body_len;
-    uint32_t flags;            /* GDA_RECORD_* */
+    char *key;                 /**< heap, NUL-terminated */
+    gda_record_state state;    /**< IN_PROGRESS, COMPLETED or ACCEPTED */
+    uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN]; /**< SHA-256 of the canonical payload */
+    char owner[GDA_OWNER_TOKEN_SIZE];           /**< fencing token of the executor */
+    int64_t lease_until_ms;    /**< IN_PROGRESS: lease deadline, epoch milliseconds */
+    int64_t expires_at_s;      /**< epoch seconds after which the record is dead (TTL) */
+    int status_code;           /**< COMPLETED/ACCEPTED: cached HTTP status */
+    uint8_t *body;             /**< COMPLETED/ACCEPTED: cached body bytes, heap; may be NULL */
+    size_t body_len;           /**< bytes at body */
+    uint32_t flags;            /**< GDA_RECORD_* */
 } gda_record;
 
-/* Free what a record owns and zero it. NULL-safe. */
+/** Free what a record owns and zero it. NULL-safe. */
 GDA_API void gda_record_clear(gda_record *rec);
 
-/* Deep copy src into *dst (which is overwritten, not freed). GDA_ERR_NOMEM. */
+/** Deep copy src into *dst (which is overwritten, not freed). GDA_ERR_NOMEM. */
 GDA_API gda_status gda_record_copy(gda_record *dst, const gda_record *src);
 
-/* Whether rec blocks a new begin at now_ms: COMPLETED/ACCEPTED and not
+/** Whether rec blocks a new begin at now_ms: COMPLETED/ACCEPTED and not
  * expired, or IN_PROGRESS with its lease not yet past (and not expired). */
 GDA_API bool gda_record_is_live(const gda_record *rec, int64_t now_ms);
 
-/* Per-call timing, injected so tests control the clock. */
+/** Per-call timing, injected so tests control the clock. */
 typedef struct gda_store_call {
-    int64_t now_ms;      /* wall clock, epoch milliseconds */
-    int64_t deadline_ms; /* stop retrying and fail after this; 0 = no deadline */
+    int64_t now_ms;      /**< wall clock, epoch milliseconds */
+    int64_t deadline_ms; /**< stop retrying and fail after this; 0 = no deadline */
 } gda_store_call;
 
 typedef struct gda_store gda_store;
 
+/** A backend's table of operations (its vtable), with the contract every
+ * backend keeps. */
 typedef struct gda_store_ops {
-    int version;      /* GDA_STORE_OPS_VERSION */
-    const char *name; /* "memory", "sqlite", "dynamodb", ... */
+    int version;      /**< GDA_STORE_OPS_VERSION */
+    const char *name; /**< "memory", "sqlite", "dynamodb", ... */
 
-    /* Atomically insert rec (state IN_PROGRESS) unless a live record (see
+    /** Atomically insert rec (state IN_PROGRESS) unless a live record (see
      * gda_record_is_live at call->now_ms) exists for rec->key; a dead record
      * is replaced. On insert: *inserted = true, *existing untouched. On
      * conflict: *inserted = false and *existing receives a copy of the live
@@ -94,50 +103,57 @@ typedef struct gda_store_ops {
                                 const gda_store_call *call, bool *inserted,
                                 gda_record *existing, gda_error *err);
 
-    /* Read the record for key, live or not. *found false when there is none
+    /** Read the record for key, live or not. *found false when there is none
      * (out untouched). The read is strongly consistent. */
     gda_status (*get)(gda_store *store, const char *key, const gda_store_call *call,
                       gda_record *out, bool *found, gda_error *err);
 
-    /* Write rec's state (COMPLETED or ACCEPTED), status_code, body, flags and
+    /** Write rec's state (COMPLETED or ACCEPTED), status_code, body, flags and
      * expires_at_s, only if the stored record for rec->key still has owner
      * rec->owner and is not COMPLETED. *applied false means the condition
      * failed (a stale executor whose lease was taken over): nothing written. */
     gda_status (*complete)(gda_store *store, const gda_record *rec,
                            const gda_store_call *call, bool *applied, gda_error *err);
 
-    /* Delete the record for key only if it has owner `owner` and is
+    /** Delete the record for key only if it has owner `owner` and is
      * IN_PROGRESS, so a retry re-executes. *applied as for complete. */
     gda_status (*release)(gda_store *store, const char *key, const char *owner,
                           const gda_store_call *call, bool *applied, gda_error *err);
 
-    /* Release the handle and everything it holds. */
+    /** Release the handle and everything it holds. */
     void (*close)(gda_store *store);
 } gda_store_ops;
 
-/* The base every backend's handle starts with. */
+/** The base every backend's handle starts with. */
 struct gda_store {
-    const gda_store_ops *ops;
+    const gda_store_ops *ops; /**< the backend's operations */
 };
 
-/* Thin wrappers that check arguments, then call through the vtable. A NULL
+/** Thin wrappers that check arguments, then call through the vtable. A NULL
  * store or record is GDA_ERR_INTERNAL; outputs are optional where a backend
- * can do without them (inserted/found/applied default to a local). */
+ * can do without them (inserted/found/applied default to a local).
+ * This one calls gda_store_ops.put_if_absent. */
 GDA_API gda_status gda_store_put_if_absent(gda_store *store, const gda_record *rec,
                                            const gda_store_call *call, bool *inserted,
                                            gda_record *existing, gda_error *err);
+/** Check arguments and call gda_store_ops.get (see gda_store_put_if_absent);
+ * a NULL key is GDA_ERR_INTERNAL. */
 GDA_API gda_status gda_store_get(gda_store *store, const char *key, const gda_store_call *call,
                                  gda_record *out, bool *found, gda_error *err);
+/** Check arguments and call gda_store_ops.complete (see
+ * gda_store_put_if_absent). */
 GDA_API gda_status gda_store_complete(gda_store *store, const gda_record *rec,
                                       const gda_store_call *call, bool *applied,
                                       gda_error *err);
+/** Check arguments and call gda_store_ops.release (see
+ * gda_store_put_if_absent); a NULL key or owner is GDA_ERR_INTERNAL. */
 GDA_API gda_status gda_store_release(gda_store *store, const char *key, const char *owner,
                                      const gda_store_call *call, bool *applied, gda_error *err);
 
-/* Close a store of any backend. NULL-safe. */
+/** Close a store of any backend. NULL-safe. */
 GDA_API void gda_store_close(gda_store *store);
 
-/* The memory store: in-process, thread-safe, TTL-aware; records past their
+/** The memory store: in-process, thread-safe, TTL-aware; records past their
  * expiry are dropped lazily. max_entries bounds memory (0 = 100000); when
  * full, a dead record or else the least recently used COMPLETED one is
  * evicted, and a put that would need to evict a live IN_PROGRESS or ACCEPTED

@@ -1,4 +1,5 @@
-/* libgda — request authentication: key rings, verifiers, signers and API
+/** @file
+ * libgda — request authentication: key rings, verifiers, signers and API
  * Gateway authorizer policies.
  *
  * Key ring format (one format everywhere: environment variable, file, or a
@@ -16,6 +17,7 @@
  * ignored, so a key file may end with a newline.
  *
  * Schemes (gda_auth_scheme):
+ * @verbatim
  *   token        a header (default X-Genesys-Signature) carries the base64
  *                text of a secret exactly as pasted into the Genesys "User
  *                Defined" credential; it matches when it decodes to the bytes
@@ -38,6 +40,7 @@
  *   basic        Authorization: Basic base64(user ":" password). The user is a
  *                ring id and the password is that entry's base64 text (as for
  *                token), matching Genesys' "Basic Auth" credential type.
+ * @endverbatim
  *
  * Every comparison of secret material is constant time and runs over every
  * ring entry with no early exit, so timing reveals neither which entry
@@ -74,18 +77,20 @@ extern "C" {
 
 /* ---- key ring ---------------------------------------------------------- */
 
-#define GDA_KEY_ID_MAX 64          /* longest entry id */
-#define GDA_KEYRING_MAX_ENTRIES 32 /* more is a configuration mistake */
-#define GDA_KEY_MAX_BYTES 512      /* longest decoded secret */
+#define GDA_KEY_ID_MAX 64          /**< longest entry id */
+#define GDA_KEYRING_MAX_ENTRIES 32 /**< more is a configuration mistake */
+#define GDA_KEY_MAX_BYTES 512      /**< longest decoded secret */
 
+/** What a key ring entry holds, and so which algorithms may use it. */
 typedef enum gda_key_type {
-    GDA_KEY_SECRET = 0,        /* shared secret: token, HMAC, JWT HS256, Basic */
-    GDA_KEY_ED25519_PUBLIC = 1 /* Ed25519 public key: JWT EdDSA only */
+    GDA_KEY_SECRET = 0,        /**< shared secret: token, HMAC, JWT HS256, Basic */
+    GDA_KEY_ED25519_PUBLIC = 1 /**< Ed25519 public key: JWT EdDSA only */
 } gda_key_type;
 
+/** Opaque, immutable, reference-counted set of named keys (gda_keyring_parse). */
 typedef struct gda_keyring gda_keyring;
 
-/* Parse a key ring from config[0..len) (need not be NUL-terminated) into a
+/** Parse a key ring from config[0..len) (need not be NUL-terminated) into a
  * new ring with one reference, owned by the caller (gda_keyring_free).
  * Decoded key bytes live in libsodium guarded memory, read-only once parsed,
  * and are wiped when the last reference goes.
@@ -97,27 +102,27 @@ typedef struct gda_keyring gda_keyring;
 GDA_API gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out,
                                      gda_error *err);
 
-/* Take another reference (returns ring; NULL-safe). */
+/** Take another reference (returns ring; NULL-safe). */
 GDA_API gda_keyring *gda_keyring_ref(gda_keyring *ring);
 
-/* Drop a reference; the last one wipes and frees the ring. NULL-safe. */
+/** Drop a reference; the last one wipes and frees the ring. NULL-safe. */
 GDA_API void gda_keyring_free(gda_keyring *ring);
 
-/* Number of entries, in config order. */
+/** Number of entries, in config order. */
 GDA_API size_t gda_keyring_size(const gda_keyring *ring);
 
-/* Id of entry i (borrowed, lives as long as the ring), NULL when out of range. */
+/** Id of entry i (borrowed, lives as long as the ring), NULL when out of range. */
 GDA_API const char *gda_keyring_id(const gda_keyring *ring, size_t i);
 
-/* Type of entry i (GDA_KEY_SECRET when out of range). */
+/** Type of entry i (GDA_KEY_SECRET when out of range). */
 GDA_API gda_key_type gda_keyring_type(const gda_keyring *ring, size_t i);
 
-/* New key ring entry "id:BASE64" of 32 random bytes (randombytes_buf) as a
+/** New key ring entry "id:BASE64" of 32 random bytes (randombytes_buf) as a
  * heap string in *entry_out; free it with gda_secret_free. id NULL means
  * "k1". Errors: GDA_ERR_CONFIG (bad id), GDA_ERR_NOMEM, GDA_ERR_INTERNAL. */
 GDA_API gda_status gda_keygen_secret(const char *id, char **entry_out, gda_error *err);
 
-/* New Ed25519 key pair: *private_out = "id:ed25519-private:BASE64(seed)"
+/** New Ed25519 key pair: *private_out = "id:ed25519-private:BASE64(seed)"
  * (for gda_sign_params.ed25519_private; never put it in a key ring, the
  * parser refuses it) and *public_out = "id:ed25519:BASE64(public key)" (a
  * key ring entry). Both heap strings; free with gda_secret_free. Errors as
@@ -125,79 +130,85 @@ GDA_API gda_status gda_keygen_secret(const char *id, char **entry_out, gda_error
 GDA_API gda_status gda_keygen_ed25519(const char *id, char **private_out, char **public_out,
                                       gda_error *err);
 
-/* Wipe and free a NUL-terminated string this module returned. NULL-safe. */
+/** Wipe and free a NUL-terminated string this module returned. NULL-safe. */
 GDA_API void gda_secret_free(char *s);
 
 /* ---- verifier ---------------------------------------------------------- */
 
+/** How a verifier authenticates requests (see the top of this file). */
 typedef enum gda_auth_scheme {
-    GDA_AUTH_TOKEN = 1,
-    GDA_AUTH_HMAC_SHA256 = 2,
-    GDA_AUTH_JWT = 3,
-    GDA_AUTH_BASIC = 4
+    GDA_AUTH_TOKEN = 1,       /**< shared-secret header, the Genesys default */
+    GDA_AUTH_HMAC_SHA256 = 2, /**< HMAC-SHA256 of the raw body, optionally timestamped */
+    GDA_AUTH_JWT = 3,         /**< Bearer JWT, HS256 or EdDSA */
+    GDA_AUTH_BASIC = 4        /**< HTTP Basic: ring id and entry text */
 } gda_auth_scheme;
 
-/* "token", "hmac-sha256", "jwt", "basic" ("unknown" otherwise). */
+/** "token", "hmac-sha256", "jwt", "basic" ("unknown" otherwise). */
 GDA_API const char *gda_auth_scheme_str(gda_auth_scheme scheme);
 
-/* Scheme by name (also accepts "hmac"); false when unknown. */
+/** Scheme by name (also accepts "hmac"); false when unknown. */
 GDA_API bool gda_auth_scheme_parse(const char *name, gda_auth_scheme *out);
 
-/* Why a request was refused. Log it; never show it to the caller. */
+/** Why a request was refused. Log it; never show it to the caller. */
 typedef enum gda_auth_reason {
-    GDA_AUTH_ACCEPTED = 0,
-    GDA_AUTH_MISSING = 1,   /* credential (or timestamp) header absent */
-    GDA_AUTH_MALFORMED = 2, /* unparseable: bad encoding, size, non-ASCII, bad JSON, claim types */
-    GDA_AUTH_MISMATCH = 3,  /* well formed but no entry matches (or iss/aud wrong) */
-    GDA_AUTH_EXPIRED = 4,   /* JWT exp passed, nbf not reached, iat in the future */
-    GDA_AUTH_REPLAYED = 5,  /* HMAC timestamp outside the replay window */
-    GDA_AUTH_AMBIGUOUS = 6, /* credential or timestamp header repeated */
-    GDA_AUTH_ALGORITHM = 7  /* JWT alg none, unknown, or not allowed */
+    GDA_AUTH_ACCEPTED = 0,  /**< verified: not a refusal */
+    GDA_AUTH_MISSING = 1,   /**< credential (or timestamp) header absent */
+    GDA_AUTH_MALFORMED = 2, /**< unparseable: bad encoding, size, non-ASCII, bad JSON, claim types */
+    GDA_AUTH_MISMATCH = 3,  /**< well formed but no entry matches (or iss/aud wrong) */
+    GDA_AUTH_EXPIRED = 4,   /**< JWT exp passed, nbf not reached, iat in the future */
+    GDA_AUTH_REPLAYED = 5,  /**< HMAC timestamp outside the replay window */
+    GDA_AUTH_AMBIGUOUS = 6, /**< credential or timestamp header repeated */
+    GDA_AUTH_ALGORITHM = 7  /**< JWT alg none, unknown, or not allowed */
 } gda_auth_reason;
 
-/* "accepted", "missing", "malformed", "mismatch", "expired", "replayed",
+/** "accepted", "missing", "malformed", "mismatch", "expired", "replayed",
  * "ambiguous", "algorithm" ("unknown" otherwise). */
 GDA_API const char *gda_auth_reason_str(gda_auth_reason reason);
 
-/* JWT algorithm allow-list bits. */
-#define GDA_JWT_HS256 0x1u
-#define GDA_JWT_EDDSA 0x2u
+/** JWT algorithm allow-list bits. */
+#define GDA_JWT_HS256 0x1u /**< allow HS256 (ring secrets) */
+#define GDA_JWT_EDDSA 0x2u /**< allow EdDSA (ring ed25519 entries) */
 
+/** Longest header name a verifier or signer uses, including the NUL. */
 #define GDA_HEADER_NAME_MAX 64
 
+/** Verifier settings; start from gda_verifier_options_default. */
 typedef struct gda_verifier_options {
-    gda_auth_scheme scheme;
-    /* Credential header; NULL: X-Genesys-Signature (token, hmac) or
+    gda_auth_scheme scheme;       /**< the scheme to verify */
+    /** Credential header; NULL: X-Genesys-Signature (token, hmac) or
      * Authorization (jwt, basic). Copied. */
     const char *header;
-    /* hmac: bind the MAC to a timestamp header (default true). */
+    /** hmac: bind the MAC to a timestamp header (default true). */
     bool hmac_timestamp;
-    const char *timestamp_header; /* NULL: X-Genesys-Timestamp. Copied. */
-    int64_t replay_window_s;      /* hmac; default 300, must be 1..86400 */
+    const char *timestamp_header; /**< NULL: X-Genesys-Timestamp. Copied. */
+    int64_t replay_window_s;      /**< hmac; default 300, must be 1..86400 */
     /* jwt */
-    unsigned jwt_algs;            /* allow-list bits; 0 is refused */
-    int64_t jwt_leeway_s;         /* default 60, 0..3600 */
-    bool jwt_require_exp;         /* default true */
-    const char *jwt_issuer;       /* NULL: not checked. Copied. */
-    const char *jwt_audience;     /* NULL: not checked. Copied. */
+    unsigned jwt_algs;            /**< allow-list bits; 0 is refused */
+    int64_t jwt_leeway_s;         /**< default 60, 0..3600 */
+    bool jwt_require_exp;         /**< default true */
+    const char *jwt_issuer;       /**< NULL: not checked. Copied. */
+    const char *jwt_audience;     /**< NULL: not checked. Copied. */
 } gda_verifier_options;
 
-/* Options with the defaults above for `scheme` (jwt_algs: HS256 | EdDSA). */
+/** Options with the defaults above for `scheme` (jwt_algs: HS256 | EdDSA). */
 GDA_API gda_verifier_options gda_verifier_options_default(gda_auth_scheme scheme);
 
+/** Opaque verifier: one scheme, its options and the current key ring. */
 typedef struct gda_verifier gda_verifier;
 
+/** Size of gda_auth_result.principal, including the NUL. */
 #define GDA_AUTH_PRINCIPAL_MAX 128
 
+/** Outcome of one verification, for the caller's log (never the credential). */
 typedef struct gda_auth_result {
-    gda_auth_reason reason;
-    gda_auth_scheme scheme;
-    char key_id[GDA_KEY_ID_MAX + 1];          /* matched entry id; "" when refused */
-    char principal[GDA_AUTH_PRINCIPAL_MAX];   /* jwt "sub" if printable, basic user,
+    gda_auth_reason reason; /**< why it was refused, or GDA_AUTH_ACCEPTED */
+    gda_auth_scheme scheme; /**< the verifier's scheme */
+    char key_id[GDA_KEY_ID_MAX + 1];          /**< matched entry id; "" when refused */
+    char principal[GDA_AUTH_PRINCIPAL_MAX];   /**< jwt "sub" if printable, basic user,
                                                  else the key id; "" when refused */
 } gda_auth_result;
 
-/* New verifier with options *opt and key ring `ring`. On success the verifier
+/** New verifier with options *opt and key ring `ring`. On success the verifier
  * takes over the caller's reference to ring (take another with
  * gda_keyring_ref to keep using it); on failure the caller keeps it.
  * Errors: GDA_ERR_CONFIG (unknown scheme, bad header name, out-of-range
@@ -206,7 +217,7 @@ typedef struct gda_auth_result {
 GDA_API gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
                                     gda_verifier **out, gda_error *err);
 
-/* Convenience for shims that are configured by strings (environment):
+/** Convenience for shims that are configured by strings (environment):
  *   scheme:   "token" | "hmac-sha256" | "hmac" | "jwt" | "basic"
  *   keyring:  key ring text of keyring_len bytes (see the top of this file)
  *   options:  NULL/"" or "name=value;name=value", names:
@@ -218,21 +229,21 @@ GDA_API gda_status gda_verifier_new_from_config(const char *scheme, const char *
                                                 size_t keyring_len, const char *options,
                                                 gda_verifier **out, gda_error *err);
 
-/* Free the verifier and drop its ring reference. NULL-safe. Must not race
+/** Free the verifier and drop its ring reference. NULL-safe. Must not race
  * with other calls on the same verifier. */
 GDA_API void gda_verifier_free(gda_verifier *v);
 
-/* Rotate: replace the verifier's ring with `ring` atomically, taking over the
+/** Rotate: replace the verifier's ring with `ring` atomically, taking over the
  * caller's reference on success (the old ring is released once the last
  * in-flight verification using it ends). Safe while other threads verify.
  * Errors: GDA_ERR_CONFIG when the ring has no entry the scheme can use (the
  * verifier keeps its old ring and the caller keeps `ring`). */
 GDA_API gda_status gda_verifier_set_keyring(gda_verifier *v, gda_keyring *ring, gda_error *err);
 
-/* The verifier's scheme. */
+/** The verifier's scheme. */
 GDA_API gda_auth_scheme gda_verifier_scheme(const gda_verifier *v);
 
-/* Authenticate req at time now_ms (epoch milliseconds). result (optional)
+/** Authenticate req at time now_ms (epoch milliseconds). result (optional)
  * receives the reason and, on success, the matched key id and principal.
  * Returns GDA_OK, or GDA_ERR_UNAUTHORIZED with the generic message
  * "unauthorized" in err for every refusal; GDA_ERR_NOMEM; GDA_ERR_INTERNAL
@@ -242,30 +253,34 @@ GDA_API gda_status gda_verifier_verify(gda_verifier *v, const gda_http_request *
 
 /* ---- signing (callers, signing proxies, the gda tool, tests) ----------- */
 
+/** What gda_verifier_sign signs with. */
 typedef struct gda_sign_params {
-    /* Ring entry to sign with (token, hmac, jwt HS256; basic: the user).
+    /** Ring entry to sign with (token, hmac, jwt HS256; basic: the user).
      * NULL: the first secret entry. */
     const char *key_id;
-    /* jwt only: sign EdDSA with this "id:ed25519-private:BASE64" text (from
+    /** jwt only: sign EdDSA with this "id:ed25519-private:BASE64" text (from
      * gda_keygen_ed25519; its id becomes the "kid"). NULL: HS256. */
     const char *ed25519_private;
-    size_t ed25519_private_len;
-    int64_t now_ms;        /* timestamp header / iat */
-    int64_t jwt_ttl_s;     /* exp = iat + ttl; 0: 300 */
-    const char *jwt_subject; /* "sub"; NULL: the key id */
+    size_t ed25519_private_len; /**< bytes at ed25519_private */
+    int64_t now_ms;        /**< timestamp header / iat */
+    int64_t jwt_ttl_s;     /**< exp = iat + ttl; 0: 300 */
+    const char *jwt_subject; /**< "sub"; NULL: the key id */
 } gda_sign_params;
 
+/** Most headers a signature needs (credential and timestamp). */
 #define GDA_SIGNED_MAX_HEADERS 2
 
+/** Headers to add to a request so that a verifier accepts it. */
 typedef struct gda_signed_headers {
-    size_t n;
+    size_t n; /**< headers in use */
+    /** One header to send. */
     struct {
-        char name[GDA_HEADER_NAME_MAX];
-        char *value; /* heap; may be secret (token); wiped by release */
-    } headers[GDA_SIGNED_MAX_HEADERS];
+        char name[GDA_HEADER_NAME_MAX]; /**< header name, NUL-terminated */
+        char *value; /**< heap; may be secret (token); wiped by release */
+    } headers[GDA_SIGNED_MAX_HEADERS]; /**< the first n are set */
 } gda_signed_headers;
 
-/* Produce the headers a caller must send for `body` so that this verifier
+/** Produce the headers a caller must send for `body` so that this verifier
  * accepts it (same header names, prefixes and iss/aud). *out is filled on
  * success; release it with gda_signed_headers_release (also harmless after a
  * failure). Errors: GDA_ERR_CONFIG (unknown key id, EdDSA not allowed or a
@@ -273,17 +288,19 @@ typedef struct gda_signed_headers {
 GDA_API gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params,
                                      gda_slice body, gda_signed_headers *out, gda_error *err);
 
-/* Wipe and free the values of *h and reset it. NULL-safe. */
+/** Wipe and free the values of *h and reset it. NULL-safe. */
 GDA_API void gda_signed_headers_release(gda_signed_headers *h);
 
 /* ---- API Gateway Lambda authorizer ------------------------------------- */
 
-/* Answer an API Gateway Lambda authorizer event (TOKEN or REQUEST type)
+/** Answer an API Gateway Lambda authorizer event (TOKEN or REQUEST type)
  * with the IAM policy response:
+ * @verbatim
  *   {"principalId":"…","policyDocument":{"Version":"2012-10-17","Statement":
  *    [{"Action":"execute-api:Invoke","Effect":"Allow"|"Deny",
  *      "Resource":"<the event's exact methodArn>"}]},
  *    "context":{"keyId":"…","scheme":"…"}}
+ * @endverbatim
  * The Allow is scoped to exactly the method ARN that was asked for, never a
  * wildcard or a whole stage; anything that is not a positive verification is a Deny
  * of that same ARN.

@@ -27,6 +27,11 @@
  * half id that matches nothing upstream. */
 #define TRACE_ID_MAX 256
 
+/* How much of an over-limit chunked body is read and thrown away so the 413
+ * can still be sent once the client stops; beyond it the connection is
+ * dropped. */
+#define DISCARD_ALLOWANCE ((size_t)4 << 20)
+
 struct httpd_server {
     struct MHD_Daemon *daemon;
     gda_app *app;
@@ -48,6 +53,7 @@ typedef struct conn_req {
     size_t cap;
     int64_t start_ms;
     bool too_large; /* over max_body: the rest of the body is discarded */
+    size_t discarded; /* bytes thrown away since (chunked uploads only) */
     bool answered;  /* a response has been queued */
 } conn_req;
 
@@ -149,7 +155,7 @@ static const char *id_header(struct MHD_Connection *conn, const char *name)
 }
 
 static void log_rejection(httpd_server *srv, struct MHD_Connection *conn, const conn_req *cr,
-                          int status, gda_status code, const char *message)
+                          const char *method, int status, gda_status code, const char *message)
 {
     gda_log_fields f = {0};
     f.trace_id = id_header(conn, "X-Amzn-Trace-Id");
@@ -161,15 +167,18 @@ static void log_rejection(httpd_server *srv, struct MHD_Connection *conn, const 
     f.outcome = GDA_LOG_OUTCOME_NONE;
     f.error_code = gda_status_str(code);
     int64_t now = wall_ms();
-    gda_log(srv->logger, GDA_LOG_WARN, now, &f, NULL, message, NULL);
+    json_t *extra = json_pack("{s:s}", "method", method);
+    gda_log(srv->logger, GDA_LOG_WARN, now, &f, extra, message, NULL);
+    json_decref(extra);
     gda_metrics_emit_request(srv->logger, &f, false, now, NULL);
 }
 
-static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *cr)
+static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *cr,
+                                        const char *method)
 {
     httpd_server *srv = cr->srv;
     char msg[96];
-    snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes", srv->max_body);
+    snprintf(msg, sizeof msg, "body is over the %zu-byte limit", srv->max_body);
     free(cr->body);
     cr->body = NULL;
     cr->len = cr->cap = 0;
@@ -177,7 +186,8 @@ static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *c
     enum MHD_Result ret = queue_error(conn, srv, GDA_ERR_PAYLOAD_TOO_LARGE, msg, NULL);
     if (ret == MHD_YES) {
         cr->answered = true;
-        log_rejection(srv, conn, cr, 413, GDA_ERR_PAYLOAD_TOO_LARGE, "request body too large");
+        log_rejection(srv, conn, cr, method, 413, GDA_ERR_PAYLOAD_TOO_LARGE,
+                      "request refused while reading the body");
     }
     return ret;
 }
@@ -388,21 +398,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && content_length_over(cl, srv->max_body))
-            return reject_too_large(conn, cr); /* before a single body byte is read */
+            return reject_too_large(conn, cr, method); /* before a single body byte is read */
         return MHD_YES;
     }
 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (cr->too_large)
-            return MHD_YES; /* discarding what the client still sends */
-        if (n > srv->max_body - cr->len) {
+        if (!cr->too_large && n > srv->max_body - cr->len) {
             /* A chunked upload (no Content-Length) went over. Answer now if
-             * libmicrohttpd lets us; else keep discarding and answer at the
-             * end. Either way nothing more is buffered. */
-            reject_too_large(conn, cr);
-            return MHD_YES;
+             * libmicrohttpd lets us (its 0.9.7x releases refuse a response
+             * queued mid-body); else discard and answer 413 at the end.
+             * Either way nothing more is buffered. */
+            reject_too_large(conn, cr, method);
+        }
+        if (cr->too_large) {
+            /* Reading a bounded amount keeps the 413 deliverable; past that
+             * the client is streaming at us and loses the connection. */
+            cr->discarded += n;
+            return cr->discarded > DISCARD_ALLOWANCE ? MHD_NO : MHD_YES;
         }
         if (!append_body(cr, upload_data, n))
             return MHD_NO;
@@ -413,7 +427,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (cr->answered)
         return MHD_YES;
     if (cr->too_large)
-        return reject_too_large(conn, cr);
+        return reject_too_large(conn, cr, method);
     if (strcmp(url, HEALTH_PATH) == 0)
         return serve_health(conn, srv, method);
     return serve_app(conn, cr, url, method);
@@ -547,11 +561,12 @@ httpd_server *httpd_server_start(const httpd_config *cfg, gda_app *app, gda_erro
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        srv, MHD_OPTION_END);
+        /* The logger first, so libmicrohttpd's own start-up messages use it. */
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL,
                       "libmicrohttpd refused to start (threads %u, connections %u)",

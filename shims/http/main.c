@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,11 @@
 
 #include <gda/app.h>
 #include <gda/log.h>
+#include <gda/request.h>
 
-#include "env_app.h"
 #include "gda_config.h"
+#include "enrichment.h"
+#include "gda_env.h"
 #include "handler.h"
 #include "httpd.h"
 
@@ -191,6 +194,34 @@ static void parse_options(int argc, char **argv, options *o)
         o->max_connections = o->threads;
 }
 
+/* The body limit the pipeline enforces (GDA_MAX_BODY, parsed and range
+ * checked by gda_env_app_new, which runs first and refuses a bad value), so
+ * the server can refuse an oversized upload while it streams in, before the
+ * pipeline would see it. */
+static size_t body_limit(void)
+{
+    const char *v = getenv("GDA_MAX_BODY");
+    if (!v || !*v)
+        return GDA_DEFAULT_MAX_BODY;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || v[0] == '-' || n == 0 || n > SIZE_MAX)
+        die("GDA_MAX_BODY must be a positive number of bytes");
+    return (size_t)n;
+}
+
+/* The sample customer table: installed next to the binary's data when
+ * installed, else the one in the source tree this was built from. */
+static const char *default_customers(void)
+{
+#ifdef GDA_HTTPD_CUSTOMERS_INSTALLED
+    if (access(GDA_HTTPD_CUSTOMERS_INSTALLED, R_OK) == 0)
+        return GDA_HTTPD_CUSTOMERS_INSTALLED;
+#endif
+    return enrichment_default_table_path();
+}
+
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -248,17 +279,30 @@ int main(int argc, char **argv)
 
     gda_error err = {0};
     httpd_handler handler = {0};
-    const char *customers = o.customers ? o.customers : enrichment_default_table_path();
+    const char *customers = o.customers ? o.customers : default_customers();
     if (httpd_handler_open(customers, &handler, &err) != GDA_OK)
         die("handler: %s", err.message);
 
-    gda_env_app_settings settings = {0};
-    gda_app *app = gda_env_app_new(handler.fn, handler.user, DEFAULT_STORE_FILE, &settings, &err);
-    if (!app) {
+    /* The embedded store is the default, in the working directory, so a
+     * restart (or a second process on the same host) replays what the last
+     * one completed. */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        die("cannot read the working directory: %s", strerror(errno));
+    char default_store[PATH_MAX + 32];
+    snprintf(default_store, sizeof default_store, "sqlite:%s/%s", cwd, DEFAULT_STORE_FILE);
+    const char *store_env = getenv("GDA_STORE");
+    const char *store_uri = store_env && *store_env ? store_env : default_store;
+
+    gda_env_overrides ov = {0};
+    ov.default_store = default_store;
+    gda_app *app = NULL;
+    if (gda_env_app_new(handler.fn, handler.user, &ov, &app, &err) != GDA_OK) {
         if (handler.close)
             handler.close(handler.user);
         die("configuration: %s%s%s", err.field, err.field[0] ? ": " : "", err.message);
     }
+    size_t max_body = body_limit();
     if (handler.attach)
         handler.attach(handler.user, app);
 
@@ -268,7 +312,7 @@ int main(int argc, char **argv)
         .threads = o.threads,
         .connection_limit = o.max_connections,
         .connection_timeout_s = o.timeout_s,
-        .max_body = settings.max_body,
+        .max_body = max_body,
     };
     httpd_server *srv = httpd_server_start(&cfg, app, &err);
     if (!srv) {
@@ -288,8 +332,8 @@ int main(int argc, char **argv)
 
     json_t *info = json_pack("{s:s, s:i, s:s, s:s, s:I, s:i, s:i, s:i}", "address",
                              httpd_server_address(srv), "port", (int)httpd_server_port(srv),
-                             "handler", handler.name, "store", settings.store_description,
-                             "maxBody", (json_int_t)settings.max_body, "threads",
+                             "handler", handler.name, "store", store_uri,
+                             "maxBody", (json_int_t)max_body, "threads",
                              (int)o.threads, "maxConnections", (int)o.max_connections,
                              "timeoutS", (int)o.timeout_s);
     gda_logf(log, GDA_LOG_INFO, wall_ms(), NULL, info, NULL, "gda-httpd %s listening on %s",

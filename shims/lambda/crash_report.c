@@ -2,6 +2,7 @@
 #include "crash_report.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Test helper for the example validations (tests/examples/*.mjs): runs the
+/* Test helper for the example validations (tests/examples/check_*.mjs): runs the
  * enrichment example through the real pipeline so the Genesys Data Action
  * export is checked against what the code actually answers, not against a
  * hand-written sample.
@@ -14,6 +14,7 @@
  *       GDA_EXAMPLE_KEYRING and a memory store, and prints
  *       {"kind":"apigw-rest"|"direct"|…,"status":N,"output":<the encoded
  *        answer, as a JSON string>}
+ *       on stdout; the pipeline's log lines go to stderr.
  *
  * Exit status: 0 when the answer was produced (whatever its HTTP status),
  * 2 for a usage or set-up error (message on stderr).
@@ -26,6 +27,7 @@
 
 #include <gda/app.h>
 #include <gda/event.h>
+#include <gda/log.h>
 #include <gda/request.h>
 #include <gda/verify.h>
 
@@ -123,6 +125,13 @@ static char *read_stdin(size_t *len)
     return buf;
 }
 
+/* Log lines go to stderr: stdout carries only the answer. */
+static void sink_stderr(const char *line, size_t len, void *user)
+{
+    (void)user;
+    fwrite(line, 1, len, stderr);
+}
+
 static gda_app *build_app(enrichment_table *table, gda_error *err)
 {
     const char *ring = getenv("GDA_EXAMPLE_KEYRING");
@@ -136,6 +145,7 @@ static gda_app *build_app(enrichment_table *table, gda_error *err)
         return NULL;
     gda_app_config cfg = gda_app_config_default();
     cfg.verifier = verifier;
+    cfg.log.sink = sink_stderr;
     cfg.handler = enrichment_handler;
     cfg.handler_user = table;
     return gda_app_new(&cfg, err);

@@ -5,7 +5,7 @@
  * the event, a policy is only ever produced with exactly one statement,
  * Action execute-api:Invoke, Effect Allow exactly when the verification
  * succeeded, and Resource equal to the event's own methodArn with no
- * wildcard: never stage/* or anything broader than what was asked. */
+ * wildcard: never a whole stage or anything broader than what was asked. */
 #include "fuzz_common.h"
 
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* libgda — the SQLite idempotency store (library libgda-store-sqlite).
+/** @file
+ * libgda — the SQLite idempotency store (library libgda-store-sqlite).
  *
  * The embedded, durable default backend: one database file shared by every
  * thread and process on the host that opens the same path. Each store
@@ -39,29 +40,29 @@
 extern "C" {
 #endif
 
-/* The schema version this library writes and reads. */
+/** The schema version this library writes and reads. */
 #define GDA_SQLITE_SCHEMA_VERSION 1
 
 /* Defaults used for fields left at zero. */
-#define GDA_SQLITE_DEFAULT_BUSY_TIMEOUT_MS 5000
-#define GDA_SQLITE_DEFAULT_PURGE_EVERY 1000u
-#define GDA_SQLITE_DEFAULT_PURGE_BATCH 500u
+#define GDA_SQLITE_DEFAULT_BUSY_TIMEOUT_MS 5000 /**< default busy_timeout_ms */
+#define GDA_SQLITE_DEFAULT_PURGE_EVERY 1000u   /**< default purge_every */
+#define GDA_SQLITE_DEFAULT_PURGE_BATCH 500u    /**< default purge_batch */
 
-/* Open options. Zero-initialize and set what you need: every field left at
+/** Open options. Zero-initialize and set what you need: every field left at
  * zero takes its default, so `gda_sqlite_options o = {0};` equals NULL. */
 typedef struct gda_sqlite_options {
-    /* Longest time an operation waits for another connection's write lock
+    /** Longest time an operation waits for another connection's write lock
      * before failing with GDA_ERR_STORE ("database is locked"). Also bounded
      * per call by gda_store_call.deadline_ms. 0 = 5000 ms; negative is
      * invalid. */
     int busy_timeout_ms;
-    /* Lazy purge: after every purge_every-th successful put on this handle,
+    /** Lazy purge: after every purge_every-th successful put on this handle,
      * delete up to purge_batch expired rows in a separate short transaction
      * that does not wait for the lock (it is skipped when the database is
      * busy). 0 = 1000 puts / 500 rows. */
     unsigned purge_every;
-    unsigned purge_batch;
-    /* Durability. By default commits use synchronous=FULL: every commit is
+    unsigned purge_batch; /**< rows per purge transaction; see purge_every */
+    /** Durability. By default commits use synchronous=FULL: every commit is
      * fsync'ed, so a COMPLETED record survives power loss and a retry after
      * the host comes back replays instead of re-executing. true selects
      * synchronous=NORMAL: WAL stays consistent and survives a crash of any
@@ -71,7 +72,7 @@ typedef struct gda_sqlite_options {
     bool relaxed_durability;
 } gda_sqlite_options;
 
-/* Open (creating if needed) the store in the database file at path. opts
+/** Open (creating if needed) the store in the database file at path. opts
  * may be NULL for defaults. Creates the schema when the file is new or
  * empty, switches it to WAL mode, and prepares the statements it reuses.
  * Close with gda_store_close(). The path is copied; the caller keeps it.
@@ -84,7 +85,7 @@ typedef struct gda_sqlite_options {
 GDA_API gda_store *gda_sqlite_store_open(const char *path, const gda_sqlite_options *opts,
                                          gda_error *err);
 
-/* Delete every record whose expiry (epoch seconds) is before now_s, in
+/** Delete every record whose expiry (epoch seconds) is before now_s, in
  * batches of purge_batch rows, each its own short write transaction so
  * other writers are not held up. *deleted (optional) receives the number of
  * rows removed, also when a later batch fails.

@@ -1,0 +1,171 @@
+/* libgda (private, lib/aws) — Secrets Manager GetSecretValue (see
+ * secretsmanager.h). */
+#include "secretsmanager.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+struct gda_secretsmanager {
+    gda_aws_client *client;
+    int64_t timeout_ms;
+};
+
+#define SECRET_MAX_BYTES (64 * 1024) /* Secrets Manager's own limit */
+
+gda_status gda_secretsmanager_new(const char *region, const char *endpoint,
+                                  gda_aws_credentials *creds, int64_t timeout_ms,
+                                  gda_secretsmanager **out, gda_error *err)
+{
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "out NULL");
+    *out = NULL;
+    if (!region || !*region)
+        return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION",
+                             "Secrets Manager needs a region (AWS_REGION)");
+    if (!creds)
+        return gda_error_set(err, GDA_ERR_CONFIG, "AWS_ACCESS_KEY_ID",
+                             "Secrets Manager needs credentials");
+    if (timeout_ms < 0)
+        return gda_error_set(err, GDA_ERR_CONFIG, "timeout", "timeout must not be negative");
+    char default_endpoint[256];
+    if (!endpoint || !*endpoint) {
+        int n = snprintf(default_endpoint, sizeof default_endpoint,
+                         "https://secretsmanager.%s.amazonaws.com", region);
+        if (n < 0 || (size_t)n >= sizeof default_endpoint)
+            return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "region name too long");
+        endpoint = default_endpoint;
+    }
+    gda_secretsmanager *sm = calloc(1, sizeof *sm);
+    if (!sm)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    sm->timeout_ms = timeout_ms ? timeout_ms : 3000;
+
+    gda_aws_client_options o;
+    gda_aws_client_options_init(&o);
+    o.service = "secretsmanager";
+    o.region = region;
+    o.endpoint = endpoint;
+    o.target_prefix = "secretsmanager";
+    o.content_type = "application/x-amz-json-1.1";
+    o.default_timeout_ms = sm->timeout_ms;
+    o.max_handles = 1; /* one fetch at a time, once per container or rotation */
+    o.max_response_bytes = 2 * SECRET_MAX_BYTES + 4096;
+    /* A cold start must not hang on a throttled secret: few, short retries. */
+    o.retry.max_attempts = 4;
+    o.retry.base_ms = 50;
+    o.retry.cap_ms = 500;
+    sm->client = gda_aws_client_new(&o, creds, err);
+    if (!sm->client) {
+        free(sm);
+        return err ? err->code : GDA_ERR_CONFIG;
+    }
+    *out = sm;
+    return GDA_OK;
+}
+
+void gda_secretsmanager_free(gda_secretsmanager *sm)
+{
+    if (!sm)
+        return;
+    gda_aws_client_free(sm->client);
+    free(sm);
+}
+
+void gda_secretsmanager_stats(gda_secretsmanager *sm, gda_aws_client_stats *out)
+{
+    if (sm && out)
+        gda_aws_client_stats_get(sm->client, out);
+}
+
+gda_status gda_secret_value_parse(const char *json, size_t len, char **text_out, size_t *len_out,
+                                  gda_error *err)
+{
+    if (!text_out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "out NULL");
+    *text_out = NULL;
+    if (len_out)
+        *len_out = 0;
+    json_t *doc = json ? json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (!doc || !json_is_object(doc)) {
+        json_decref(doc);
+        return gda_error_set(err, GDA_ERR_CONFIG, "SecretString",
+                             "the secret response is not a JSON object");
+    }
+    json_t *s = json_object_get(doc, "SecretString");
+    if (!json_is_string(s)) {
+        json_decref(doc);
+        return gda_error_set(err, GDA_ERR_CONFIG, "SecretString",
+                             "the secret has no SecretString (binary secrets are not supported)");
+    }
+    size_t n = json_string_length(s);
+    /* jansson keeps the decoded string in its own heap block: wipe it once
+     * copied, before the document is freed. */
+    char *value = (char *)json_string_value(s);
+    gda_status st = GDA_OK;
+    char *copy = NULL;
+    if (n > SECRET_MAX_BYTES) {
+        st = gda_error_set(err, GDA_ERR_CONFIG, "SecretString", "the secret is too large");
+    } else {
+        copy = sodium_malloc(n + 1);
+        if (!copy)
+            st = gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+        else {
+            memcpy(copy, value, n);
+            copy[n] = '\0';
+        }
+    }
+    sodium_memzero(value, n);
+    json_decref(doc);
+    if (st != GDA_OK)
+        return st;
+    *text_out = copy;
+    if (len_out)
+        *len_out = n;
+    return GDA_OK;
+}
+
+gda_status gda_secretsmanager_get_secret_string(gda_secretsmanager *sm, const char *secret_id,
+                                                int64_t deadline_ms, char **text_out,
+                                                size_t *len_out, gda_error *err)
+{
+    if (!sm || !secret_id || !text_out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "NULL argument");
+    *text_out = NULL;
+    if (!*secret_id || strlen(secret_id) > 2048)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRET_ID",
+                             "the secret id must be 1..2048 characters");
+    json_t *req = json_pack("{s:s}", "SecretId", secret_id);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!body)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+
+    gda_aws_response resp;
+    memset(&resp, 0, sizeof resp);
+    gda_status st = gda_aws_json_call(sm->client, "GetSecretValue", body, strlen(body),
+                                      deadline_ms, &resp, err);
+    free(body);
+    if (st == GDA_OK) {
+        if (resp.http_status >= 200 && resp.http_status < 300) {
+            st = gda_secret_value_parse(resp.body, resp.body_len, text_out, len_out, err);
+        } else if (gda_aws_error_is_throttling(resp.error_type) || resp.http_status >= 500) {
+            st = gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL,
+                               "Secrets Manager is throttling or failing");
+        } else {
+            /* Not found, access denied, KMS decryption failure, bad
+             * signature: the configuration is wrong, retrying will not help. */
+            st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRET_ID",
+                               "Secrets Manager refused GetSecretValue (%s, HTTP %ld)",
+                               resp.error_type[0] ? resp.error_type : "no error type",
+                               resp.http_status);
+        }
+    }
+    if (resp.body)
+        sodium_memzero(resp.body, resp.body_len);
+    gda_aws_response_clear(&resp);
+    return st;
+}

@@ -1,0 +1,414 @@
+/* Building a gda_app from environment variables (see gda_env.h and
+ * docs/configuration.md). Every value is validated here so that a mistake
+ * stops the process at start-up with the variable's name, instead of
+ * surfacing as odd behaviour under traffic. Values are never echoed back:
+ * some are secrets, and the rule is simpler to keep when it has no
+ * exceptions. */
+#include "gda_env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include <gda/verify.h>
+
+/* A key ring file larger than this is a mistake (32 entries of 512-byte
+ * secrets in base64 fit with room to spare). */
+#define SECRETS_FILE_MAX (64 * 1024)
+/* Lambda's synchronous payload limit: no body can be larger. */
+#define MAX_BODY_LIMIT (6 * 1024 * 1024)
+/* Lambda's longest run, 15 minutes: no lease or budget needs more. */
+#define MAX_DURATION_MS (15 * 60 * 1000)
+#define MAX_TTL_S (366 * 24 * 3600)
+#define OPTIONS_MAX 1024
+
+typedef struct env {
+    gda_env_get_fn get;
+    void *user;
+} env;
+
+static const char *real_getenv(const char *name, void *user)
+{
+    (void)user;
+    return getenv(name);
+}
+
+/* The value, or NULL when unset or empty. */
+static const char *env_get(const env *e, const char *name)
+{
+    const char *v = e->get(name, e->user);
+    return v && *v ? v : NULL;
+}
+
+static gda_status env_int(const env *e, const char *name, int64_t min, int64_t max,
+                          int64_t *out, gda_error *err)
+{
+    const char *v = env_get(e, name);
+    if (!v)
+        return GDA_OK;
+    int64_t n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (max - (*p - '0')) / 10) {
+            n = max + 1; /* saturate: reported as out of range below */
+            while (*p >= '0' && *p <= '9')
+                p++;
+            break;
+        }
+        n = n * 10 + (*p - '0');
+    }
+    if (p == v || *p || n < min || n > max)
+        return gda_error_set(err, GDA_ERR_CONFIG, name,
+                             "%s must be a whole number from %lld to %lld", name, (long long)min,
+                             (long long)max);
+    *out = n;
+    return GDA_OK;
+}
+
+static bool ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a - 'A' + 'a') : *a;
+        char y = (*b >= 'A' && *b <= 'Z') ? (char)(*b - 'A' + 'a') : *b;
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+static gda_status env_bool(const env *e, const char *name, bool *out, gda_error *err)
+{
+    const char *v = env_get(e, name);
+    if (!v)
+        return GDA_OK;
+    if (ieq(v, "true") || ieq(v, "1") || ieq(v, "yes") || ieq(v, "on")) {
+        *out = true;
+        return GDA_OK;
+    }
+    if (ieq(v, "false") || ieq(v, "0") || ieq(v, "no") || ieq(v, "off")) {
+        *out = false;
+        return GDA_OK;
+    }
+    return gda_error_set(err, GDA_ERR_CONFIG, name, "%s must be true or false", name);
+}
+
+/* An HTTP header name: an RFC 9110 token, which also keeps ';' and '=' out
+ * of the verifier's option string. */
+static bool header_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= GDA_HEADER_NAME_MAX)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !strchr("!#$%&'*+-.^_`|~", c))
+            return false;
+    }
+    return true;
+}
+
+/* Read the key ring file into guarded memory (*text, *len; free with
+ * sodium_free, which wipes it). */
+static gda_status read_secrets_file(const char *path, char **text, size_t *len, gda_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
+                             "GDA_SECRETS_FILE cannot be opened: %s", strerror(errno));
+    struct stat stbuf;
+    if (fstat(fd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode) || stbuf.st_size <= 0 ||
+        stbuf.st_size > SECRETS_FILE_MAX) {
+        close(fd);
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
+                             "GDA_SECRETS_FILE must be a regular file of 1 to %d bytes",
+                             SECRETS_FILE_MAX);
+    }
+    size_t size = (size_t)stbuf.st_size;
+    char *buf = sodium_malloc(size + 1);
+    if (!buf) {
+        close(fd);
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != size) {
+        sodium_free(buf);
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
+                             "GDA_SECRETS_FILE could not be read whole");
+    }
+    buf[size] = '\0';
+    *text = buf;
+    *len = size;
+    return GDA_OK;
+}
+
+static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *err)
+{
+    const char *scheme = env_get(e, "GDA_AUTH");
+    if (!scheme)
+        scheme = "token";
+    gda_auth_scheme parsed;
+    if (ieq(scheme, "none"))
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH",
+                             "GDA_AUTH: serving without authentication is not supported "
+                             "(use token, hmac, jwt or basic)");
+    if (!gda_auth_scheme_parse(scheme, &parsed))
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH",
+                             "GDA_AUTH must be token, hmac, jwt or basic");
+
+    char options[OPTIONS_MAX];
+    options[0] = '\0';
+    const char *header = env_get(e, "GDA_AUTH_HEADER");
+    if (header) {
+        if (!header_name_ok(header))
+            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH_HEADER",
+                                 "GDA_AUTH_HEADER must be an HTTP header name of 1 to %d "
+                                 "characters",
+                                 GDA_HEADER_NAME_MAX - 1);
+        snprintf(options, sizeof options, "header=%s", header);
+    }
+    const char *extra = env_get(e, "GDA_AUTH_OPTIONS");
+    if (extra) {
+        size_t used = strlen(options);
+        int n = snprintf(options + used, sizeof options - used, "%s%s", used ? ";" : "", extra);
+        if (n < 0 || (size_t)n >= sizeof options - used)
+            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH_OPTIONS",
+                                 "GDA_AUTH_OPTIONS is longer than %d bytes", OPTIONS_MAX - 64);
+    }
+
+    const char *ring_env = env_get(e, "GDA_SECRETS");
+    const char *ring_path = env_get(e, "GDA_SECRETS_FILE");
+    if (ring_env && ring_path)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS",
+                             "set GDA_SECRETS or GDA_SECRETS_FILE, not both");
+    if (!ring_env && !ring_path)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS",
+                             "no key ring: set GDA_SECRETS or GDA_SECRETS_FILE (deny by "
+                             "default: the endpoint never runs open)");
+    char *file_text = NULL;
+    size_t len = 0;
+    const char *text = ring_env;
+    const char *source = ring_path ? "GDA_SECRETS_FILE" : "GDA_SECRETS";
+    if (ring_path) {
+        gda_status st = read_secrets_file(ring_path, &file_text, &len, err);
+        if (st != GDA_OK)
+            return st;
+        text = file_text;
+    } else {
+        len = strlen(ring_env);
+    }
+
+    gda_error verr;
+    gda_error_clear(&verr);
+    gda_status st = gda_verifier_new_from_config(scheme, text, len, options[0] ? options : NULL,
+                                                 out, &verr);
+    sodium_free(file_text);
+    if (st != GDA_OK) {
+        /* The verifier names a key ring entry by position and id, or an
+         * option; neither carries a secret value. */
+        const char *var = source;
+        if (strstr(verr.message, "option") || strstr(verr.message, "header"))
+            var = extra ? "GDA_AUTH_OPTIONS" : header ? "GDA_AUTH_HEADER" : source;
+        if (st == GDA_ERR_CONFIG)
+            return gda_error_set(err, st, var, "%s: %s", var, verr.message);
+        return gda_error_set(err, st, verr.field[0] ? verr.field : NULL, "%s", verr.message);
+    }
+    return GDA_OK;
+}
+
+/* GDA_DATA_KEY: base64 (standard alphabet, padding optional) of 32 bytes,
+ * decoded into guarded memory. */
+static gda_status read_data_key(const env *e, uint8_t **key, gda_error *err)
+{
+    const char *v = env_get(e, "GDA_DATA_KEY");
+    *key = NULL;
+    if (!v)
+        return GDA_OK;
+    uint8_t *buf = sodium_malloc(GDA_IDEM_DATA_KEY_LEN + 1);
+    if (!buf)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    size_t n = 0;
+    const char *end = NULL;
+    int rc = sodium_base642bin(buf, GDA_IDEM_DATA_KEY_LEN + 1, v, strlen(v), NULL, &n, &end,
+                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    /* The NO_PADDING variant stops at '='; allow the padding a 32-byte key has. */
+    if (rc == 0 && end && *end) {
+        const char *p = end;
+        while (*p == '=')
+            p++;
+        if (*p || p - end > 2)
+            rc = -1;
+    }
+    if (rc != 0 || n != GDA_IDEM_DATA_KEY_LEN) {
+        sodium_free(buf);
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY",
+                             "GDA_DATA_KEY must be the base64 of exactly %d bytes",
+                             GDA_IDEM_DATA_KEY_LEN);
+    }
+    *key = buf;
+    return GDA_OK;
+}
+
+/* gda_app_new names settings by their config field; say the variable. */
+static const char *variable_for_field(const char *field)
+{
+    static const struct {
+        const char *field, *var;
+    } map[] = {
+        {"route", "GDA_ROUTE"},
+        {"ttl_s", "GDA_TTL_S"},
+        {"max_lease_ms", "GDA_LEASE_MS"},
+        {"handler_budget_ms", "GDA_HANDLER_BUDGET_MS"},
+        {"in_progress_wait_ms", "GDA_IN_PROGRESS_WAIT_MS"},
+        {"in_progress_policy", "GDA_IN_PROGRESS"},
+        {"metrics_namespace", "GDA_METRICS_NAMESPACE"},
+        {"service", "GDA_SERVICE"},
+        {"level", "GDA_LOG_LEVEL"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strcmp(field, map[i].field) == 0)
+            return map[i].var;
+    }
+    return NULL;
+}
+
+gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
+                           const gda_env_overrides *overrides, gda_app **out, gda_error *err)
+{
+    gda_env_overrides none;
+    memset(&none, 0, sizeof none);
+    const gda_env_overrides *o = overrides ? overrides : &none;
+    gda_spec *spec = o->spec; /* ours to free until gda_app_new takes it */
+    if (!out) {
+        gda_spec_free(spec);
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "gda_env_app_new: out is NULL");
+    }
+    *out = NULL;
+    if (sodium_init() < 0) {
+        gda_spec_free(spec);
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+    }
+    env e = {o->getenv ? o->getenv : real_getenv, o->getenv_user};
+
+    gda_app_config cfg = gda_app_config_default();
+    cfg.handler = handler;
+    cfg.handler_user = handler_user;
+    cfg.clock = o->clock;
+    cfg.sleep = o->sleep;
+    cfg.clock_user = o->clock_user;
+    cfg.log.sink = o->log_sink;
+    cfg.log.sink_user = o->log_sink_user;
+
+    gda_status st = GDA_OK;
+    int64_t v;
+    uint8_t *data_key = NULL;
+
+    /* Plain settings first: they cost nothing to check and fail fast. */
+    v = (int64_t)cfg.ttl_s;
+    if ((st = env_int(&e, "GDA_TTL_S", 1, MAX_TTL_S, &v, err)) != GDA_OK)
+        goto done;
+    cfg.ttl_s = v;
+    v = (int64_t)GDA_DEFAULT_MAX_BODY;
+    if ((st = env_int(&e, "GDA_MAX_BODY", 1, MAX_BODY_LIMIT, &v, err)) != GDA_OK)
+        goto done;
+    cfg.limits.max_body = (size_t)v;
+    v = cfg.max_lease_ms;
+    if ((st = env_int(&e, "GDA_LEASE_MS", 1, MAX_DURATION_MS, &v, err)) != GDA_OK)
+        goto done;
+    cfg.max_lease_ms = v;
+    v = cfg.handler_budget_ms;
+    if ((st = env_int(&e, "GDA_HANDLER_BUDGET_MS", 1, MAX_DURATION_MS, &v, err)) != GDA_OK)
+        goto done;
+    cfg.handler_budget_ms = v;
+    v = cfg.in_progress_wait_ms;
+    if ((st = env_int(&e, "GDA_IN_PROGRESS_WAIT_MS", 0, MAX_DURATION_MS, &v, err)) != GDA_OK)
+        goto done;
+    cfg.in_progress_wait_ms = v;
+    if ((st = env_bool(&e, "GDA_DIRECT_TRUSTED", &cfg.direct_invocation_trusted, err)) !=
+        GDA_OK)
+        goto done;
+
+    const char *policy = env_get(&e, "GDA_IN_PROGRESS");
+    if (policy) {
+        if (ieq(policy, "conflict")) {
+            cfg.in_progress_policy = GDA_IDEM_BUSY_CONFLICT;
+        } else if (ieq(policy, "retry")) {
+            cfg.in_progress_policy = GDA_IDEM_BUSY_RETRY;
+        } else {
+            st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_IN_PROGRESS",
+                               "GDA_IN_PROGRESS must be conflict (409) or retry (503)");
+            goto done;
+        }
+    }
+
+    const char *level_var = env_get(&e, "GDA_LOG_LEVEL") ? "GDA_LOG_LEVEL" : "AWS_LAMBDA_LOG_LEVEL";
+    const char *level = env_get(&e, level_var);
+    if (level && gda_log_level_parse(level, &cfg.log.level, NULL) != GDA_OK) {
+        st = gda_error_set(err, GDA_ERR_CONFIG, level_var,
+                           "%s must be DEBUG, INFO, WARN or ERROR", level_var);
+        goto done;
+    }
+    cfg.log.metrics_namespace = env_get(&e, "GDA_METRICS_NAMESPACE");
+    cfg.log.service = env_get(&e, "GDA_SERVICE");
+    if (!cfg.log.service)
+        cfg.log.service = env_get(&e, "AWS_LAMBDA_FUNCTION_NAME");
+    const char *route = env_get(&e, "GDA_ROUTE");
+    if (route)
+        cfg.route = route;
+
+    if ((st = read_data_key(&e, &data_key, err)) != GDA_OK)
+        goto done;
+    cfg.data_key = data_key;
+
+    if ((st = build_verifier(&e, &cfg.verifier, err)) != GDA_OK)
+        goto done;
+
+    const char *uri = env_get(&e, "GDA_STORE");
+    if (!uri)
+        uri = o->default_store ? o->default_store : "memory";
+    gda_error serr;
+    gda_error_clear(&serr);
+    if (!(cfg.store = gda_store_open_uri(uri, &serr))) {
+        st = gda_error_set(err, serr.code, "GDA_STORE", "GDA_STORE: %s", serr.message);
+        goto done;
+    }
+
+    cfg.spec = spec;
+    spec = NULL; /* gda_app_new owns it from here, also on failure */
+    gda_error aerr;
+    gda_error_clear(&aerr);
+    gda_app *app = gda_app_new(&cfg, &aerr);
+    cfg.verifier = NULL;
+    cfg.store = NULL;
+    if (!app) {
+        const char *var = variable_for_field(aerr.field);
+        st = var ? gda_error_set(err, aerr.code, var, "%s: %s", var, aerr.message)
+                 : gda_error_set(err, aerr.code, aerr.field[0] ? aerr.field : NULL, "%s",
+                                 aerr.message);
+        goto done;
+    }
+    *out = app;
+
+done:
+    gda_verifier_free(cfg.verifier);
+    gda_store_close(cfg.store);
+    gda_spec_free(spec);
+    sodium_free(data_key);
+    return st;
+}

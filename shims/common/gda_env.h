@@ -1,0 +1,95 @@
+/* libgda shims — configuring a gda_app from environment variables, and
+ * opening a store from a URI.
+ *
+ * Shared by gda-httpd and the Lambda bootstrap (library gda_shim_common). It
+ * lives outside the core because it reads files and the environment and
+ * links the store backends that were built; the core depends on none of them.
+ * Every variable, its default and an example are in docs/configuration.md.
+ *
+ * Deny by default: without GDA_AUTH the scheme is "token", and without a key
+ * ring (GDA_SECRETS or GDA_SECRETS_FILE) start-up fails; there is no setting
+ * that serves an unauthenticated endpoint.
+ *
+ * Errors never contain a variable's value (it may be a secret): they name
+ * the variable in err->field and say what is wrong with it.
+ *
+ * Thread safety: gda_env_app_new and gda_store_open_uri may run from any
+ * thread, but the default environment reader is getenv(3), which must not
+ * race with setenv/putenv; call them at start-up.
+ */
+#ifndef GDA_SHIM_ENV_H
+#define GDA_SHIM_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gda/app.h>
+#include <gda/export.h>
+#include <gda/log.h>
+#include <gda/request.h>
+#include <gda/status.h>
+#include <gda/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Value of environment variable name, or NULL when unset. */
+typedef const char *(*gda_env_get_fn)(const char *name, void *user);
+
+/* What a shim decides rather than the environment. Zero-initialize and set
+ * what you need; every member is optional. */
+typedef struct gda_env_overrides {
+    gda_env_get_fn getenv;     /* NULL: getenv(3) (tests pass a table) */
+    void *getenv_user;
+    const char *default_store; /* store URI when GDA_STORE is unset; NULL: "memory" */
+    gda_spec *spec;            /* the input contract, taken over by the app (also on
+                                * failure); NULL: the reference Genesys contract */
+    gda_log_sink_fn log_sink;  /* NULL: standard output */
+    void *log_sink_user;
+    gda_idem_now_fn clock;     /* NULL: the system clock */
+    gda_idem_sleep_fn sleep;
+    void *clock_user;
+} gda_env_overrides;
+
+/* Open a store from a URI:
+ *   memory            the in-process memory store (default size)
+ *   memory:N          the memory store holding at most N records (1..10^8)
+ *   sqlite:PATH       the SQLite store in the database file PATH (created if
+ *                     needed), when libgda-store-sqlite was built
+ *   dynamodb:TABLE    the DynamoDB store on TABLE (region and endpoint from
+ *                     AWS_REGION / GDA_DYNAMODB_ENDPOINT, credentials from
+ *                     the environment), when libgda-store-dynamodb was built
+ * Returns a new store (close with gda_store_close) or NULL with err set:
+ * GDA_ERR_CONFIG (NULL, empty or unknown URI, a backend not built into this
+ * program, an empty path or table, a bad size), GDA_ERR_NOMEM, and whatever
+ * the backend's open returns (e.g. GDA_ERR_STORE for a database that cannot
+ * be opened). */
+GDA_API gda_store *gda_store_open_uri(const char *uri, gda_error *err);
+
+/* True when this program was built with the backend named by scheme
+ * ("memory", "sqlite", "dynamodb"). */
+GDA_API bool gda_store_backend_available(const char *scheme);
+
+/* Build a gda_app for handler (handler_user is borrowed and must outlive the
+ * app) from the environment variables documented in docs/configuration.md:
+ * GDA_AUTH, GDA_SECRETS, GDA_SECRETS_FILE, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS,
+ * GDA_STORE, GDA_TTL_S, GDA_MAX_BODY, GDA_LOG_LEVEL (else
+ * AWS_LAMBDA_LOG_LEVEL), GDA_ROUTE, GDA_IN_PROGRESS, GDA_IN_PROGRESS_WAIT_MS,
+ * GDA_DATA_KEY, GDA_LEASE_MS, GDA_HANDLER_BUDGET_MS, GDA_DIRECT_TRUSTED,
+ * GDA_METRICS_NAMESPACE, GDA_SERVICE (else AWS_LAMBDA_FUNCTION_NAME).
+ * An empty value counts as unset. overrides may be NULL.
+ * On success *out is the new app (gda_app_free). Errors (*out NULL):
+ * GDA_ERR_CONFIG with err->field naming the variable at fault (or "handler"),
+ * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (out NULL), and the store's open errors
+ * with err->field "GDA_STORE". Secret material read here (key ring text,
+ * data key) is held in libsodium guarded memory and wiped before return. */
+GDA_API gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
+                                           const gda_env_overrides *overrides, gda_app **out,
+                                   gda_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GDA_SHIM_ENV_H */

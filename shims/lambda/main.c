@@ -1,0 +1,155 @@
+/* bootstrap — the Lambda custom runtime for provided.al2023, configured by
+ * environment variables (docs/configuration.md):
+ *
+ *   GDA_MODE            data-action (default) | authorizer
+ *   GDA_SECRETS_SOURCE, GDA_SECRET_ID, GDA_SECRETS_FILE, GDA_SECRETS, ...
+ *                       where the key ring comes from (include/gda/lambda.h)
+ *   GDA_SECRET_REFRESH_S  re-fetch interval on a refused credential
+ *   GDA_AUTH, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS, GDA_STORE, ...
+ *                       the pipeline (shims/common/gda_env.h)
+ *
+ * Any start-up failure is reported to runtime/init/error and ends the process
+ * with status 1, so Lambda shows the cause instead of a timeout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gda/app.h>
+#include <gda/lambda.h>
+#include <gda/verify.h>
+
+#include "gda_env.h"
+#include "handler.h"
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* The key ring fetched from the configured source reaches the pipeline's
+ * configuration through this reader instead of the process environment, so
+ * a secret from Secrets Manager never lands in /proc/self/environ. */
+typedef struct keyring_env {
+    const char *text;
+} keyring_env;
+
+static const char *env_with_keyring(const char *name, void *user)
+{
+    const keyring_env *k = user;
+    if (strcmp(name, "GDA_SECRETS") == 0)
+        return k->text;
+    if (strcmp(name, "GDA_SECRETS_FILE") == 0)
+        return NULL; /* already read through the secrets source */
+    return getenv(name);
+}
+
+/* Verifier for authorizer mode: GDA_AUTH (default token), GDA_AUTH_HEADER,
+ * GDA_AUTH_OPTIONS, over the fetched ring. */
+static gda_status authorizer_verifier(const char *ring, size_t ring_len, gda_verifier **out,
+                                      gda_error *err)
+{
+    const char *scheme = env_nonempty("GDA_AUTH");
+    const char *header = env_nonempty("GDA_AUTH_HEADER");
+    const char *options = env_nonempty("GDA_AUTH_OPTIONS");
+    char merged[1024];
+    if (header) {
+        int n = snprintf(merged, sizeof merged, "header=%s%s%s", header, options ? ";" : "",
+                         options ? options : "");
+        if (n < 0 || (size_t)n >= sizeof merged)
+            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH_OPTIONS",
+                                 "GDA_AUTH_HEADER and GDA_AUTH_OPTIONS are too long");
+        options = merged;
+    }
+    return gda_verifier_new_from_config(scheme ? scheme : "token", ring, ring_len, options, out,
+                                        err);
+}
+
+int main(void)
+{
+    int64_t start = wall_ms();
+    gda_error err;
+    gda_error_clear(&err);
+
+    gda_lambda_options opt = gda_lambda_options_default();
+    if (gda_lambda_options_from_env(&opt, &err) != GDA_OK)
+        return gda_lambda_init_failed(NULL, &err);
+
+    gda_secrets_config scfg;
+    gda_secrets *secrets = NULL;
+    if (gda_secrets_config_from_env(&scfg, &err) != GDA_OK ||
+        gda_secrets_new(&scfg, &secrets, &err) != GDA_OK)
+        return gda_lambda_init_failed(NULL, &err);
+    char *ring = NULL;
+    size_t ring_len = 0;
+    if (gda_secrets_fetch_text(secrets, start, &ring, &ring_len, NULL, &err) != GDA_OK) {
+        gda_secrets_free(secrets);
+        return gda_lambda_init_failed(NULL, &err);
+    }
+
+    gda_status st;
+    if (opt.mode == GDA_LAMBDA_AUTHORIZER) {
+        gda_verifier *verifier = NULL;
+        st = authorizer_verifier(ring, ring_len, &verifier, &err);
+        gda_secrets_text_free(ring);
+        if (st != GDA_OK) {
+            gda_secrets_free(secrets);
+            return gda_lambda_init_failed(NULL, &err);
+        }
+        opt.verifier = verifier;
+        opt.secrets = secrets;
+        st = gda_lambda_run(NULL, &opt, &err);
+        gda_verifier_free(verifier);
+    } else {
+        lambda_handler handler;
+        memset(&handler, 0, sizeof handler);
+        if (lambda_handler_open(&handler, &err) != GDA_OK) {
+            gda_secrets_text_free(ring);
+            gda_secrets_free(secrets);
+            return gda_lambda_init_failed(NULL, &err);
+        }
+        keyring_env kenv = {.text = ring};
+        gda_env_overrides ov;
+        memset(&ov, 0, sizeof ov);
+        ov.getenv = env_with_keyring;
+        ov.getenv_user = &kenv;
+        gda_app *app = NULL;
+        st = gda_env_app_new(handler.fn, handler.user, &ov, &app, &err);
+        gda_secrets_text_free(ring);
+        if (st != GDA_OK) {
+            if (handler.close)
+                handler.close(handler.user);
+            gda_secrets_free(secrets);
+            return gda_lambda_init_failed(NULL, &err);
+        }
+        /* The app owns its verifier and does not lend it out, so the key
+         * ring of a data-action app is the one loaded here (a new secret
+         * takes effect on the next cold start). */
+        opt.secrets = NULL;
+        opt.verifier = NULL;
+        gda_logf(gda_app_logger(app), GDA_LOG_INFO, wall_ms(), NULL, NULL, NULL,
+                 "bootstrap ready (handler %s, key ring from %s, init %lld ms)", handler.name,
+                 gda_secret_source_str(gda_secrets_last_source(secrets)),
+                 (long long)(wall_ms() - start));
+        st = gda_lambda_run(app, &opt, &err);
+        gda_app_free(app);
+        if (handler.close)
+            handler.close(handler.user);
+    }
+    gda_secrets_free(secrets);
+    if (st != GDA_OK) {
+        fprintf(stderr, "{\"level\":\"ERROR\",\"message\":\"runtime loop ended\",\"errorCode\":\"%s\"}\n",
+                gda_status_str(st));
+        return 1;
+    }
+    return 0;
+}

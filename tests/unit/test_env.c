@@ -1,0 +1,509 @@
+/* Tests for the shims' environment configuration (shims/common): every
+ * variable, bad values naming the variable without echoing it, and deny by
+ * default. The environment is a table passed through gda_env_overrides. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <gda/gda.h>
+
+#include "gda_env.h"
+
+#define SECRET_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define RING "k1:" SECRET_B64
+#define DATA_KEY_B64 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+
+#define MAX_VARS 24
+typedef struct fake_env {
+    const char *names[MAX_VARS];
+    const char *values[MAX_VARS];
+    size_t n;
+} fake_env;
+
+static const char *fake_get(const char *name, void *user)
+{
+    fake_env *e = user;
+    for (size_t i = 0; i < e->n; i++) {
+        if (strcmp(e->names[i], name) == 0)
+            return e->values[i];
+    }
+    return NULL;
+}
+
+static void set(fake_env *e, const char *name, const char *value)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        if (strcmp(e->names[i], name) == 0) {
+            e->values[i] = value;
+            return;
+        }
+    }
+    assert_true(e->n < MAX_VARS);
+    e->names[e->n] = name;
+    e->values[e->n++] = value;
+}
+
+#define MAX_LINES 16
+static char *lines[MAX_LINES];
+static size_t n_lines;
+static void sink(const char *line, size_t len, void *user)
+{
+    (void)user;
+    if (n_lines < MAX_LINES)
+        lines[n_lines++] = strndup(line, len);
+}
+static void clear_lines(void)
+{
+    for (size_t i = 0; i < n_lines; i++)
+        free(lines[i]);
+    n_lines = 0;
+}
+
+static int runs;
+static gda_status handler(const gda_request *req, const gda_ctx *ctx, json_t **data_out,
+                          gda_error *err, void *user)
+{
+    (void)req, (void)ctx, (void)err, (void)user;
+    runs++;
+    *data_out = json_pack("{s:b}", "ok", 1);
+    return GDA_OK;
+}
+
+static gda_status build(fake_env *e, gda_app **app, gda_error *err)
+{
+    gda_env_overrides o;
+    memset(&o, 0, sizeof o);
+    o.getenv = fake_get;
+    o.getenv_user = e;
+    o.log_sink = sink;
+    return gda_env_app_new(handler, NULL, &o, app, err);
+}
+
+/* Building must fail with GDA_ERR_CONFIG naming var, without echoing value. */
+static void expect_bad(fake_env *e, const char *var, const char *value)
+{
+    set(e, var, value);
+    gda_app *app = (gda_app *)&app; /* must be reset to NULL */
+    gda_error err;
+    gda_status st = build(e, &app, &err);
+    if (st != GDA_ERR_CONFIG)
+        fail_msg("%s=%s: status %d, expected GDA_ERR_CONFIG", var, value, st);
+    assert_null(app);
+    assert_string_equal(err.field, var);
+    assert_non_null(strstr(err.message, var));
+    if (strlen(value) >= 4 && strstr(err.message, value))
+        fail_msg("%s: the message echoes the value: %s", var, err.message);
+}
+
+static fake_env base_env(void)
+{
+    fake_env e;
+    memset(&e, 0, sizeof e);
+    set(&e, "GDA_SECRETS", RING);
+    return e;
+}
+
+/* POST a valid reference request, credential in header (NULL: none). */
+static int post(gda_app *app, const char *header, const char *value, const char *path,
+                size_t pad)
+{
+    char body[1024];
+    int n = snprintf(body, sizeof body,
+                     "{\"interactionId\":\"0b3c7a2e-5f4d-4c1b-9a8e-1f2d3c4b5a69\","
+                     "\"requestId\":\"r-%d\",\"pad\":\"%*s\"}",
+                     runs, (int)pad, "");
+    gda_header h[2] = {{gda_slice_cstr("Content-Type"), gda_slice_cstr("application/json")},
+                       {gda_slice_cstr(header), gda_slice_cstr(value)}};
+    gda_http_request req = {0};
+    req.kind = GDA_EVENT_HTTP;
+    req.method = gda_slice_cstr("POST");
+    req.path = gda_slice_cstr(path ? path : GDA_APP_DEFAULT_ROUTE);
+    req.headers = h;
+    req.n_headers = header ? 2 : 1;
+    req.body = gda_slice_make(body, (size_t)n);
+    gda_http_response resp = {0};
+    gda_app_handle(app, &req, NULL, &resp);
+    int status = resp.status;
+    gda_http_response_release(&resp);
+    return status;
+}
+
+static void test_defaults_token_and_deny(void **state)
+{
+    (void)state;
+    /* Nothing set: deny by default, start-up fails. */
+    fake_env e;
+    memset(&e, 0, sizeof e);
+    gda_app *app = NULL;
+    gda_error err;
+    assert_int_equal(build(&e, &app, &err), GDA_ERR_CONFIG);
+    assert_null(app);
+    assert_string_equal(err.field, "GDA_SECRETS");
+
+    /* With a ring, the token scheme on X-Genesys-Signature. */
+    e = base_env();
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_string_equal(gda_app_route(app), GDA_APP_DEFAULT_ROUTE);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    assert_int_equal(post(app, "X-Genesys-Signature", "AAAA", NULL, 0), 401);
+    assert_int_equal(post(app, NULL, NULL, NULL, 0), 401);
+    assert_int_equal(gda_logger_level(gda_app_logger(app)), GDA_LOG_INFO);
+    gda_app_free(app);
+    clear_lines();
+
+    /* An empty value counts as unset. */
+    set(&e, "GDA_AUTH", "");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+
+    assert_int_equal(gda_env_app_new(handler, NULL, NULL, NULL, &err), GDA_ERR_INTERNAL);
+}
+
+static void test_auth_variables(void **state)
+{
+    (void)state;
+    fake_env e = base_env();
+    expect_bad(&e, "GDA_AUTH", "none");
+    expect_bad(&e, "GDA_AUTH", "NONE");
+    expect_bad(&e, "GDA_AUTH", "kerberos");
+    const char *ok[] = {"token", "hmac", "hmac-sha256", "jwt", "basic"};
+    for (size_t i = 0; i < 5; i++) {
+        set(&e, "GDA_AUTH", ok[i]);
+        gda_app *app = NULL;
+        gda_error err;
+        assert_int_equal(build(&e, &app, &err), GDA_OK);
+        gda_app_free(app);
+    }
+    set(&e, "GDA_AUTH", "token");
+
+    /* Custom header. */
+    set(&e, "GDA_AUTH_HEADER", "X-Api-Key");
+    gda_app *app = NULL;
+    gda_error err;
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(post(app, "X-Api-Key", SECRET_B64, NULL, 0), 200);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 401);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_AUTH_HEADER", "X-Key;timestamp=off");
+    expect_bad(&e, "GDA_AUTH_HEADER", "Bad Header");
+    set(&e, "GDA_AUTH_HEADER", NULL);
+
+    /* Options pass through to the verifier; a bad one names the variable. */
+    set(&e, "GDA_AUTH", "jwt");
+    set(&e, "GDA_AUTH_OPTIONS", "iss=genesys;aud=dataaction");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_AUTH_OPTIONS", "frobnicate=yes");
+    set(&e, "GDA_AUTH_OPTIONS", NULL);
+    set(&e, "GDA_AUTH", "token");
+    clear_lines();
+}
+
+static void test_secrets(void **state)
+{
+    (void)state;
+    fake_env e = base_env();
+    /* A bad ring names the variable and never shows the value. */
+    expect_bad(&e, "GDA_SECRETS", "k1:@@@@not-base64@@@@");
+    expect_bad(&e, "GDA_SECRETS", "justtext");
+    set(&e, "GDA_SECRETS", RING);
+
+    /* From a file (with a trailing newline, as editors write). */
+    char path[] = "/tmp/gda-test-ring-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = RING ",k2:" SECRET_B64 "\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    fake_env f;
+    memset(&f, 0, sizeof f);
+    set(&f, "GDA_SECRETS_FILE", path);
+    gda_app *app = NULL;
+    gda_error err;
+    assert_int_equal(build(&f, &app, &err), GDA_OK);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    gda_app_free(app);
+
+    /* Both at once is ambiguous. */
+    set(&f, "GDA_SECRETS", RING);
+    assert_int_equal(build(&f, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "GDA_SECRETS");
+    unlink(path);
+
+    /* Missing, empty and directory files. */
+    memset(&f, 0, sizeof f);
+    expect_bad(&f, "GDA_SECRETS_FILE", "/nonexistent/gda/ring");
+    expect_bad(&f, "GDA_SECRETS_FILE", "/tmp");
+    snprintf(path, sizeof path, "/tmp/gda-test-ring-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    expect_bad(&f, "GDA_SECRETS_FILE", path); /* empty */
+    unlink(path);
+    clear_lines();
+}
+
+static void test_store_variable(void **state)
+{
+    (void)state;
+    fake_env e = base_env();
+    gda_app *app = NULL;
+    gda_error err;
+    set(&e, "GDA_STORE", "memory:10");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_STORE", "memory:0");
+    expect_bad(&e, "GDA_STORE", "memory:x");
+    expect_bad(&e, "GDA_STORE", "redis://localhost");
+    expect_bad(&e, "GDA_STORE", "sqlite:");
+    expect_bad(&e, "GDA_STORE", "dynamodb:");
+
+    if (gda_store_backend_available("sqlite")) {
+        char dir[] = "/tmp/gda-test-env-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char uri[128];
+        snprintf(uri, sizeof uri, "sqlite:%s/idem.db", dir);
+        set(&e, "GDA_STORE", uri);
+        assert_int_equal(build(&e, &app, &err), GDA_OK);
+        assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+        gda_app_free(app);
+        char db[160];
+        snprintf(db, sizeof db, "%s/idem.db", dir);
+        assert_int_equal(access(db, F_OK), 0);
+        /* Remove what SQLite wrote (WAL files included). */
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(db, sizeof db, "%s/idem.db%s", dir, suffix[i]);
+            unlink(db);
+        }
+        rmdir(dir);
+        /* A database that cannot be opened names GDA_STORE. */
+        set(&e, "GDA_STORE", "sqlite:/nonexistent/dir/idem.db");
+        assert_int_not_equal(build(&e, &app, &err), GDA_OK);
+        assert_null(app);
+        assert_string_equal(err.field, "GDA_STORE");
+    } else {
+        expect_bad(&e, "GDA_STORE", "sqlite:/tmp/x.db");
+    }
+    if (!gda_store_backend_available("dynamodb"))
+        expect_bad(&e, "GDA_STORE", "dynamodb:table");
+    assert_true(gda_store_backend_available("memory"));
+    assert_false(gda_store_backend_available("redis"));
+    assert_false(gda_store_backend_available(NULL));
+
+    /* The opener on its own. */
+    gda_store *s = gda_store_open_uri("memory", &err);
+    assert_non_null(s);
+    gda_store_close(s);
+    assert_null(gda_store_open_uri(NULL, &err));
+    assert_int_equal(err.code, GDA_ERR_CONFIG);
+    assert_null(gda_store_open_uri("", &err));
+    assert_null(gda_store_open_uri("memory:99999999999999999999", &err));
+    assert_int_equal(err.code, GDA_ERR_CONFIG);
+    clear_lines();
+}
+
+static void test_numbers(void **state)
+{
+    (void)state;
+    const char *vars[] = {"GDA_TTL_S", "GDA_MAX_BODY", "GDA_LEASE_MS", "GDA_HANDLER_BUDGET_MS"};
+    for (size_t i = 0; i < 4; i++) {
+        fake_env e = base_env();
+        expect_bad(&e, vars[i], "abc");
+        expect_bad(&e, vars[i], "0");
+        expect_bad(&e, vars[i], "-5");
+        expect_bad(&e, vars[i], "12x");
+        expect_bad(&e, vars[i], " 12");
+        expect_bad(&e, vars[i], "99999999999999999999999");
+        expect_bad(&e, vars[i], "1e3");
+        set(&e, vars[i], "60");
+        gda_app *app = NULL;
+        gda_error err;
+        assert_int_equal(build(&e, &app, &err), GDA_OK);
+        gda_app_free(app);
+    }
+    fake_env e = base_env();
+    expect_bad(&e, "GDA_IN_PROGRESS_WAIT_MS", "-1");
+    expect_bad(&e, "GDA_IN_PROGRESS_WAIT_MS", "900001");
+    expect_bad(&e, "GDA_MAX_BODY", "6291457"); /* over Lambda's 6 MiB */
+    expect_bad(&e, "GDA_TTL_S", "31622401");
+    set(&e, "GDA_MAX_BODY", NULL);
+    set(&e, "GDA_IN_PROGRESS_WAIT_MS", "0");
+    set(&e, "GDA_TTL_S", "31622400");
+    gda_app *app = NULL;
+    gda_error err;
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+
+    /* GDA_MAX_BODY takes effect: 413 past it. */
+    set(&e, "GDA_MAX_BODY", "200");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 200), 413);
+    gda_app_free(app);
+    clear_lines();
+}
+
+static void test_log_level_and_metrics(void **state)
+{
+    (void)state;
+    fake_env e = base_env();
+    gda_app *app = NULL;
+    gda_error err;
+    set(&e, "AWS_LAMBDA_LOG_LEVEL", "ERROR");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(gda_logger_level(gda_app_logger(app)), GDA_LOG_ERROR);
+    gda_app_free(app);
+    set(&e, "GDA_LOG_LEVEL", "debug"); /* wins over Lambda's */
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(gda_logger_level(gda_app_logger(app)), GDA_LOG_DEBUG);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_LOG_LEVEL", "verbose");
+    set(&e, "GDA_LOG_LEVEL", NULL);
+    expect_bad(&e, "AWS_LAMBDA_LOG_LEVEL", "loud");
+    set(&e, "AWS_LAMBDA_LOG_LEVEL", NULL);
+
+    /* Namespace and service reach the EMF line; the function name is the
+     * default service. */
+    clear_lines();
+    set(&e, "GDA_METRICS_NAMESPACE", "Acme/DataActions");
+    set(&e, "AWS_LAMBDA_FUNCTION_NAME", "enrich-fn");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    gda_app_free(app);
+    bool seen = false;
+    for (size_t i = 0; i < n_lines; i++) {
+        if (strstr(lines[i], "\"_aws\"")) {
+            assert_non_null(strstr(lines[i], "\"Namespace\":\"Acme/DataActions\""));
+            assert_non_null(strstr(lines[i], "\"Service\":\"enrich-fn\""));
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    clear_lines();
+    set(&e, "GDA_SERVICE", "enrichment");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    gda_app_free(app);
+    seen = false;
+    for (size_t i = 0; i < n_lines; i++)
+        seen |= strstr(lines[i], "\"Service\":\"enrichment\"") != NULL;
+    assert_true(seen);
+    char long_name[300];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    expect_bad(&e, "GDA_METRICS_NAMESPACE", long_name);
+    set(&e, "GDA_METRICS_NAMESPACE", NULL);
+    char huge[1100];
+    memset(huge, 's', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    expect_bad(&e, "GDA_SERVICE", huge);
+    clear_lines();
+}
+
+static void test_route_policy_direct_key(void **state)
+{
+    (void)state;
+    fake_env e = base_env();
+    gda_app *app = NULL;
+    gda_error err;
+    set(&e, "GDA_ROUTE", "/v2/enrich");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_string_equal(gda_app_route(app), "/v2/enrich");
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, "/v2/enrich", 0), 200);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 404);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_ROUTE", "no-slash");
+    expect_bad(&e, "GDA_ROUTE", "/trailing/");
+    set(&e, "GDA_ROUTE", NULL);
+
+    set(&e, "GDA_IN_PROGRESS", "conflict");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    set(&e, "GDA_IN_PROGRESS", "RETRY");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_IN_PROGRESS", "sometimes");
+    set(&e, "GDA_IN_PROGRESS", NULL);
+
+    /* Direct invocations: trusted by default, verified when told. */
+    const char body[] = "{\"interactionId\":\"0b3c7a2e-5f4d-4c1b-9a8e-1f2d3c4b5a69\","
+                        "\"requestId\":\"direct-1\"}";
+    gda_http_request direct = {0};
+    direct.kind = GDA_EVENT_DIRECT;
+    direct.body = gda_slice_make(body, sizeof body - 1);
+    gda_http_response resp = {0};
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_handle(app, &direct, NULL, &resp);
+    assert_int_equal(resp.status, 200);
+    gda_app_free(app);
+    set(&e, "GDA_DIRECT_TRUSTED", "false");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_handle(app, &direct, NULL, &resp);
+    assert_int_equal(resp.status, 401);
+    gda_app_free(app);
+    gda_http_response_release(&resp);
+    expect_bad(&e, "GDA_DIRECT_TRUSTED", "maybe");
+    set(&e, "GDA_DIRECT_TRUSTED", NULL);
+
+    /* Data key: 32 bytes of base64, with or without padding. */
+    set(&e, "GDA_DATA_KEY", DATA_KEY_B64);
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    gda_app_free(app);
+    set(&e, "GDA_DATA_KEY", "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_DATA_KEY", "AAECAwQFBgcICQoLDA0ODw=="); /* 16 bytes */
+    expect_bad(&e, "GDA_DATA_KEY", "not base64 at all!!");
+    expect_bad(&e, "GDA_DATA_KEY", DATA_KEY_B64 "AAAA");
+    clear_lines();
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    fake_env e = base_env();
+    gda_env_overrides o;
+    memset(&o, 0, sizeof o);
+    o.getenv = fake_get;
+    o.getenv_user = &e;
+    o.log_sink = sink;
+    o.default_store = "bogus:";
+    gda_app *app = NULL;
+    gda_error err;
+    /* The shim's default store applies when GDA_STORE is unset. */
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "GDA_STORE");
+    o.default_store = "memory:5";
+    /* A custom spec is taken over (also on failure: no leak under ASan). */
+    o.spec = gda_spec_new();
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, &app, &err), GDA_OK);
+    gda_app_free(app);
+    o.spec = gda_spec_new();
+    assert_int_equal(gda_env_app_new(NULL, NULL, &o, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "handler");
+    clear_lines();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_token_and_deny),
+        cmocka_unit_test(test_auth_variables),
+        cmocka_unit_test(test_secrets),
+        cmocka_unit_test(test_store_variable),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_log_level_and_metrics),
+        cmocka_unit_test(test_route_policy_direct_key),
+        cmocka_unit_test(test_overrides),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
