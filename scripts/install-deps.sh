@@ -13,6 +13,11 @@ packages=(
   clang libclang-rt-14-dev
 )
 
+# Node.js and npm run the tests' JavaScript peers (dynalite, the example
+# validators). Machines of this project's kind ship Node 20; elsewhere fall
+# back to Debian's packages.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

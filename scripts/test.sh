@@ -60,3 +60,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 # Every libFuzzer target for a bounded time (default here 20 s each).
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash scripts/fuzz.sh
+
+# The README's run command, end to end against the main build: exits non-zero
+# unless every sample response (200, replay, 401, 413) was the expected one.
+GDA_BUILD_DIR="$build" bash scripts/demo.sh --once

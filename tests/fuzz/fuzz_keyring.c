@@ -118,8 +118,14 @@ static int check_config(const char *text, size_t len)
     char *scheme = strndup(text, (size_t)(nl1 - text));
     char *options = strndup(nl1 + 1, (size_t)(nl2 - nl1 - 1));
     const char *ring = nl2 + 1;
-    /* Scheme and options lines: not secret, a message may quote them. */
-    char *text_head = strndup(text, (size_t)(nl2 - text));
+    /* Scheme and options as the library sees them (C strings): not secret,
+     * a message may quote them. */
+    char *text_head = NULL;
+    if (scheme && options) {
+        size_t n = strlen(scheme) + strlen(options) + 2;
+        if ((text_head = malloc(n)) != NULL)
+            snprintf(text_head, n, "%s\n%s", scheme, options);
+    }
     size_t ring_len = len - (size_t)(ring - text);
     int rc = 0;
     if (scheme && options && text_head) {
