@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-FENCE = re.compile(r"^```([A-Za-z0-9_+-]*)\s*$")
+FENCE = re.compile(r"^(\s*)```([A-Za-z0-9_+-]*)\s*$")
 DIRECTIVE = re.compile(r"^<!--\s*docs-check\s+(\{.*\})\s*-->\s*$")
 SHELL_LANGS = ("sh", "bash", "shell")
 SAMPLE_REQUEST = ('{"interactionId":"3f1c2e8a-9b4d-4c6e-8a1f-2b3c4d5e6f70","requestId":"docs-1",'
@@ -57,7 +57,7 @@ def blocks_of(path, rel):
         if not m:
             i += 1
             continue
-        lang = m.group(1).lower()
+        indent, lang = len(m.group(1)), m.group(2).lower()
         directive = None
         if i > 0:
             d = DIRECTIVE.match(lines[i - 1])
@@ -65,11 +65,13 @@ def blocks_of(path, rel):
                 directive = json.loads(d.group(1))
         start = i + 1
         j = start
-        while j < len(lines) and lines[j].rstrip() != "```":
+        while j < len(lines) and lines[j].strip() != "```":
             j += 1
         if j == len(lines):
             raise SystemExit("%s:%d: unterminated code block" % (rel, i + 1))
-        out.append(Block(rel, i + 1, lang, "\n".join(lines[start:j]) + "\n", directive))
+        # A block inside a list item is indented like its fence.
+        body = [l[indent:] if l[:indent].strip() == "" else l for l in lines[start:j]]
+        out.append(Block(rel, i + 1, lang, "\n".join(body) + "\n", directive))
         i = j + 1
     return out
 
@@ -77,7 +79,8 @@ def blocks_of(path, rel):
 def shell_commands(text):
     cmds, cur = [], ""
     for raw in text.split("\n"):
-        line = raw.strip()
+        # A trailing "  # comment" is prose, not part of the command.
+        line = re.sub(r"\s+#\s.*$", "", raw).strip()
         if not cur and (not line or line.startswith("#")):
             continue
         if line.endswith("\\"):

@@ -1,4 +1,5 @@
-/* libgda-lambda — the AWS Lambda custom runtime (provided.al2023).
+/** @file
+ * libgda-lambda — the AWS Lambda custom runtime (provided.al2023).
  *
  * A function's own main() is a few lines:
  *
@@ -76,35 +77,35 @@ extern "C" {
 /* ---- secrets: where the key ring comes from ---------------------------- */
 
 typedef enum gda_secret_source {
-    GDA_SECRET_SOURCE_AUTO = 0,       /* extension, else Secrets Manager, else file, else env */
-    GDA_SECRET_SOURCE_EXTENSION = 1,  /* AWS Parameters and Secrets Lambda Extension */
-    GDA_SECRET_SOURCE_SECRETS_MANAGER = 2, /* GetSecretValue, SigV4 */
+    GDA_SECRET_SOURCE_AUTO = 0,       /**< extension, else Secrets Manager, else file, else env */
+    GDA_SECRET_SOURCE_EXTENSION = 1,  /**< AWS Parameters and Secrets Lambda Extension */
+    GDA_SECRET_SOURCE_SECRETS_MANAGER = 2, /**< GetSecretValue, SigV4 */
     GDA_SECRET_SOURCE_FILE = 3,
     GDA_SECRET_SOURCE_ENV = 4
 } gda_secret_source;
 
-/* "auto", "extension", "secretsmanager", "file", "env". */
+/** "auto", "extension", "secretsmanager", "file", "env". */
 GDA_API const char *gda_secret_source_str(gda_secret_source source);
 
-/* Parse one of the names above (also "secrets-manager"); false if unknown. */
+/** Parse one of the names above (also "secrets-manager"); false if unknown. */
 GDA_API bool gda_secret_source_parse(const char *name, gda_secret_source *out);
 
 typedef struct gda_secrets_config {
     gda_secret_source source;
-    /* Secret name or ARN (extension, Secrets Manager). The secret's string is
+    /** Secret name or ARN (extension, Secrets Manager). The secret's string is
      * the key ring text, or a JSON object whose "keyring" member is. */
     const char *secret_id;
-    const char *file_path;       /* file source: a file holding the key ring text */
-    const char *env_value;       /* env source: the key ring text itself */
-    const char *extension_host;  /* NULL: "localhost" */
-    int extension_port;          /* 0: 2773 */
-    const char *session_token;   /* extension token; NULL: AWS_SESSION_TOKEN */
-    const char *region;          /* Secrets Manager; NULL: AWS_REGION / AWS_DEFAULT_REGION */
-    const char *endpoint;        /* Secrets Manager URL; NULL: https://secretsmanager.<region>.amazonaws.com */
-    int64_t timeout_ms;          /* one fetch, all attempts; 0: 3000 */
+    const char *file_path;       /**< file source: a file holding the key ring text */
+    const char *env_value;       /**< env source: the key ring text itself */
+    const char *extension_host;  /**< NULL: "localhost" */
+    int extension_port;          /**< 0: 2773 */
+    const char *session_token;   /**< extension token; NULL: AWS_SESSION_TOKEN */
+    const char *region;          /**< Secrets Manager; NULL: AWS_REGION / AWS_DEFAULT_REGION */
+    const char *endpoint;        /**< Secrets Manager URL; NULL: https://secretsmanager.<region>.amazonaws.com */
+    int64_t timeout_ms;          /**< one fetch, all attempts; 0: 3000 */
 } gda_secrets_config;
 
-/* Fill *cfg from the environment. Strings point into the environment
+/** Fill *cfg from the environment. Strings point into the environment
  * (borrowed; do not change the environment while cfg is in use):
  *   GDA_SECRETS_SOURCE           auto | extension | secretsmanager | file | env
  *   GDA_SECRET_ID                secret name or ARN
@@ -123,15 +124,15 @@ GDA_API gda_status gda_secrets_config_from_env(gda_secrets_config *cfg, gda_erro
 
 typedef struct gda_secrets gda_secrets;
 
-/* Validate cfg and build a source (strings copied). Nothing is fetched yet.
+/** Validate cfg and build a source (strings copied). Nothing is fetched yet.
  * Errors: GDA_ERR_CONFIG (naming the setting), GDA_ERR_NOMEM. */
 GDA_API gda_status gda_secrets_new(const gda_secrets_config *cfg, gda_secrets **out,
                                    gda_error *err);
 
-/* Free (wiping the last fetched secret). NULL-safe. */
+/** Free (wiping the last fetched secret). NULL-safe. */
 GDA_API void gda_secrets_free(gda_secrets *s);
 
-/* Fetch the key ring text now and parse it into a new ring (one reference,
+/** Fetch the key ring text now and parse it into a new ring (one reference,
  * the caller's: hand it to gda_verifier_new / gda_verifier_set_keyring or
  * gda_keyring_free it). *changed (optional) tells whether the text differs
  * from the previous successful fetch (true on the first). now_ms is the
@@ -143,53 +144,53 @@ GDA_API void gda_secrets_free(gda_secrets *s);
 GDA_API gda_status gda_secrets_fetch(gda_secrets *s, int64_t now_ms, gda_keyring **ring_out,
                                      bool *changed, gda_error *err);
 
-/* Like gda_secrets_fetch but hands out the raw key ring text, in sodium
+/** Like gda_secrets_fetch but hands out the raw key ring text, in sodium
  * guarded memory (free with gda_secrets_text_free), e.g. for
  * gda_verifier_new_from_config. *len_out (optional) gets its length. */
 GDA_API gda_status gda_secrets_fetch_text(gda_secrets *s, int64_t now_ms, char **text_out,
                                           size_t *len_out, bool *changed, gda_error *err);
 
-/* Wipe and free text from gda_secrets_fetch_text. NULL-safe. */
+/** Wipe and free text from gda_secrets_fetch_text. NULL-safe. */
 GDA_API void gda_secrets_text_free(char *text);
 
-/* The source that served the last successful fetch (AUTO before any). */
+/** The source that served the last successful fetch (AUTO before any). */
 GDA_API gda_secret_source gda_secrets_last_source(const gda_secrets *s);
 
 /* ---- the runtime loop --------------------------------------------------- */
 
 typedef enum gda_lambda_mode {
-    GDA_LAMBDA_DATA_ACTION = 0, /* the Data Action pipeline (gda_app) */
-    GDA_LAMBDA_AUTHORIZER = 1   /* API Gateway Lambda authorizer */
+    GDA_LAMBDA_DATA_ACTION = 0, /**< the Data Action pipeline (gda_app) */
+    GDA_LAMBDA_AUTHORIZER = 1   /**< API Gateway Lambda authorizer */
 } gda_lambda_mode;
 
-/* "data-action", "authorizer". */
+/** "data-action", "authorizer". */
 GDA_API const char *gda_lambda_mode_str(gda_lambda_mode mode);
 
 typedef struct gda_lambda_options {
-    const char *runtime_api;   /* "host:port"; NULL: AWS_LAMBDA_RUNTIME_API */
+    const char *runtime_api;   /**< "host:port"; NULL: AWS_LAMBDA_RUNTIME_API */
     gda_lambda_mode mode;
-    /* Borrowed. Required in authorizer mode; in data-action mode it is the
+    /** Borrowed. Required in authorizer mode; in data-action mode it is the
      * verifier inside the app, given here so rotation can swap its ring. */
     gda_verifier *verifier;
-    gda_secrets *secrets;      /* borrowed; NULL: no re-fetch on 401 */
-    int64_t secret_refresh_ms; /* minimum time between re-fetches; default 60000 */
-    size_t max_event;          /* largest event accepted; default 6 MiB */
-    unsigned max_connect_failures; /* consecutive Runtime API failures; default 20 */
-    uint64_t max_invocations;  /* stop after this many (tests, benchmarks); 0: no limit */
-    gda_logger *logger;        /* borrowed; NULL: the app's, else a stdout logger */
-    bool crash_reporter;       /* report fatal signals per invocation; default true */
-    bool handle_signals;       /* install SIGTERM/SIGINT handlers; default true */
+    gda_secrets *secrets;      /**< borrowed; NULL: no re-fetch on 401 */
+    int64_t secret_refresh_ms; /**< minimum time between re-fetches; default 60000 */
+    size_t max_event;          /**< largest event accepted; default 6 MiB */
+    unsigned max_connect_failures; /**< consecutive Runtime API failures; default 20 */
+    uint64_t max_invocations;  /**< stop after this many (tests, benchmarks); 0: no limit */
+    gda_logger *logger;        /**< borrowed; NULL: the app's, else a stdout logger */
+    bool crash_reporter;       /**< report fatal signals per invocation; default true */
+    bool handle_signals;       /**< install SIGTERM/SIGINT handlers; default true */
 } gda_lambda_options;
 
-/* The defaults documented on each field. */
+/** The defaults documented on each field. */
 GDA_API gda_lambda_options gda_lambda_options_default(void);
 
-/* Overlay the environment on *opt: GDA_MODE (data-action | authorizer),
+/** Overlay the environment on *opt: GDA_MODE (data-action | authorizer),
  * GDA_SECRET_REFRESH_S (0..86400), GDA_LAMBDA_MAX_EVENT (bytes).
  * Errors: GDA_ERR_CONFIG naming the variable. */
 GDA_API gda_status gda_lambda_options_from_env(gda_lambda_options *opt, gda_error *err);
 
-/* Serve invocations until SIGTERM/SIGINT (or gda_lambda_stop), until
+/** Serve invocations until SIGTERM/SIGINT (or gda_lambda_stop), until
  * max_invocations, or until the Runtime API stays unreachable. app is
  * borrowed (it may be NULL in authorizer mode). opt NULL: the defaults.
  * Returns GDA_OK on a requested stop; GDA_ERR_CONFIG (no Runtime API address,
@@ -199,11 +200,11 @@ GDA_API gda_status gda_lambda_options_from_env(gda_lambda_options *opt, gda_erro
  * are reported to the Runtime API and logged, never returned. */
 GDA_API gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, gda_error *err);
 
-/* Ask a running gda_lambda_run to return after the current invocation.
+/** Ask a running gda_lambda_run to return after the current invocation.
  * Async-signal-safe. */
 GDA_API void gda_lambda_stop(void);
 
-/* The errorType a non-2xx outcome is reported with: "Invalid" (400),
+/** The errorType a non-2xx outcome is reported with: "Invalid" (400),
  * "Unauthorized" (401), "Forbidden" (403), "NotFound" (404),
  * "MethodNotAllowed" (405), "Conflict" (409), "PayloadTooLarge" (413),
  * "UnsupportedMediaType" (415), "PayloadMismatch" / "Unprocessable" (422),
@@ -213,7 +214,7 @@ GDA_API const char *gda_lambda_error_type(gda_status code);
 
 /* ---- start-up failures -------------------------------------------------- */
 
-/* POST runtime/init/error with errorType "Runtime.InitError.<Class>" and
+/** POST runtime/init/error with errorType "Runtime.InitError.<Class>" and
  * errorMessage the JSON error object for *error (its message never holds
  * secrets). runtime_api NULL: AWS_LAMBDA_RUNTIME_API.
  * Errors: GDA_ERR_CONFIG (no address), GDA_ERR_UNAVAILABLE (the POST failed),
@@ -221,7 +222,7 @@ GDA_API const char *gda_lambda_error_type(gda_status code);
 GDA_API gda_status gda_lambda_report_init_error(const char *runtime_api, const gda_error *error,
                                                 gda_error *err);
 
-/* For main(): log *error as one JSON line on stderr, report it with
+/** For main(): log *error as one JSON line on stderr, report it with
  * gda_lambda_report_init_error, and return the process exit status to use
  * (1). runtime_api NULL: AWS_LAMBDA_RUNTIME_API. */
 GDA_API int gda_lambda_init_failed(const char *runtime_api, const gda_error *error);

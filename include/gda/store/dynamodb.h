@@ -1,4 +1,5 @@
-/* libgda — the DynamoDB idempotency store (libgda-store-dynamodb).
+/** @file
+ * libgda — the DynamoDB idempotency store (libgda-store-dynamodb).
  *
  * Implements the store contract of <gda/store.h> over DynamoDB's JSON
  * protocol, signed with SigV4 from the environment's credentials
@@ -41,37 +42,37 @@
 extern "C" {
 #endif
 
-/* Environment variable naming the endpoint URL when options.endpoint is NULL
+/** Environment variable naming the endpoint URL when options.endpoint is NULL
  * (e.g. http://127.0.0.1:8000 for a local DynamoDB-compatible server). */
 #define GDA_DYNAMODB_ENDPOINT_ENV "GDA_DYNAMODB_ENDPOINT"
 
 typedef struct gda_dynamodb_options {
-    const char *table;    /* required */
-    const char *region;   /* NULL: AWS_REGION, else AWS_DEFAULT_REGION */
-    /* NULL: $GDA_DYNAMODB_ENDPOINT, else https://dynamodb.<region>.amazonaws.com */
+    const char *table;    /**< required */
+    const char *region;   /**< NULL: AWS_REGION, else AWS_DEFAULT_REGION */
+    /** NULL: $GDA_DYNAMODB_ENDPOINT, else https://dynamodb.<region>.amazonaws.com */
     const char *endpoint;
 
-    /* Attribute names; NULL keeps the default shown in the comment. */
-    const char *attr_key;        /* "requestId" (the partition key, type S) */
-    const char *attr_state;      /* "state" */
-    const char *attr_payload;    /* "payloadHash" */
-    const char *attr_owner;      /* "owner" */
-    const char *attr_lease;      /* "leaseUntilMs" */
-    const char *attr_expires;    /* "expiresAt" (the table's TTL attribute) */
-    const char *attr_status;     /* "statusCode" */
-    const char *attr_body;       /* "body" */
-    const char *attr_flags;      /* "flags" */
+    /** Attribute names; NULL keeps the default shown in the comment. */
+    const char *attr_key;        /**< "requestId" (the partition key, type S) */
+    const char *attr_state;      /**< "state" */
+    const char *attr_payload;    /**< "payloadHash" */
+    const char *attr_owner;      /**< "owner" */
+    const char *attr_lease;      /**< "leaseUntilMs" */
+    const char *attr_expires;    /**< "expiresAt" (the table's TTL attribute) */
+    const char *attr_status;     /**< "statusCode" */
+    const char *attr_body;       /**< "body" */
+    const char *attr_flags;      /**< "flags" */
 
-    /* Retries of throttling / 5xx / connection failures within one call. */
-    unsigned max_attempts;       /* 0: 8 */
-    int64_t backoff_base_ms;     /* 0: 25 */
-    int64_t backoff_cap_ms;      /* 0: 2000 */
-    /* Budget of a call whose gda_store_call has no deadline (0: 10000). */
+    /** Retries of throttling / 5xx / connection failures within one call. */
+    unsigned max_attempts;       /**< 0: 8 */
+    int64_t backoff_base_ms;     /**< 0: 25 */
+    int64_t backoff_cap_ms;      /**< 0: 2000 */
+    /** Budget of a call whose gda_store_call has no deadline (0: 10000). */
     int64_t default_timeout_ms;
-    int64_t connect_timeout_ms;  /* 0: 2000 */
-    size_t max_connections;      /* concurrent requests per store (0: 64) */
+    int64_t connect_timeout_ms;  /**< 0: 2000 */
+    size_t max_connections;      /**< concurrent requests per store (0: 64) */
 
-    /* Clock used for deadlines and backoff sleeps; NULL hooks use the real
+    /** Clock used for deadlines and backoff sleeps; NULL hooks use the real
      * clock (CLOCK_REALTIME, epoch ms) and nanosleep. Tests inject both to
      * count and skip sleeps. Must be callable from any thread. */
     int64_t (*now_ms)(void *user);
@@ -79,10 +80,10 @@ typedef struct gda_dynamodb_options {
     void *clock_user;
 } gda_dynamodb_options;
 
-/* Zero opts: every field takes its default; the caller sets table. */
+/** Zero opts: every field takes its default; the caller sets table. */
 GDA_API void gda_dynamodb_options_init(gda_dynamodb_options *opts);
 
-/* Open a store on an existing table. No request is sent (the first call
+/** Open a store on an existing table. No request is sent (the first call
  * opens the connection). Credentials come from the environment now and are
  * kept in guarded memory for the handle's life. Returns NULL on error:
  * GDA_ERR_CONFIG (no table, no region, no credentials, a bad endpoint or
@@ -90,18 +91,18 @@ GDA_API void gda_dynamodb_options_init(gda_dynamodb_options *opts);
 GDA_API gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_error *err);
 
 typedef struct gda_dynamodb_stats {
-    uint64_t calls;       /* DynamoDB operations requested */
-    uint64_t round_trips; /* HTTP requests sent, retries included */
-    uint64_t connections; /* TCP connections opened */
-    uint64_t retries;     /* backoff sleeps */
+    uint64_t calls;       /**< DynamoDB operations requested */
+    uint64_t round_trips; /**< HTTP requests sent, retries included */
+    uint64_t connections; /**< TCP connections opened */
+    uint64_t retries;     /**< backoff sleeps */
 } gda_dynamodb_stats;
 
-/* Counters of a store since it was opened. GDA_ERR_INTERNAL when store is not
+/** Counters of a store since it was opened. GDA_ERR_INTERNAL when store is not
  * a DynamoDB store. */
 GDA_API gda_status gda_dynamodb_store_stats(gda_store *store, gda_dynamodb_stats *out,
                                             gda_error *err);
 
-/* For local development and tests: create opts->table with the key schema
+/** For local development and tests: create opts->table with the key schema
  * (attr_key, type S, HASH) in on-demand billing, wait (bounded by
  * deadline_ms, epoch ms; 0 = 30 s) until it is ACTIVE, then enable TTL on
  * attr_expires. An existing table is not an error (*created false).
@@ -113,7 +114,7 @@ GDA_API gda_status gda_dynamodb_create_table(const gda_dynamodb_options *opts,
                                              int64_t deadline_ms, bool *created,
                                              bool *ttl_enabled, gda_error *err);
 
-/* Delete opts->table (for tests and tear-down of local tables); absent is
+/** Delete opts->table (for tests and tear-down of local tables); absent is
  * not an error. Errors as gda_dynamodb_create_table. */
 GDA_API gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts,
                                              int64_t deadline_ms, gda_error *err);

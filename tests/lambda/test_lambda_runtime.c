@@ -1,0 +1,817 @@
+/* Integration: the real `bootstrap` (and bootstrap-test, the same main with
+ * a handler that can crash or stall) against the local Runtime API stand-in:
+ * every event shape, replay, bad inputs, direct-invocation error classes,
+ * handler crash, Runtime API faults, init failures, SIGTERM, authorizer mode
+ * and key ring rotation through the secrets extension stand-in.
+ *
+ * Usage (meson passes them): test_lambda_runtime BOOTSTRAP BOOTSTRAP_TEST
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "harness.h"
+#include "runtime_standin.h"
+#include "secrets_standin.h"
+
+static const char *bootstrap_path;
+static const char *bootstrap_test_path;
+static char workdir[256];
+
+#define WAIT_MS 10000
+#define METHOD_ARN "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/genesys/dataaction"
+
+typedef struct fx {
+    rapi *r;
+    pid_t pid;
+    char *ring;
+    char *token;
+    char ring_env[300];
+    char ledger[300];
+    char ledger_env[320];
+    char log[300];
+} fx;
+
+static unsigned fx_counter;
+
+static void fx_init(fx *f, const rapi_faults *faults)
+{
+    memset(f, 0, sizeof *f);
+    f->r = rapi_start(faults);
+    assert_non_null(f->r);
+    harness_make_key("k1", &f->ring, &f->token);
+    snprintf(f->ring_env, sizeof f->ring_env, "GDA_SECRETS=%s", f->ring);
+    unsigned n = ++fx_counter;
+    snprintf(f->ledger, sizeof f->ledger, "%s/ledger-%u", workdir, n);
+    snprintf(f->ledger_env, sizeof f->ledger_env, "GDA_TEST_LEDGER=%s", f->ledger);
+    snprintf(f->log, sizeof f->log, "%s/bootstrap-%u.log", workdir, n);
+    f->pid = -1;
+}
+
+/* Start program with the key ring, the ledger and extra (NULL-terminated). */
+static void fx_spawn(fx *f, const char *program, const char *const *extra)
+{
+    const char *env[40];
+    size_t n = 0;
+    env[n++] = f->ring_env;
+    env[n++] = f->ledger_env;
+    env[n++] = "GDA_STORE=memory";
+    for (size_t i = 0; extra && extra[i] && n < 39; i++)
+        env[n++] = extra[i];
+    env[n] = NULL;
+    f->pid = harness_spawn(program, rapi_address(f->r), env, f->log, NULL);
+    assert_true(f->pid > 0);
+}
+
+/* SIGTERM the child and expect a clean exit. */
+static void fx_stop(fx *f)
+{
+    if (f->pid > 0) {
+        kill(f->pid, SIGTERM);
+        int status = 0;
+        bool exited = harness_wait(f->pid, 5000, &status);
+        if (!exited || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fprintf(stderr, "bootstrap did not stop cleanly (log %s)\n", f->log);
+        assert_true(exited);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        f->pid = -1;
+    }
+    rapi_stop(f->r);
+    free(f->ring);
+    free(f->token);
+}
+
+static uint64_t push_json(fx *f, json_t *event)
+{
+    char *text = harness_dump(event);
+    assert_non_null(text);
+    uint64_t i = rapi_push(f->r, text, strlen(text), 0, NULL);
+    free(text);
+    json_decref(event);
+    return i;
+}
+
+static uint64_t push_text(fx *f, const char *text)
+{
+    return rapi_push(f->r, text, strlen(text), 0, NULL);
+}
+
+static void get_result(fx *f, uint64_t i, rapi_result *res)
+{
+    if (!rapi_wait_finished(f->r, i + 1, WAIT_MS))
+        fprintf(stderr, "invocation %llu got no answer (log %s)\n", (unsigned long long)i, f->log);
+    assert_true(rapi_wait_finished(f->r, i + 1, WAIT_MS));
+    assert_true(rapi_get(f->r, i, res));
+}
+
+/* The response of invocation i, parsed. */
+static json_t *expect_response(fx *f, uint64_t i)
+{
+    rapi_result res;
+    get_result(f, i, &res);
+    if (res.kind != RAPI_RESPONSE)
+        fprintf(stderr, "invocation %llu: expected a response, got error %s: %s\n",
+                (unsigned long long)i, res.error_type, res.body ? res.body : "");
+    assert_int_equal(res.kind, RAPI_RESPONSE);
+    json_t *v = json_loadb(res.body, res.body_len, 0, NULL);
+    rapi_result_clear(&res);
+    assert_non_null(v);
+    return v;
+}
+
+/* The error of invocation i: checks the type and that errorMessage is a
+ * JSON error object; returns that object. */
+static json_t *expect_error(fx *f, uint64_t i, const char *type)
+{
+    rapi_result res;
+    get_result(f, i, &res);
+    if (res.kind != RAPI_ERROR || strcmp(res.error_type, type) != 0)
+        fprintf(stderr, "invocation %llu: expected error %s, got kind %d type %s: %s\n",
+                (unsigned long long)i, type, res.kind, res.error_type, res.body ? res.body : "");
+    assert_int_equal(res.kind, RAPI_ERROR);
+    assert_string_equal(res.error_type, type);
+    json_t *doc = json_loadb(res.body, res.body_len, 0, NULL);
+    rapi_result_clear(&res);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "errorType")), type);
+    const char *msg = json_string_value(json_object_get(doc, "errorMessage"));
+    assert_non_null(msg);
+    json_t *obj = json_loads(msg, 0, NULL);
+    json_decref(doc);
+    return obj; /* may be NULL for runtime-level errors (crash, too large) */
+}
+
+/* The JSON error object of the HTTP paths carries the code under "error". */
+static const char *error_code_of(json_t *obj)
+{
+    json_t *e = json_object_get(obj, "error");
+    return json_string_value(json_object_get(e, "code"));
+}
+
+static json_t *http_event(const char *file, const char *token, const char *body)
+{
+    json_t *ev = harness_load_event(file);
+    assert_non_null(ev);
+    harness_set_path(ev, "/genesys/dataaction");
+    harness_set_header(ev, "Content-Type", "application/json");
+    if (token)
+        harness_set_header(ev, "X-Genesys-Signature", token);
+    harness_set_body(ev, body);
+    return ev;
+}
+
+static size_t ledger_lines(const fx *f, const char *request_id)
+{
+    FILE *fp = fopen(f->ledger, "r");
+    if (!fp)
+        return 0;
+    char line[512];
+    size_t n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!request_id || strcmp(line, request_id) == 0)
+            n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+/* ---- every event shape ------------------------------------------------- */
+
+static void test_every_event_shape(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_path, NULL);
+    static const char *const shapes[] = {"apigw-rest.json", "apigw-rest-base64.json",
+                                         "apigw-http.json", "function-url.json", "alb.json",
+                                         "alb-multivalue.json"};
+    size_t n = sizeof shapes / sizeof shapes[0];
+    uint64_t ids[8];
+    for (size_t i = 0; i < n; i++) {
+        char rid[64];
+        snprintf(rid, sizeof rid, "shape-%zu", i);
+        char *body = harness_request_body(rid, NULL);
+        ids[i] = push_json(&f, http_event(shapes[i], f.token, body));
+        free(body);
+    }
+    json_t *direct = harness_load_event("direct.json");
+    json_object_set_new(direct, "requestId", json_string("shape-direct"));
+    uint64_t direct_id = push_json(&f, direct);
+
+    for (size_t i = 0; i < n; i++) {
+        json_t *resp = expect_response(&f, ids[i]);
+        assert_int_equal(json_integer_value(json_object_get(resp, "statusCode")), 200);
+        const char *body = json_string_value(json_object_get(resp, "body"));
+        assert_non_null(body);
+        json_t *b = json_loads(body, 0, NULL);
+        assert_non_null(b);
+        assert_non_null(strstr(body, "\"tier\":\"gold\""));
+        json_decref(b);
+        if (strncmp(shapes[i], "alb", 3) == 0)
+            assert_string_equal(json_string_value(json_object_get(resp, "statusDescription")),
+                                "200 OK");
+        json_decref(resp);
+    }
+    /* Direct invocation: the response *is* the Data Action JSON. */
+    json_t *resp = expect_response(&f, direct_id);
+    assert_null(json_object_get(resp, "statusCode"));
+    char *text = harness_dump(resp);
+    assert_non_null(strstr(text, "\"tier\":\"gold\""));
+    free(text);
+    json_decref(resp);
+    fx_stop(&f);
+}
+
+/* An HTTP-shaped event with a wrong credential is an HTTP 401 *response*
+ * (API Gateway passes it on), not an invocation error. */
+static void test_http_unauthorized_is_a_response(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_path, NULL);
+    char *body = harness_request_body("unauth-1", NULL);
+    uint64_t a = push_json(&f, http_event("apigw-rest.json", "d3Jvbmc=", body));
+    uint64_t b = push_json(&f, http_event("apigw-http.json", NULL, body));
+    free(body);
+    json_t *r = expect_response(&f, a);
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 401);
+    json_decref(r);
+    r = expect_response(&f, b);
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 401);
+    json_decref(r);
+    fx_stop(&f);
+}
+
+/* ---- replay --------------------------------------------------------------- */
+
+static void test_replay(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_test_path, NULL);
+    char *body = harness_request_body("replay-1", NULL);
+    uint64_t a = push_text(&f, body);
+    uint64_t b = push_text(&f, body);
+    uint64_t c = push_json(&f, http_event("apigw-rest.json", f.token, body));
+    free(body);
+    rapi_result ra, rb;
+    get_result(&f, a, &ra);
+    get_result(&f, b, &rb);
+    assert_int_equal(ra.kind, RAPI_RESPONSE);
+    assert_int_equal(rb.kind, RAPI_RESPONSE);
+    assert_int_equal(ra.body_len, rb.body_len);
+    assert_memory_equal(ra.body, rb.body, ra.body_len); /* byte for byte */
+    json_t *rc = expect_response(&f, c);
+    assert_int_equal(json_integer_value(json_object_get(rc, "statusCode")), 200);
+    assert_string_equal(json_string_value(json_object_get(rc, "body")), ra.body);
+    json_decref(rc);
+    rapi_result_clear(&ra);
+    rapi_result_clear(&rb);
+    assert_int_equal(ledger_lines(&f, "replay-1"), 1); /* the handler ran once */
+    fx_stop(&f);
+}
+
+/* ---- bad inputs and direct-invocation error classes ------------------ */
+
+static void test_bad_events(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    static const char *const env[] = {"GDA_LAMBDA_MAX_EVENT=65536", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    static const char *const files[] = {"not-json.txt",     "array.json",      "deep-direct.json",
+                                        "duplicate-keys.json", "base64-invalid.json",
+                                        "header-crlf.json", "s3-records.json", "eventbridge.json",
+                                        "authorizer-token.json"};
+    size_t n = sizeof files / sizeof files[0];
+    uint64_t ids[16];
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        char *text = harness_read_event(files[i], &len);
+        assert_non_null(text);
+        ids[i] = rapi_push(f.r, text, len, 0, NULL);
+        free(text);
+    }
+    /* Over the event limit. */
+    size_t big_len = 70000;
+    char *big = malloc(big_len + 64);
+    int k = snprintf(big, 64, "{\"requestId\":\"big\",\"pad\":\"");
+    memset(big + k, 'x', big_len);
+    strcpy(big + k + big_len, "\"}");
+    uint64_t big_id = push_text(&f, big);
+    free(big);
+    /* Direct invocation with a field missing: 400 naming it. */
+    uint64_t missing = push_text(&f, "{\"interactionId\":\"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f\"}");
+    /* Empty event body. */
+    uint64_t empty = rapi_push(f.r, "", 0, 0, NULL);
+
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = expect_error(&f, ids[i], "Invalid");
+        assert_non_null(obj);
+        assert_non_null(error_code_of(obj));
+        assert_false(json_is_true(json_object_get(obj, "requiresRetry")));
+        json_decref(obj);
+    }
+    json_t *obj = expect_error(&f, big_id, "PayloadTooLarge");
+    assert_string_equal(error_code_of(obj), "payload_too_large");
+    json_decref(obj);
+    obj = expect_error(&f, missing, "Invalid");
+    assert_string_equal(error_code_of(obj), "invalid_field");
+    char *text = harness_dump(obj);
+    assert_non_null(strstr(text, "requestId"));
+    free(text);
+    json_decref(obj);
+    json_decref(expect_error(&f, empty, "Invalid"));
+    fx_stop(&f);
+}
+
+static void test_direct_error_classes(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_test_path, NULL);
+    char *reject = harness_request_body("cls-reject", "\"testMode\":\"reject\"");
+    char *fail = harness_request_body("cls-fail", "\"testMode\":\"fail\"");
+    char *first = harness_request_body("cls-mismatch", NULL);
+    char *second = harness_request_body("cls-mismatch", "\"queueId\":\"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"");
+    uint64_t a = push_text(&f, reject);
+    uint64_t b = push_text(&f, fail);
+    uint64_t c = push_text(&f, fail); /* a retry re-runs a transient failure */
+    uint64_t d = push_text(&f, first);
+    uint64_t e = push_text(&f, second);
+    uint64_t g = push_text(&f, reject); /* a 4xx is cached like a success */
+
+    json_t *obj = expect_error(&f, a, "Unprocessable");
+    assert_false(json_is_true(json_object_get(obj, "requiresRetry")));
+    json_decref(obj);
+    obj = expect_error(&f, b, "Retryable");
+    assert_true(json_is_true(json_object_get(obj, "requiresRetry")));
+    json_decref(obj);
+    json_decref(expect_error(&f, c, "Retryable"));
+    json_decref(expect_response(&f, d));
+    obj = expect_error(&f, e, "PayloadMismatch");
+    assert_string_equal(error_code_of(obj), "payload_mismatch");
+    json_decref(obj);
+    json_decref(expect_error(&f, g, "Unprocessable"));
+    assert_int_equal(ledger_lines(&f, "cls-fail"), 2);
+    assert_int_equal(ledger_lines(&f, "cls-reject"), 1);
+    assert_int_equal(ledger_lines(&f, "cls-mismatch"), 1);
+    free(reject);
+    free(fail);
+    free(first);
+    free(second);
+    fx_stop(&f);
+}
+
+/* ---- trace id and deadline ------------------------------------------- */
+
+static void test_trace_and_deadline(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_test_path, NULL);
+    char *a = harness_request_body("trace-1", "\"testMode\":\"trace\"");
+    char *b = harness_request_body("trace-2", "\"testMode\":\"trace\"");
+    uint64_t i = rapi_push(f.r, a, strlen(a), 5000, "Root=1-67891233-abcdef012345678912345678;Sampled=1");
+    uint64_t j = rapi_push(f.r, b, strlen(b), 20000, "Root=1-67891233-000000000000000000000002");
+    free(a);
+    free(b);
+    json_t *r = expect_response(&f, i);
+    json_t *data = json_object_get(r, "data");
+    assert_non_null(data);
+    assert_string_equal(json_string_value(json_object_get(data, "traceEnv")),
+                        "Root=1-67891233-abcdef012345678912345678;Sampled=1");
+    assert_string_equal(json_string_value(json_object_get(data, "ctxTrace")),
+                        "Root=1-67891233-abcdef012345678912345678;Sampled=1");
+    assert_string_equal(json_string_value(json_object_get(data, "awsRequestId")), "inv-0");
+    json_int_t remaining = json_integer_value(json_object_get(data, "remainingMs"));
+    assert_true(remaining > 0 && remaining <= 5000);
+    json_decref(r);
+    r = expect_response(&f, j);
+    data = json_object_get(r, "data");
+    assert_string_equal(json_string_value(json_object_get(data, "traceEnv")),
+                        "Root=1-67891233-000000000000000000000002");
+    remaining = json_integer_value(json_object_get(data, "remainingMs"));
+    assert_true(remaining > 5000 && remaining <= 20000);
+    json_decref(r);
+    fx_stop(&f);
+}
+
+/* ---- handler crash ------------------------------------------------------- */
+
+static void test_handler_crash(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_test_path, NULL);
+    char *ok = harness_request_body("crash-before", NULL);
+    char *crash = harness_request_body("crash-1", "\"testMode\":\"crash\"");
+    char *after = harness_request_body("crash-after", NULL);
+    uint64_t a = push_text(&f, ok);
+    uint64_t b = push_text(&f, crash);
+    uint64_t c = push_text(&f, after);
+    json_decref(expect_response(&f, a));
+    json_t *obj = expect_error(&f, b, "Runtime.Crash");
+    json_decref(obj);
+    /* The process died of the signal, as Lambda expects (it then starts a
+     * fresh container), after reporting the failing invocation. */
+    int status = 0;
+    assert_true(harness_wait(f.pid, 5000, &status));
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+    f.pid = -1;
+    /* A new runtime picks up the queue where the crashed one left it. */
+    fx_spawn(&f, bootstrap_test_path, NULL);
+    json_decref(expect_response(&f, c));
+    free(ok);
+    free(crash);
+    free(after);
+    fx_stop(&f);
+}
+
+/* ---- Runtime API faults ------------------------------------------------- */
+
+static void test_runtime_api_faults(void **state)
+{
+    (void)state;
+    rapi_faults faults = {.reset_next_from = 2, .reset_next_count = 3, .slow_next_ms = 30,
+                          .reject_response = 2};
+    fx f;
+    fx_init(&f, &faults);
+    fx_spawn(&f, bootstrap_test_path, NULL);
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        char rid[32];
+        snprintf(rid, sizeof rid, "fault-%d", i);
+        char *body = harness_request_body(rid, i == 3 ? "\"testMode\":\"slow\",\"testSleepMs\":300" : NULL);
+        ids[i] = push_text(&f, body);
+        free(body);
+    }
+    json_decref(expect_response(&f, ids[0]));
+    /* 2nd response POST answered 413: reported as an invocation error. */
+    rapi_result res;
+    get_result(&f, ids[1], &res);
+    assert_int_equal(res.kind, RAPI_ERROR);
+    assert_string_equal(res.error_type, "Runtime.ResponseTooLarge");
+    assert_true(res.response_rejected);
+    rapi_result_clear(&res);
+    json_decref(expect_response(&f, ids[2]));
+    json_decref(expect_response(&f, ids[3])); /* slow handler still answered */
+    rapi_stats st;
+    rapi_stats_get(f.r, &st);
+    assert_true(st.nexts >= 4 + 3); /* the three reset ones were retried */
+    assert_int_equal(st.rejected, 1);
+    fx_stop(&f);
+}
+
+/* The Runtime API vanishing for good: the loop retries with backoff, then
+ * gives up with a non-zero exit instead of spinning forever. */
+static void test_runtime_api_gone(void **state)
+{
+    (void)state;
+    rapi_faults faults = {.reset_next_from = 1, .reset_next_count = 1000};
+    fx f;
+    fx_init(&f, &faults);
+    fx_spawn(&f, bootstrap_path, NULL);
+    int status = 0;
+    assert_true(harness_wait(f.pid, 60000, &status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    rapi_stats st;
+    rapi_stats_get(f.r, &st);
+    assert_int_equal(st.nexts, 20); /* max_connect_failures */
+    f.pid = -1;
+    fx_stop(&f);
+}
+
+/* ---- init failures ----------------------------------------------------- */
+
+static void run_init_failure(const char *const *env, const char *expected_type,
+                             const char *expected_field)
+{
+    fx f;
+    fx_init(&f, NULL);
+    const char *full[16];
+    size_t n = 0;
+    for (size_t i = 0; env[i]; i++)
+        full[n++] = env[i];
+    full[n] = NULL;
+    /* fx_spawn puts a valid GDA_SECRETS first; env entries override it. */
+    fx_spawn(&f, bootstrap_path, full);
+    int status = 0;
+    assert_true(harness_wait(f.pid, WAIT_MS, &status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    f.pid = -1;
+    char body[2048], type[128];
+    assert_true(rapi_init_error(f.r, 0, body, sizeof body, type, sizeof type));
+    assert_string_equal(type, expected_type);
+    json_t *doc = json_loads(body, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "errorType")), expected_type);
+    json_t *msg = json_loads(json_string_value(json_object_get(doc, "errorMessage")), 0, NULL);
+    assert_non_null(msg);
+    assert_string_equal(json_string_value(json_object_get(msg, "field")), expected_field);
+    assert_string_equal(json_string_value(json_object_get(msg, "code")), "config");
+    /* The bad value itself never appears. */
+    assert_null(strstr(body, "not-a-key-ring"));
+    json_decref(msg);
+    json_decref(doc);
+    rapi_stats st;
+    rapi_stats_get(f.r, &st);
+    assert_int_equal(st.nexts, 0); /* never asked for work */
+    fx_stop(&f);
+}
+
+static void test_init_failures(void **state)
+{
+    (void)state;
+    static const char *const bad_ring[] = {"GDA_SECRETS=not-a-key-ring", NULL};
+    run_init_failure(bad_ring, "Runtime.InitError.Config", "");
+    static const char *const bad_source[] = {"GDA_SECRETS_SOURCE=vault", NULL};
+    run_init_failure(bad_source, "Runtime.InitError.Config", "GDA_SECRETS_SOURCE");
+    static const char *const no_id[] = {"GDA_SECRETS_SOURCE=extension", NULL};
+    run_init_failure(no_id, "Runtime.InitError.Config", "GDA_SECRET_ID");
+    static const char *const bad_mode[] = {"GDA_MODE=proxy", NULL};
+    run_init_failure(bad_mode, "Runtime.InitError.Config", "GDA_MODE");
+    static const char *const bad_ttl[] = {"GDA_TTL_S=soon", NULL};
+    run_init_failure(bad_ttl, "Runtime.InitError.Config", "GDA_TTL_S");
+}
+
+/* A secret the extension refuses (wrong id) is an init failure too. */
+static void test_init_failure_secret_refused(void **state)
+{
+    (void)state;
+    char *ring, *token;
+    harness_make_key("k1", &ring, &token);
+    secrets_standin *ss = secrets_standin_start("gda/keys", ring, "session-token-1", "eu-west-1");
+    assert_non_null(ss);
+    char port[64];
+    snprintf(port, sizeof port, "GDA_SECRETS_EXTENSION_PORT=%d", secrets_standin_port(ss));
+    const char *env[] = {"GDA_SECRETS=", "GDA_SECRET_ID=gda/other", "AWS_SESSION_TOKEN=session-token-1",
+                         port, "GDA_SECRETS_SOURCE=extension", NULL};
+    run_init_failure(env, "Runtime.InitError.Config", "GDA_SECRET_ID");
+    secrets_standin_stats st;
+    secrets_standin_stats_get(ss, &st);
+    assert_int_equal(st.extension_refused, 1);
+    secrets_standin_stop(ss);
+    free(ring);
+    free(token);
+}
+
+/* ---- SIGTERM ---------------------------------------------------------- */
+
+static void test_sigterm(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    fx_spawn(&f, bootstrap_path, NULL);
+    char *body = harness_request_body("term-1", NULL);
+    uint64_t a = push_text(&f, body);
+    free(body);
+    json_decref(expect_response(&f, a));
+    /* Now blocked in GET next: SIGTERM must end it promptly and cleanly. */
+    assert_true(rapi_wait_nexts(f.r, 2, WAIT_MS));
+    int64_t t0 = rapi_now_ns();
+    kill(f.pid, SIGTERM);
+    int status = 0;
+    assert_true(harness_wait(f.pid, 3000, &status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(rapi_now_ns() - t0 < 2000000000LL);
+    f.pid = -1;
+    fx_stop(&f);
+}
+
+/* ---- authorizer mode ------------------------------------------------ */
+
+static json_t *token_event(const char *token)
+{
+    json_t *ev = harness_load_event("authorizer-token.json");
+    assert_non_null(ev);
+    json_object_set_new(ev, "authorizationToken", json_string(token));
+    return ev;
+}
+
+static const char *policy_effect(json_t *resp)
+{
+    json_t *stmt = json_array_get(json_object_get(json_object_get(resp, "policyDocument"), "Statement"), 0);
+    assert_string_equal(json_string_value(json_object_get(stmt, "Resource")), METHOD_ARN);
+    return json_string_value(json_object_get(stmt, "Effect"));
+}
+
+static void test_authorizer_mode(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    static const char *const env[] = {"GDA_MODE=authorizer", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    uint64_t allow = push_json(&f, token_event(f.token));
+    uint64_t deny = push_json(&f, token_event("d3Jvbmc="));
+    json_t *req = json_pack("{s:s, s:s, s:{s:s}}", "type", "REQUEST", "methodArn", METHOD_ARN,
+                            "headers", "X-Genesys-Signature", f.token);
+    uint64_t req_allow = push_json(&f, req);
+    json_t *req_none = json_pack("{s:s, s:s, s:{s:s}}", "type", "REQUEST", "methodArn", METHOD_ARN,
+                                 "headers", "Content-Type", "application/json");
+    uint64_t req_deny = push_json(&f, req_none);
+    char *body = harness_request_body("az-1", NULL);
+    uint64_t not_authorizer = push_json(&f, http_event("apigw-rest.json", f.token, body));
+    free(body);
+    uint64_t wildcard = push_json(&f, json_pack("{s:s, s:s, s:s}", "type", "TOKEN", "methodArn",
+                                                "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*",
+                                                "authorizationToken", f.token));
+
+    json_t *r = expect_response(&f, allow);
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+    r = expect_response(&f, deny);
+    assert_string_equal(policy_effect(r), "Deny");
+    json_decref(r);
+    r = expect_response(&f, req_allow);
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+    r = expect_response(&f, req_deny);
+    assert_string_equal(policy_effect(r), "Deny");
+    json_decref(r);
+    json_decref(expect_error(&f, not_authorizer, "Invalid"));
+    json_decref(expect_error(&f, wildcard, "Invalid"));
+    fx_stop(&f);
+}
+
+/* A body scheme cannot run in an authorizer: start-up refuses it. */
+static void test_authorizer_refuses_hmac(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    static const char *const env[] = {"GDA_MODE=authorizer", "GDA_AUTH=hmac-sha256", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    uint64_t i = push_json(&f, token_event(f.token));
+    /* Either start-up or the first event must fail, never an Allow. */
+    rapi_result res;
+    bool answered = rapi_wait_finished(f.r, i + 1, 3000);
+    if (answered) {
+        assert_true(rapi_get(f.r, i, &res));
+        assert_int_equal(res.kind, RAPI_ERROR);
+        rapi_result_clear(&res);
+    } else {
+        rapi_stats st;
+        rapi_stats_get(f.r, &st);
+        assert_int_equal(st.init_errors, 1);
+        int status = 0;
+        assert_true(harness_wait(f.pid, WAIT_MS, &status));
+        f.pid = -1;
+    }
+    fx_stop(&f);
+}
+
+/* ---- rotation through the extension ------------------------------------ */
+
+static void test_rotation_via_extension(void **state)
+{
+    (void)state;
+    char *ring_a, *tok_a, *ring_b, *tok_b, *ring_c, *tok_c;
+    harness_make_key("a", &ring_a, &tok_a);
+    harness_make_key("b", &ring_b, &tok_b);
+    harness_make_key("c", &ring_c, &tok_c);
+    secrets_standin *ss = secrets_standin_start("gda/keys", ring_a, "session-token-1", "eu-west-1");
+    assert_non_null(ss);
+    char port[64];
+    snprintf(port, sizeof port, "GDA_SECRETS_EXTENSION_PORT=%d", secrets_standin_port(ss));
+    fx f;
+    fx_init(&f, NULL);
+    const char *env[] = {"GDA_MODE=authorizer", "GDA_SECRETS=", "GDA_SECRET_ID=gda/keys",
+                         "AWS_SESSION_TOKEN=session-token-1", port, "GDA_SECRET_REFRESH_S=3600",
+                         NULL};
+    fx_spawn(&f, bootstrap_path, env);
+
+    json_t *r = expect_response(&f, push_json(&f, token_event(tok_a)));
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+
+    /* Rotate: the new secret (b, next to a) works without a redeploy. */
+    size_t both_len = strlen(ring_a) + strlen(ring_b) + 2;
+    char *both = malloc(both_len);
+    snprintf(both, both_len, "%s,%s", ring_b, ring_a);
+    secrets_standin_set_secret(ss, both);
+    r = expect_response(&f, push_json(&f, token_event(tok_b)));
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+    r = expect_response(&f, push_json(&f, token_event(tok_a)));
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+
+    /* Rotate again at once: the refresh interval (1 h) is not over, so the
+     * failure does not fetch again and c is refused. */
+    secrets_standin_set_secret(ss, ring_c);
+    r = expect_response(&f, push_json(&f, token_event(tok_c)));
+    assert_string_equal(policy_effect(r), "Deny");
+    json_decref(r);
+
+    secrets_standin_stats st;
+    secrets_standin_stats_get(ss, &st);
+    assert_int_equal(st.extension_ok, 2); /* start-up + one refresh */
+    assert_int_equal(st.extension_refused, 0); /* the token header was always right */
+    fx_stop(&f);
+    secrets_standin_stop(ss);
+    free(both);
+    free(ring_a); free(tok_a); free(ring_b); free(tok_b); free(ring_c); free(tok_c);
+}
+
+/* With no refresh interval, an outright replacement takes effect on the
+ * first refused request, and a failure that is not a rotation leaves the
+ * ring as it was. */
+static void test_rotation_replace(void **state)
+{
+    (void)state;
+    char *ring_a, *tok_a, *ring_b, *tok_b;
+    harness_make_key("a", &ring_a, &tok_a);
+    harness_make_key("b", &ring_b, &tok_b);
+    secrets_standin *ss = secrets_standin_start("gda/keys", ring_a, "session-token-2", "eu-west-1");
+    char port[64];
+    snprintf(port, sizeof port, "GDA_SECRETS_EXTENSION_PORT=%d", secrets_standin_port(ss));
+    fx f;
+    fx_init(&f, NULL);
+    const char *env[] = {"GDA_MODE=authorizer", "GDA_SECRETS=", "GDA_SECRET_ID=gda/keys",
+                         "AWS_SESSION_TOKEN=session-token-2", port, "GDA_SECRET_REFRESH_S=0", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    json_t *r = expect_response(&f, push_json(&f, token_event("d3Jvbmc=")));
+    assert_string_equal(policy_effect(r), "Deny");
+    json_decref(r);
+    secrets_standin_set_secret(ss, ring_b);
+    r = expect_response(&f, push_json(&f, token_event(tok_b)));
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+    r = expect_response(&f, push_json(&f, token_event(tok_a)));
+    assert_string_equal(policy_effect(r), "Deny");
+    json_decref(r);
+    fx_stop(&f);
+    secrets_standin_stop(ss);
+    free(ring_a); free(tok_a); free(ring_b); free(tok_b);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s BOOTSTRAP BOOTSTRAP_TEST\n", argv[0]);
+        return 2;
+    }
+    bootstrap_path = argv[1];
+    bootstrap_test_path = argv[2];
+    if (sodium_init() < 0)
+        return 1;
+    snprintf(workdir, sizeof workdir, "/tmp/gda-lambda-test-XXXXXX");
+    if (!mkdtemp(workdir))
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_event_shape),
+        cmocka_unit_test(test_http_unauthorized_is_a_response),
+        cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_bad_events),
+        cmocka_unit_test(test_direct_error_classes),
+        cmocka_unit_test(test_trace_and_deadline),
+        cmocka_unit_test(test_handler_crash),
+        cmocka_unit_test(test_runtime_api_faults),
+        cmocka_unit_test(test_runtime_api_gone),
+        cmocka_unit_test(test_init_failures),
+        cmocka_unit_test(test_init_failure_secret_refused),
+        cmocka_unit_test(test_sigterm),
+        cmocka_unit_test(test_authorizer_mode),
+        cmocka_unit_test(test_authorizer_refuses_hmac),
+        cmocka_unit_test(test_rotation_via_extension),
+        cmocka_unit_test(test_rotation_replace),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (failed == 0) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", workdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", workdir);
+    } else {
+        fprintf(stderr, "bootstrap logs kept in %s\n", workdir);
+    }
+    return failed;
+}
