@@ -230,6 +230,14 @@ gda_logger *gda_app_logger(gda_app *app) { return app ? app->logger : NULL; }
 
 const char *gda_app_route(const gda_app *app) { return app ? app->route : NULL; }
 
+size_t gda_app_max_body(const gda_app *app)
+{
+    if (!app)
+        return 0;
+    /* 0 in a gda_limits means "the default", as in gda_request_parse. */
+    return app->limits.max_body ? app->limits.max_body : GDA_DEFAULT_MAX_BODY;
+}
+
 /* ---- completion tokens ---------------------------------------------------- */
 
 static void hex_encode(const uint8_t *in, size_t n, char *out)
@@ -365,6 +373,7 @@ typedef struct run {
     const gda_http_request *http;
     gda_http_response *resp;
     int64_t start_ms;
+    int64_t start_mono_ns; /* 0 when the app runs on an injected clock */
     int64_t deadline_ms;
     gda_log_fields fields;
     bool store_error;
@@ -746,7 +755,14 @@ static void log_request(run *r)
     int64_t end = app_now(app);
     r->fields.status_code = r->resp->status;
     r->fields.has_execution_time = true;
-    r->fields.execution_time_ms = end > r->start_ms ? (double)(end - r->start_ms) : 0.0;
+    if (r->start_mono_ns) {
+        /* The system clock: time the request with the monotonic clock, which
+         * resolves the sub-millisecond replays a millisecond clock shows as 0. */
+        int64_t ns = gda_clock_monotonic_ns() - r->start_mono_ns;
+        r->fields.execution_time_ms = ns > 0 ? (double)ns / 1e6 : 0.0;
+    } else {
+        r->fields.execution_time_ms = end > r->start_ms ? (double)(end - r->start_ms) : 0.0;
+    }
     if (r->resp->code != GDA_OK && r->resp->code != GDA_ACCEPTED)
         r->fields.error_code = gda_status_str(r->resp->code);
     gda_log_level level = r->resp->status >= 500   ? GDA_LOG_ERROR
@@ -814,6 +830,8 @@ gda_status gda_app_handle(gda_app *app, const gda_http_request *req, const gda_i
     r.app = app;
     r.http = req;
     r.resp = resp;
+    if (app->clock == gda_clock_now_ms)
+        r.start_mono_ns = gda_clock_monotonic_ns();
     r.start_ms = inv && inv->now_ms > 0 ? inv->now_ms : app_now(app);
     r.deadline_ms = inv && inv->deadline_ms > 0 ? inv->deadline_ms
                                                 : r.start_ms + app->handler_budget_ms;

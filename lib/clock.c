@@ -13,6 +13,14 @@ int64_t gda_clock_now_ms(void *user)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t gda_clock_monotonic_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void gda_clock_sleep_ms(int64_t ms, void *user)
 {
     (void)user;

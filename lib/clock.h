@@ -15,6 +15,11 @@
  * leases are compared across hosts, so a monotonic clock would not do. */
 int64_t gda_clock_now_ms(void *user);
 
+/* Monotonic clock (CLOCK_MONOTONIC) in nanoseconds, for measuring how long
+ * something took: unlike the wall clock it never jumps, and it resolves the
+ * sub-millisecond requests a replay serves. */
+int64_t gda_clock_monotonic_ns(void);
+
 /* Sleep for ms milliseconds (nothing for ms <= 0), resuming after signals. */
 void gda_clock_sleep_ms(int64_t ms, void *user);
 

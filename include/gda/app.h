@@ -191,6 +191,10 @@ GDA_API gda_logger *gda_app_logger(gda_app *app);
 /** The app's route (borrowed). */
 GDA_API const char *gda_app_route(const gda_app *app);
 
+/** The body limit the app enforces (bytes), so a shim can refuse an oversized
+ * upload while it streams in instead of buffering it first. 0 for NULL. */
+GDA_API size_t gda_app_max_body(const gda_app *app);
+
 /* What a handler may read about the request being served. All strings are
  * borrowed for the duration of the handler call and never NULL for a ctx the
  * pipeline passed ("" when unknown). A NULL ctx gives 0, "" or NULL. */

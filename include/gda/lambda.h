@@ -76,12 +76,13 @@ extern "C" {
 
 /* ---- secrets: where the key ring comes from ---------------------------- */
 
+/** Where the runtime reads the key ring from. */
 typedef enum gda_secret_source {
     GDA_SECRET_SOURCE_AUTO = 0,       /**< extension, else Secrets Manager, else file, else env */
     GDA_SECRET_SOURCE_EXTENSION = 1,  /**< AWS Parameters and Secrets Lambda Extension */
     GDA_SECRET_SOURCE_SECRETS_MANAGER = 2, /**< GetSecretValue, SigV4 */
-    GDA_SECRET_SOURCE_FILE = 3,
-    GDA_SECRET_SOURCE_ENV = 4
+    GDA_SECRET_SOURCE_FILE = 3,       /**< a file holding the key ring text */
+    GDA_SECRET_SOURCE_ENV = 4         /**< the key ring text itself, from the environment */
 } gda_secret_source;
 
 /** "auto", "extension", "secretsmanager", "file", "env". */
@@ -90,8 +91,9 @@ GDA_API const char *gda_secret_source_str(gda_secret_source source);
 /** Parse one of the names above (also "secrets-manager"); false if unknown. */
 GDA_API bool gda_secret_source_parse(const char *name, gda_secret_source *out);
 
+/** Where and how to fetch the key ring (gda_secrets_config_from_env fills it). */
 typedef struct gda_secrets_config {
-    gda_secret_source source;
+    gda_secret_source source;    /**< which source; AUTO picks as described at gda_secrets_config_from_env */
     /** Secret name or ARN (extension, Secrets Manager). The secret's string is
      * the key ring text, or a JSON object whose "keyring" member is. */
     const char *secret_id;
@@ -101,7 +103,7 @@ typedef struct gda_secrets_config {
     int extension_port;          /**< 0: 2773 */
     const char *session_token;   /**< extension token; NULL: AWS_SESSION_TOKEN */
     const char *region;          /**< Secrets Manager; NULL: AWS_REGION / AWS_DEFAULT_REGION */
-    const char *endpoint;        /**< Secrets Manager URL; NULL: https://secretsmanager.<region>.amazonaws.com */
+    const char *endpoint;        /**< Secrets Manager URL; NULL: https://secretsmanager.REGION.amazonaws.com (REGION as above) */
     int64_t timeout_ms;          /**< one fetch, all attempts; 0: 3000 */
 } gda_secrets_config;
 
@@ -122,6 +124,7 @@ typedef struct gda_secrets_config {
  * timeout, a source without the setting it needs, nothing configured). */
 GDA_API gda_status gda_secrets_config_from_env(gda_secrets_config *cfg, gda_error *err);
 
+/** Opaque key ring source: fetches and re-fetches the secret (gda_secrets_new). */
 typedef struct gda_secrets gda_secrets;
 
 /** Validate cfg and build a source (strings copied). Nothing is fetched yet.
@@ -158,6 +161,7 @@ GDA_API gda_secret_source gda_secrets_last_source(const gda_secrets *s);
 
 /* ---- the runtime loop --------------------------------------------------- */
 
+/** What the runtime answers: Data Action requests or authorizer events. */
 typedef enum gda_lambda_mode {
     GDA_LAMBDA_DATA_ACTION = 0, /**< the Data Action pipeline (gda_app) */
     GDA_LAMBDA_AUTHORIZER = 1   /**< API Gateway Lambda authorizer */
@@ -166,9 +170,10 @@ typedef enum gda_lambda_mode {
 /** "data-action", "authorizer". */
 GDA_API const char *gda_lambda_mode_str(gda_lambda_mode mode);
 
+/** Settings of the runtime loop; start from gda_lambda_options_default. */
 typedef struct gda_lambda_options {
     const char *runtime_api;   /**< "host:port"; NULL: AWS_LAMBDA_RUNTIME_API */
-    gda_lambda_mode mode;
+    gda_lambda_mode mode;      /**< data-action (default) or authorizer */
     /** Borrowed. Required in authorizer mode; in data-action mode it is the
      * verifier inside the app, given here so rotation can swap its ring. */
     gda_verifier *verifier;

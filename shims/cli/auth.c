@@ -37,7 +37,7 @@ enum {
 
 static const char common_help[] =
     "  --scheme S            token | hmac-sha256 (hmac) | jwt | basic   (required)\n"
-    "  --keys RING           key ring text id:BASE64[,id:BASE64...] (or set GDA_KEYS)\n"
+    "  --keys RING           key ring text id:BASE64[,id:BASE64...] (or set GDA_SECRETS / GDA_SECRETS_FILE)\n"
     "  --keys-file F         read the key ring from file F\n"
     "  --header NAME         credential header (default X-Genesys-Signature for token and\n"
     "                        hmac, Authorization for jwt and basic)\n"
@@ -144,13 +144,20 @@ static gda_verifier *make_verifier(const char *cmd, const auth_args *a)
     }
     char *text = NULL;
     size_t len = 0;
-    if (a->keys_file) {
-        if (!gda_cli_read_file(a->keys_file, MAX_KEY_FILE, "key file", &text, &len))
+    /* The same variables the endpoint reads, so one environment serves both. */
+    const char *keys_file = a->keys_file;
+    if (!keys_file && !a->keys && !getenv("GDA_SECRETS"))
+        keys_file = getenv("GDA_SECRETS_FILE");
+    if (keys_file) {
+        if (!gda_cli_read_file(keys_file, MAX_KEY_FILE, "key file", &text, &len))
             return NULL;
     } else {
-        const char *src = a->keys ? a->keys : getenv("GDA_KEYS");
+        const char *src = a->keys ? a->keys : getenv("GDA_SECRETS");
         if (!src) {
-            fprintf(stderr, "gda %s: give the key ring with --keys, --keys-file or GDA_KEYS\n", cmd);
+            fprintf(stderr,
+                    "gda %s: give the key ring with --keys, --keys-file, GDA_SECRETS or "
+                    "GDA_SECRETS_FILE\n",
+                    cmd);
             return NULL;
         }
         len = strlen(src);

@@ -9,7 +9,7 @@ static void keygen_usage(FILE *out)
     fprintf(out,
             "usage: gda keygen [--id ID] [--ed25519]\n\n"
             "Without --ed25519: prints one key ring entry, ID:BASE64 of 32 random bytes.\n"
-            "  Put it in the endpoint's key ring (GDA_KEYS, a key file or a secret) and paste\n"
+            "  Put it in the endpoint's key ring (GDA_SECRETS, GDA_SECRETS_FILE or a secret) and paste\n"
             "  the BASE64 part into the Genesys credential.\n"
             "With --ed25519: prints two lines, for JWT EdDSA:\n"
             "  1. ID:ed25519-private:BASE64  the signing key (for gda sign --signing-key; keep secret)\n"

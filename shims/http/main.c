@@ -194,23 +194,6 @@ static void parse_options(int argc, char **argv, options *o)
         o->max_connections = o->threads;
 }
 
-/* The body limit the pipeline enforces (GDA_MAX_BODY, parsed and range
- * checked by gda_env_app_new, which runs first and refuses a bad value), so
- * the server can refuse an oversized upload while it streams in, before the
- * pipeline would see it. */
-static size_t body_limit(void)
-{
-    const char *v = getenv("GDA_MAX_BODY");
-    if (!v || !*v)
-        return GDA_DEFAULT_MAX_BODY;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno || *end || v[0] == '-' || n == 0 || n > SIZE_MAX)
-        die("GDA_MAX_BODY must be a positive number of bytes");
-    return (size_t)n;
-}
-
 /* The sample customer table: installed next to the binary's data when
  * installed, else the one in the source tree this was built from. */
 static const char *default_customers(void)
@@ -302,7 +285,7 @@ int main(int argc, char **argv)
             handler.close(handler.user);
         die("configuration: %s%s%s", err.field, err.field[0] ? ": " : "", err.message);
     }
-    size_t max_body = body_limit();
+    size_t max_body = gda_app_max_body(app);
     if (handler.attach)
         handler.attach(handler.user, app);
 

@@ -128,7 +128,7 @@ expect_err "refused: algorithm" "jwt: allow-list reason"
 # --- token: the header value is the ring's base64 text ---------------------------
 expect 0 "token: pasted secret" -- sh -c '"$0" verify --scheme token --keys "$1" -H "X-Genesys-Signature: $2" </dev/null' \
     "$gda" "$ring" "${old#k1:}"
-expect 0 "token: GDA_KEYS" -- env GDA_KEYS="$ring" sh -c '"$0" verify --scheme token -H "X-Genesys-Signature: $1" </dev/null' \
+expect 0 "token: GDA_SECRETS" -- env GDA_SECRETS="$ring" sh -c '"$0" verify --scheme token -H "X-Genesys-Signature: $1" </dev/null' \
     "$gda" "${new#k2:}"
 expect 1 "token: non-ASCII" -- "$gda" verify --scheme token --keys "$ring" \
     -H "X-Genesys-Signature: $(printf 'caf\303\251')" --body-file "$body"
@@ -146,7 +146,7 @@ expect 2 "sign without --scheme" -- "$gda" sign --keys "$ring" --body-file "$bod
 expect 2 "verify with unknown scheme" -- "$gda" verify --scheme digest --keys "$ring" --body-file "$body"
 expect 2 "unknown option" -- "$gda" verify --scheme token --keys "$ring" --frobnicate
 expect 2 "bad -H" -- "$gda" verify --scheme token --keys "$ring" -H "no colon here" --body-file "$body"
-expect 2 "no key ring" -- env -u GDA_KEYS "$gda" verify --scheme token --body-file "$body"
+expect 2 "no key ring" -- env -u GDA_SECRETS -u GDA_SECRETS_FILE "$gda" verify --scheme token --body-file "$body"
 expect 2 "missing key file" -- "$gda" verify --scheme token --keys-file "$work/nope" --body-file "$body"
 expect 2 "bad key ring" -- "$gda" verify --scheme token --keys "k1:${old#k1:},k1:${new#k2:}" --body-file "$body"
 expect_err 'entry 2 ("k1"): duplicate id' "bad key ring names the entry"

@@ -1,4 +1,5 @@
 /* Test harness: small threaded HTTP/1.1 server (see mini_httpd.h). */
+#define _GNU_SOURCE /* memmem */
 #include "mini_httpd.h"
 
 #include <arpa/inet.h>

@@ -166,7 +166,6 @@ static json_t *http_event(const char *file, const char *token, const char *body)
     json_t *ev = harness_load_event(file);
     assert_non_null(ev);
     harness_set_path(ev, "/genesys/dataaction");
-    harness_set_header(ev, "Content-Type", "application/json");
     if (token)
         harness_set_header(ev, "X-Genesys-Signature", token);
     harness_set_body(ev, body);
@@ -369,7 +368,7 @@ static void test_direct_error_classes(void **state)
     json_decref(expect_error(&f, c, "Retryable"));
     json_decref(expect_response(&f, d));
     obj = expect_error(&f, e, "PayloadMismatch");
-    assert_string_equal(error_code_of(obj), "payload_mismatch");
+    assert_string_equal(error_code_of(obj), "idempotency_key_reused");
     json_decref(obj);
     json_decref(expect_error(&f, g, "Unprocessable"));
     assert_int_equal(ledger_lines(&f, "cls-fail"), 2);
@@ -533,7 +532,7 @@ static void run_init_failure(const char *const *env, const char *expected_type,
     json_t *msg = json_loads(json_string_value(json_object_get(doc, "errorMessage")), 0, NULL);
     assert_non_null(msg);
     assert_string_equal(json_string_value(json_object_get(msg, "field")), expected_field);
-    assert_string_equal(json_string_value(json_object_get(msg, "code")), "config");
+    assert_string_equal(json_string_value(json_object_get(msg, "code")), "configuration_error");
     /* The bad value itself never appears. */
     assert_null(strstr(body, "not-a-key-ring"));
     json_decref(msg);
@@ -548,7 +547,7 @@ static void test_init_failures(void **state)
 {
     (void)state;
     static const char *const bad_ring[] = {"GDA_SECRETS=not-a-key-ring", NULL};
-    run_init_failure(bad_ring, "Runtime.InitError.Config", "");
+    run_init_failure(bad_ring, "Runtime.InitError.Config", "GDA_SECRETS");
     static const char *const bad_source[] = {"GDA_SECRETS_SOURCE=vault", NULL};
     run_init_failure(bad_source, "Runtime.InitError.Config", "GDA_SECRETS_SOURCE");
     static const char *const no_id[] = {"GDA_SECRETS_SOURCE=extension", NULL};

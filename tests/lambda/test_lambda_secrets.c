@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,7 +25,14 @@
 #include "secrets_standin.h"
 
 #define TOKEN "IQoJb3JpZ2luX2VjEXAMPLETOKEN"
-#define NOW_MS 1795514400000LL
+/* The Secrets Manager client reads the real clock for its deadline. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#define NOW_MS now_ms()
 
 typedef struct sfx {
     secrets_standin *ss;

@@ -506,6 +506,7 @@ static void test_too_large_before_parsing(void **state)
     (void)state;
     harness h;
     setup_app(&h, &(opts){.max_body = 64});
+    assert_int_equal(gda_app_max_body(h.app), 64);
     /* Not JSON, no credential, wrong content type: the size wins. */
     static char big[65];
     memset(big, '{', sizeof big);
@@ -1170,6 +1171,8 @@ static void test_config_errors(void **state)
     gda_app *app = gda_app_new(&cfg, &err);
     assert_non_null(app);
     assert_string_equal(gda_app_route(app), "/v1/enrich");
+    assert_int_equal(gda_app_max_body(app), GDA_DEFAULT_MAX_BODY);
+    assert_int_equal(gda_app_max_body(NULL), 0);
     assert_non_null(gda_app_logger(app));
     gda_http_response resp = {0};
     assert_int_equal(gda_app_handle(app, NULL, NULL, &resp), GDA_ERR_INTERNAL);

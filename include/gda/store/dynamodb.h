@@ -46,10 +46,12 @@ extern "C" {
  * (e.g. http://127.0.0.1:8000 for a local DynamoDB-compatible server). */
 #define GDA_DYNAMODB_ENDPOINT_ENV "GDA_DYNAMODB_ENDPOINT"
 
+/** Store settings; gda_dynamodb_options_init zeroes them (every zero or NULL
+ * field takes its default) and the caller sets the table. */
 typedef struct gda_dynamodb_options {
     const char *table;    /**< required */
     const char *region;   /**< NULL: AWS_REGION, else AWS_DEFAULT_REGION */
-    /** NULL: $GDA_DYNAMODB_ENDPOINT, else https://dynamodb.<region>.amazonaws.com */
+    /** NULL: $GDA_DYNAMODB_ENDPOINT, else https://dynamodb.REGION.amazonaws.com (REGION as above) */
     const char *endpoint;
 
     /** Attribute names; NULL keeps the default shown in the comment. */
@@ -76,8 +78,8 @@ typedef struct gda_dynamodb_options {
      * clock (CLOCK_REALTIME, epoch ms) and nanosleep. Tests inject both to
      * count and skip sleeps. Must be callable from any thread. */
     int64_t (*now_ms)(void *user);
-    void (*sleep_ms)(void *user, int64_t ms);
-    void *clock_user;
+    void (*sleep_ms)(void *user, int64_t ms); /**< sleep hook for backoff; NULL: nanosleep */
+    void *clock_user; /**< passed to both hooks */
 } gda_dynamodb_options;
 
 /** Zero opts: every field takes its default; the caller sets table. */
@@ -90,6 +92,7 @@ GDA_API void gda_dynamodb_options_init(gda_dynamodb_options *opts);
  * attribute name), GDA_ERR_NOMEM. Close with gda_store_close. */
 GDA_API gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_error *err);
 
+/** Counters of one store handle (gda_dynamodb_store_stats). */
 typedef struct gda_dynamodb_stats {
     uint64_t calls;       /**< DynamoDB operations requested */
     uint64_t round_trips; /**< HTTP requests sent, retries included */
