@@ -1,5 +1,6 @@
 /* libgda — structured logs and EMF metrics (see include/gda/log.h). */
 #include <gda/log.h>
+#include <gda/request.h>
 
 #include <errno.h>
 #include <math.h>
@@ -501,32 +502,12 @@ static bool name_is_pii(const gda_logger *lg, const char *name)
     return lg->is_pii && lg->is_pii(name, lg->is_pii_user);
 }
 
-/* E.164 is "+" and at most 15 digits, not starting with 0. Only numbers
- * with at least 11 digits keep their ends: with fewer, 4 + 4 visible digits
- * would leave too few hidden ones to protect the number. */
-#define E164_MIN_MASKABLE_DIGITS 11
-#define E164_MAX_DIGITS 15
-#define E164_KEEP_HEAD 4
-#define E164_KEEP_TAIL 4
-
 json_t *gda_log_mask_value(const json_t *value)
 {
-    if (json_is_string(value)) {
-        const char *s = json_string_value(value);
-        size_t len = json_string_length(value);
-        size_t digits = len > 0 ? len - 1 : 0;
-        bool e164 = len > 1 && s[0] == '+' && s[1] != '0' && digits >= E164_MIN_MASKABLE_DIGITS &&
-                    digits <= E164_MAX_DIGITS;
-        for (size_t i = 1; e164 && i < len; i++)
-            e164 = s[i] >= '0' && s[i] <= '9';
-        if (e164) {
-            char masked[1 + E164_KEEP_HEAD + 3 + E164_KEEP_TAIL + 1];
-            snprintf(masked, sizeof masked, "+%.*s***%.*s", E164_KEEP_HEAD, s + 1,
-                     E164_KEEP_TAIL, s + len - E164_KEEP_TAIL);
-            return json_string_nocheck(masked);
-        }
-    }
-    return json_string_nocheck("***");
+    /* One masking rule for the whole library: request.h's gda_mask_pii. */
+    char masked[32];
+    gda_mask_pii(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
+    return json_string_nocheck(masked);
 }
 
 static bool is_reserved(const char *name)
