@@ -2,12 +2,16 @@
  * (see include/gda/event.h). */
 #include <gda/event.h>
 
+#include "base64.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+
+#include "utf8.h"
 
 const char *gda_event_kind_str(gda_event_kind kind)
 {
@@ -421,21 +425,12 @@ static gda_status query_v1(json_t *root, bool encode, event_storage *st, gda_sli
  * rejects '=' outright, so trailing padding is checked and stripped here. */
 static gda_status body_base64(gda_slice text, event_storage *st, gda_slice *out, gda_error *err)
 {
-    size_t n = text.len;
-    size_t pad = 0;
-    while (n > 0 && pad < 2 && text.ptr[n - 1] == '=') {
-        n--;
-        pad++;
-    }
-    if (pad && text.len % 4 != 0)
-        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "body", "body is not valid base64");
-    size_t cap = n / 4 * 3 + 3;
+    size_t cap = gda_base64_decoded_max(text.len);
     unsigned char *bin = malloc(cap);
     if (!bin)
         return nomem(err);
     size_t bin_len = 0;
-    if (sodium_base642bin(bin, cap, text.ptr, n, NULL, &bin_len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) {
+    if (!gda_base64_decode(text.ptr, text.len, GDA_BASE64_STANDARD, bin, cap, &bin_len)) {
         free(bin);
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "body", "body is not valid base64");
     }
@@ -808,47 +803,6 @@ static const char *reason_phrase(int status)
     return "Unknown";
 }
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), the
- * same rule jansson applies, checked first so that a bad body is reported
- * as such rather than as an allocation failure. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t extra;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            unsigned char cc = s[i + k];
-            if ((cc & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 static bool field_terminated(const char *s, size_t cap)
 {
     return memchr(s, '\0', cap) != NULL;
@@ -863,7 +817,9 @@ static gda_status encode_envelope(gda_event_kind kind, const gda_http_response *
     if (resp->n_headers > GDA_RESPONSE_MAX_HEADERS)
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers",
                              "response has more than %d headers", GDA_RESPONSE_MAX_HEADERS);
-    if (resp->body_len && !utf8_valid((const unsigned char *)resp->body, resp->body_len))
+    /* Checked first, with the rule jansson applies, so that a bad body is
+     * reported as such rather than as an allocation failure. */
+    if (resp->body_len && !gda_utf8_valid(resp->body, resp->body_len))
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "body",
                              "response body is not valid UTF-8");
 

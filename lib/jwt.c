@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "base64.h"
 #include "digest.h"
 
 /* Non-secret text equality (algorithm names, claim values). */
@@ -19,14 +20,11 @@ static gda_slice json_text(const json_t *s)
     return gda_slice_make(json_string_value(s), json_string_length(s));
 }
 
-/* Strict base64url: no padding, no whitespace, canonical trailing bits
- * (libsodium refuses non-zero leftover bits), whole input consumed. */
+/* Strict base64url: no padding, no whitespace, only the URL-safe alphabet,
+ * canonical trailing bits, whole input consumed. */
 static bool b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
-    if (len % 4 == 1)
-        return false;
-    return sodium_base642bin(out, cap, in, len, NULL, out_len, NULL,
-                             sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0;
+    return gda_base64_decode(in, len, GDA_BASE64_URLSAFE, out, cap, out_len);
 }
 
 /* Decode one segment into a new NUL-terminated heap buffer. */

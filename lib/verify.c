@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "digest.h"
+#include "base64.h"
 #include "jwt.h"
 
 #define GENERIC_REFUSAL "unauthorized"
@@ -80,16 +81,8 @@ static size_t ct_select(unsigned cond, size_t a, size_t b)
 /* Standard base64 with optional padding (the key ring format). */
 static bool b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
-    size_t pad = 0;
-    while (pad < 2 && len > pad && in[len - 1 - pad] == '=')
-        pad++;
-    if (pad && len % 4 != 0)
-        return false;
-    len -= pad;
-    if (len == 0 || len % 4 == 1)
-        return false;
-    return sodium_base642bin(out, cap, in, len, NULL, out_len, NULL,
-                             sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0;
+    return len > 0 && gda_base64_decode(in, len, GDA_BASE64_STANDARD, out, cap, out_len) &&
+           *out_len > 0;
 }
 
 /* Standard base64 with padding as a new heap string (NULL: no memory). */
