@@ -230,6 +230,8 @@ gda_logger *gda_app_logger(gda_app *app) { return app ? app->logger : NULL; }
 
 const char *gda_app_route(const gda_app *app) { return app ? app->route : NULL; }
 
+gda_verifier *gda_app_verifier(gda_app *app) { return app ? app->verifier : NULL; }
+
 size_t gda_app_max_body(const gda_app *app)
 {
     if (!app)

@@ -188,6 +188,11 @@ GDA_API gda_status gda_app_finish(gda_app *app, const char *token, const json_t 
  * shims that log start-up and shutdown. */
 GDA_API gda_logger *gda_app_logger(gda_app *app);
 
+/** The app's verifier (borrowed, lives as long as the app; NULL when none is
+ * configured). A shim may rotate its key ring with gda_verifier_set_keyring
+ * while other threads serve requests; it must not free it. */
+GDA_API gda_verifier *gda_app_verifier(gda_app *app);
+
 /** The app's route (borrowed). */
 GDA_API const char *gda_app_route(const gda_app *app);
 

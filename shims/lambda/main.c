@@ -70,8 +70,20 @@ static gda_status authorizer_verifier(const char *ring, size_t ring_len, gda_ver
                                  "GDA_AUTH_HEADER and GDA_AUTH_OPTIONS are too long");
         options = merged;
     }
-    return gda_verifier_new_from_config(scheme ? scheme : "token", ring, ring_len, options, out,
-                                        err);
+    gda_status st = gda_verifier_new_from_config(scheme ? scheme : "token", ring, ring_len,
+                                                 options, out, err);
+    if (st != GDA_OK)
+        return st;
+    /* An authorizer never sees the body, so body HMACs cannot run there; and
+     * Basic belongs in the function. Refuse at start-up, not per request. */
+    gda_auth_scheme used = gda_verifier_scheme(*out);
+    if (used != GDA_AUTH_TOKEN && used != GDA_AUTH_JWT) {
+        gda_verifier_free(*out);
+        *out = NULL;
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH",
+                             "authorizer mode supports the token and jwt schemes only");
+    }
+    return GDA_OK;
 }
 
 int main(void)
@@ -131,11 +143,10 @@ int main(void)
             gda_secrets_free(secrets);
             return gda_lambda_init_failed(NULL, &err);
         }
-        /* The app owns its verifier and does not lend it out, so the key
-         * ring of a data-action app is the one loaded here (a new secret
-         * takes effect on the next cold start). */
-        opt.secrets = NULL;
-        opt.verifier = NULL;
+        /* A refused request re-fetches the secret (rate limited) and swaps
+         * the new ring into the app's verifier: rotation without a redeploy. */
+        opt.secrets = secrets;
+        opt.verifier = gda_app_verifier(app);
         gda_logf(gda_app_logger(app), GDA_LOG_INFO, wall_ms(), NULL, NULL, NULL,
                  "bootstrap ready (handler %s, key ring from %s, init %lld ms)", handler.name,
                  gda_secret_source_str(gda_secrets_last_source(secrets)),

@@ -664,27 +664,10 @@ static void test_authorizer_mode(void **state)
 static void test_authorizer_refuses_hmac(void **state)
 {
     (void)state;
-    fx f;
-    fx_init(&f, NULL);
-    static const char *const env[] = {"GDA_MODE=authorizer", "GDA_AUTH=hmac-sha256", NULL};
-    fx_spawn(&f, bootstrap_path, env);
-    uint64_t i = push_json(&f, token_event(f.token));
-    /* Either start-up or the first event must fail, never an Allow. */
-    rapi_result res;
-    bool answered = rapi_wait_finished(f.r, i + 1, 3000);
-    if (answered) {
-        assert_true(rapi_get(f.r, i, &res));
-        assert_int_equal(res.kind, RAPI_ERROR);
-        rapi_result_clear(&res);
-    } else {
-        rapi_stats st;
-        rapi_stats_get(f.r, &st);
-        assert_int_equal(st.init_errors, 1);
-        int status = 0;
-        assert_true(harness_wait(f.pid, WAIT_MS, &status));
-        f.pid = -1;
-    }
-    fx_stop(&f);
+    static const char *const hmac[] = {"GDA_MODE=authorizer", "GDA_AUTH=hmac-sha256", NULL};
+    run_init_failure(hmac, "Runtime.InitError.Config", "GDA_AUTH");
+    static const char *const basic[] = {"GDA_MODE=authorizer", "GDA_AUTH=basic", NULL};
+    run_init_failure(basic, "Runtime.InitError.Config", "GDA_AUTH");
 }
 
 /* ---- rotation through the extension ------------------------------------ */
@@ -772,6 +755,57 @@ static void test_rotation_replace(void **state)
     free(ring_a); free(tok_a); free(ring_b); free(tok_b);
 }
 
+/* The data-action app rotates too: a request signed with the new secret is
+ * refused by the old ring, which makes the runtime fetch the rotated secret,
+ * swap it into the app's verifier and answer the retry, with no redeploy. */
+static void test_rotation_data_action(void **state)
+{
+    (void)state;
+    char *ring_a, *tok_a, *ring_b, *tok_b;
+    harness_make_key("a", &ring_a, &tok_a);
+    harness_make_key("b", &ring_b, &tok_b);
+    secrets_standin *ss = secrets_standin_start("gda/keys", ring_a, "session-token-3", "eu-west-1");
+    assert_non_null(ss);
+    char port[64];
+    snprintf(port, sizeof port, "GDA_SECRETS_EXTENSION_PORT=%d", secrets_standin_port(ss));
+    fx f;
+    fx_init(&f, NULL);
+    const char *env[] = {"GDA_SECRETS=", "GDA_SECRET_ID=gda/keys",
+                         "AWS_SESSION_TOKEN=session-token-3", port, "GDA_SECRET_REFRESH_S=0", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+
+    char *body = harness_request_body("rotate-1", NULL);
+    json_t *r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_a, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+
+    size_t both_len = strlen(ring_a) + strlen(ring_b) + 2;
+    char *both = malloc(both_len);
+    snprintf(both, both_len, "%s,%s", ring_b, ring_a);
+    secrets_standin_set_secret(ss, both);
+    body = harness_request_body("rotate-2", NULL);
+    r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_b, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+
+    /* The old secret keeps working until it is removed from the ring. */
+    body = harness_request_body("rotate-3", NULL);
+    r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_a, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+
+    secrets_standin_stats st;
+    secrets_standin_stats_get(ss, &st);
+    assert_int_equal(st.extension_ok, 2); /* start-up + one refresh on the refusal */
+    fx_stop(&f);
+    secrets_standin_stop(ss);
+    free(both);
+    free(ring_a); free(tok_a); free(ring_b); free(tok_b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -802,6 +836,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_authorizer_refuses_hmac),
         cmocka_unit_test(test_rotation_via_extension),
         cmocka_unit_test(test_rotation_replace),
+        cmocka_unit_test(test_rotation_data_action),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (failed == 0) {

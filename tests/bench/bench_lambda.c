@@ -1,0 +1,110 @@
+/* Benchmark: the Lambda runtime (`bootstrap` with the example handler)
+ * against the local Runtime API stand-in on loopback:
+ *
+ *   cold start  exec → first GET next, and exec → first response posted
+ *               (median of COLD_RUNS fresh processes; includes loading the
+ *               key ring and the customer table, building the app)
+ *   throughput  direct invocations per second through the whole loop
+ *               (next → decode → pipeline → encode → response), each with a
+ *               new idempotency key so the handler really runs
+ *   peak RSS    VmHWM of the runtime after the throughput run
+ *
+ * Usage (meson passes it): bench_lambda BOOTSTRAP
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "runtime_standin.h"
+
+#define COLD_RUNS 7
+#define INVOCATIONS 30000
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static const char *direct_event =
+    "{\"interactionId\":\"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f\",\"requestId\":\"bench-{{n}}\","
+    "\"callerId\":\"+15551234567\",\"timestamp\":\"2026-11-24T10:00:00Z\"}";
+
+static bool stop_child(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    int status = 0;
+    return harness_wait(pid, 5000, &status) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s BOOTSTRAP\n", argv[0]);
+        return 2;
+    }
+    if (sodium_init() < 0)
+        return 1;
+    char *ring, *token;
+    harness_make_key("k1", &ring, &token);
+    char ring_env[200];
+    snprintf(ring_env, sizeof ring_env, "GDA_SECRETS=%s", ring);
+    const char *env[] = {ring_env, "GDA_STORE=memory:10000", "GDA_LOG_LEVEL=ERROR", NULL};
+
+    int64_t to_next[COLD_RUNS], to_response[COLD_RUNS];
+    for (int i = 0; i < COLD_RUNS; i++) {
+        rapi *r = rapi_start(NULL);
+        if (!r)
+            return 1;
+        rapi_push_repeat(r, direct_event, strlen(direct_event), 1);
+        int64_t t0 = rapi_now_ns();
+        pid_t pid = harness_spawn(argv[1], rapi_address(r), env, NULL, NULL);
+        if (pid < 0 || !rapi_wait_finished(r, 1, 10000)) {
+            fprintf(stderr, "bench_lambda: the runtime did not answer\n");
+            return 1;
+        }
+        rapi_stats st;
+        rapi_stats_get(r, &st);
+        to_next[i] = st.first_next_ns - t0;
+        to_response[i] = st.first_finished_ns - t0;
+        if (!stop_child(pid))
+            return 1;
+        rapi_stop(r);
+    }
+    qsort(to_next, COLD_RUNS, sizeof to_next[0], cmp_i64);
+    qsort(to_response, COLD_RUNS, sizeof to_response[0], cmp_i64);
+
+    rapi *r = rapi_start(NULL);
+    if (!r)
+        return 1;
+    rapi_push_repeat(r, direct_event, strlen(direct_event), INVOCATIONS + 100);
+    pid_t pid = harness_spawn(argv[1], rapi_address(r), env, NULL, NULL);
+    if (pid < 0 || !rapi_wait_finished(r, 100, 10000)) /* warm-up */
+        return 1;
+    int64_t t0 = rapi_now_ns();
+    if (!rapi_wait_finished(r, INVOCATIONS + 100, 120000))
+        return 1;
+    double secs = (double)(rapi_now_ns() - t0) / 1e9;
+    long hwm = harness_hwm_kib(pid);
+    rapi_stats st;
+    rapi_stats_get(r, &st);
+    bool clean = stop_child(pid);
+    rapi_stop(r);
+
+    printf("lambda cold start: exec -> first next %.2f ms, exec -> first response %.2f ms "
+           "(median of %d; min %.2f / %.2f ms)\n",
+           (double)to_next[COLD_RUNS / 2] / 1e6, (double)to_response[COLD_RUNS / 2] / 1e6,
+           COLD_RUNS, (double)to_next[0] / 1e6, (double)to_response[0] / 1e6);
+    printf("lambda loop: %d invocations in %.2f s = %.0f invocations/s (%.1f us each, %llu errors)\n",
+           INVOCATIONS, secs, INVOCATIONS / secs, secs * 1e6 / INVOCATIONS,
+           (unsigned long long)st.errors);
+    printf("lambda peak RSS (VmHWM): %ld KiB\n", hwm);
+    free(ring);
+    free(token);
+    return clean && st.errors == 0 ? 0 : 1;
+}
