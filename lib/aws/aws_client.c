@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -102,11 +103,40 @@ static char *dup_required(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+/* The CA bundle for HTTPS. A Lambda zip carries Debian's libcurl, whose
+ * compiled-in path (/etc/ssl/certs/ca-certificates.crt) does not exist on
+ * Amazon Linux, which keeps its bundle at /etc/pki/tls/certs/ca-bundle.crt;
+ * so the first that exists wins, after an explicit GDA_CA_BUNDLE or
+ * SSL_CERT_FILE. NULL: leave libcurl's default. */
+const char *gda_aws_ca_bundle_path(void)
+{
+    const char *explicit_path = getenv("GDA_CA_BUNDLE");
+    if (explicit_path && *explicit_path)
+        return explicit_path;
+    static const char *const candidates[] = {
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/certs/ca-certificates.crt",
+    };
+    const char *ssl_cert_file = getenv("SSL_CERT_FILE");
+    if (ssl_cert_file && *ssl_cert_file && access(ssl_cert_file, R_OK) == 0)
+        return ssl_cert_file;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        if (access(candidates[i], R_OK) == 0)
+            return candidates[i];
+    }
+    return NULL;
+}
+
 static CURL *handle_create(gda_aws_client *c)
 {
     CURL *h = curl_easy_init();
     if (!h)
         return NULL;
+    const char *ca = gda_aws_ca_bundle_path();
+    if (ca && curl_easy_setopt(h, CURLOPT_CAINFO, ca) != CURLE_OK) {
+        curl_easy_cleanup(h);
+        return NULL;
+    }
     /* Options that never change between calls are set once per handle. */
     if (curl_easy_setopt(h, CURLOPT_URL, c->endpoint) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||

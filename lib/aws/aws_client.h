@@ -51,6 +51,13 @@ typedef struct gda_aws_client_options {
  * cap, 64 handles, 4 MiB responses. The strings stay NULL. */
 void gda_aws_client_options_init(gda_aws_client_options *opts);
 
+/* The CA bundle HTTPS calls use: GDA_CA_BUNDLE when set, else the first
+ * readable of SSL_CERT_FILE, Amazon Linux's /etc/pki/tls/certs/ca-bundle.crt
+ * and Debian's /etc/ssl/certs/ca-certificates.crt; NULL leaves libcurl's
+ * compiled-in default (a Lambda zip carries Debian's libcurl, whose default
+ * path does not exist on Amazon Linux). */
+const char *gda_aws_ca_bundle_path(void);
+
 /* Create a client. The strings are copied. On success the client owns creds
  * (freed with the client); on failure the caller still does. Errors:
  * GDA_ERR_CONFIG (a missing or invalid option, or libcurl without SigV4),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -478,6 +479,38 @@ static void test_client_configuration_errors(void **state)
     gda_aws_response_clear(NULL);
 }
 
+/* HTTPS from a Lambda zip: the CA bundle is found on Amazon Linux's path,
+ * not only at the Debian path libcurl was built with. */
+static void test_ca_bundle_selection(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gda-ca-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[64];
+    snprintf(file, sizeof file, "%s/bundle.pem", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", f);
+    fclose(f);
+
+    setenv("GDA_CA_BUNDLE", "/explicit/ca.pem", 1);
+    setenv("SSL_CERT_FILE", file, 1);
+    assert_string_equal(gda_aws_ca_bundle_path(), "/explicit/ca.pem");
+    unsetenv("GDA_CA_BUNDLE");
+    assert_string_equal(gda_aws_ca_bundle_path(), file);
+    /* An SSL_CERT_FILE that does not exist falls through to the system paths. */
+    setenv("SSL_CERT_FILE", "/nonexistent/ca.pem", 1);
+    const char *sys = gda_aws_ca_bundle_path();
+    if (sys) {
+        assert_true(strcmp(sys, "/etc/pki/tls/certs/ca-bundle.crt") == 0 ||
+                    strcmp(sys, "/etc/ssl/certs/ca-certificates.crt") == 0);
+        assert_int_equal(access(sys, R_OK), 0);
+    }
+    unsetenv("SSL_CERT_FILE");
+    remove(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -497,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_non_retryable_error_is_returned),
         cmocka_unit_test(test_connection_refused_is_retried_and_not_ambiguous),
         cmocka_unit_test(test_client_configuration_errors),
+        cmocka_unit_test(test_ca_bundle_selection),
     };
     return cmocka_run_group_tests_name("aws_client", tests, NULL, NULL);
 }
