@@ -5,13 +5,13 @@
 
 #if GDA_HAVE_LIBCRYPTO
 /* OpenSSL 3.0's EVP_DigestInit_ex frees and re-creates the provider's digest
- * context on every init, and copying an EVP context allocates too: one
- * malloc/free per hash, and about 30% of the cost of hashing a 1 KiB body
- * (tests/bench/bench_hotpaths). The SHA256_* functions run the same
- * SHA-extension assembly on a plain struct, with no allocation, no provider
- * lookup and no failure path, and their state can be copied and wiped. They
- * are deprecated only in favour of EVP, so the warning is silenced here, in
- * this one file, before any OpenSSL header is read. */
+ * context on every init, and copying an EVP context allocates too: a
+ * malloc/free pair per hash, two per HMAC, on every request
+ * (tests/bench/bench_hotpaths counts them). The SHA256_* functions run the
+ * same SHA-extension assembly on a plain struct, with no allocation, no
+ * provider lookup and no failure path, and their state can be copied and
+ * wiped. They are deprecated only in favour of EVP, so the warning is
+ * silenced here, in this one file, before any OpenSSL header is read. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/opensslconf.h>
 #include <openssl/sha.h>

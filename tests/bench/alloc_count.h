@@ -24,7 +24,8 @@ typedef struct alloc_counts {
     size_t bytes;   /* bytes requested by allocs and reallocs */
 } alloc_counts;
 
-/* True when the wrappers are compiled in and have seen this process allocate. */
+/* True when the wrappers are compiled in and really receive this process's
+ * malloc calls. */
 bool alloc_count_available(void);
 
 /* Zero the calling thread's counters. */
