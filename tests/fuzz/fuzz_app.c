@@ -121,8 +121,8 @@ static int check_response(const gda_http_response *r, gda_status ret)
     return 0;
 }
 
-/* The callerId string of the body, when it is worth checking for leaks: at
- * least 8 bytes and present only once in the raw body (a requestId equal to
+/* The callerId string of the body, when it is worth checking for leaks: a
+ * number of at least 8 bytes present only once in the raw body (a requestId equal to
  * it may be logged and echoed legitimately). */
 static char *caller_id(const gda_http_request *req)
 {
@@ -130,7 +130,9 @@ static char *caller_id(const gda_http_request *req)
                                : json_loadb(req->body.ptr, req->body.len, 0, NULL);
     const char *c = json_string_value(json_object_get(j, "callerId"));
     char *out = NULL;
-    if (c && strlen(c) >= 8) {
+    /* Phone-number-like values only ("+" and digits): other text can occur
+     * in a log line by coincidence (a metric name, a status word). */
+    if (c && strlen(c) >= 8 && c[0] == '+' && strspn(c + 1, "0123456789") == strlen(c) - 1) {
         size_t n = strlen(c), count = 0;
         for (size_t i = 0; i + n <= req->body.len; i++)
             count += memcmp(req->body.ptr + i, c, n) == 0;

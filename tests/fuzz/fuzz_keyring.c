@@ -26,10 +26,41 @@ static bool id_ok(const char *id)
     return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+/* Whether v occurs inside the id (text before the first ':') of any
+ * entry of text. */
+static bool in_any_id(const char *v, const char *text, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && text[i] != ',')
+            continue;
+        const char *colon = memchr(text + start, ':', i - start);
+        size_t id_len = colon ? (size_t)(colon - (text + start)) : i - start;
+        char *id = strndup(text + start, id_len);
+        bool hit = id && strstr(id, v) != NULL;
+        free(id);
+        if (hit)
+            return true;
+        start = i + 1;
+    }
+    return false;
+}
+
+static bool base64_text(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_", p[i]) ||
+            p[i] == '\0')
+            return false;
+    }
+    return true;
+}
+
 /* Whether msg quotes the value part (after the last ':') of any entry in
- * text, counting only values of 8 bytes or more (shorter ones, like
- * "ed25519", can appear in a message by coincidence) that do not also occur
- * in `public_text` (option strings are not secret and may be quoted). */
+ * text. Only values that look like secrets count: 16 or more base64
+ * characters (shorter or other text, like "ed25519" or quoted punctuation,
+ * can appear in a message by coincidence), not part of any entry id (ids
+ * may be quoted) and not in `public_text` (option strings are not secret). */
 static bool leaks_value(const char *msg, const char *text, size_t len, const char *public_text)
 {
     size_t start = 0;
@@ -52,12 +83,14 @@ static bool leaks_value(const char *msg, const char *text, size_t len, const cha
             while (ve > vs && (text[ve - 1] == ' ' || text[ve - 1] == '\n' ||
                                text[ve - 1] == '\t' || text[ve - 1] == '\r'))
                 ve--;
-            if (ve - vs >= 8 && !memchr(text + vs, '\0', ve - vs)) {
+            if (ve - vs >= 16 && base64_text(text + vs, ve - vs)) {
                 char *v = malloc(ve - vs + 1);
                 if (v) {
                     memcpy(v, text + vs, ve - vs);
                     v[ve - vs] = '\0';
-                    bool found = strstr(msg, v) != NULL &&
+                    /* Entry ids may be quoted: a value that is part of
+                     * any id proves nothing. */
+                    bool found = strstr(msg, v) != NULL && !in_any_id(v, text, len) &&
                                  !(public_text && strstr(public_text, v));
                     free(v);
                     if (found)
