@@ -26,6 +26,7 @@ struct gda_app {
     gda_limits limits;
     int64_t handler_budget_ms;
     bool direct_trusted;
+    gda_payload_hash_mode payload_hash;
     gda_idem_now_fn clock;
     void *clock_user;
 };
@@ -108,6 +109,8 @@ static gda_status check_config(const gda_app_config *cfg, gda_error *err)
         cfg->in_progress_policy != GDA_IDEM_BUSY_CONFLICT)
         return gda_error_set(err, GDA_ERR_CONFIG, "in_progress_policy",
                              "unknown in-progress policy");
+    if (cfg->payload_hash != GDA_PAYLOAD_HASH_RAW && cfg->payload_hash != GDA_PAYLOAD_HASH_CANONICAL)
+        return gda_error_set(err, GDA_ERR_CONFIG, "payload_hash", "unknown payload hash mode");
     return GDA_OK;
 }
 
@@ -205,6 +208,7 @@ gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err)
     app->limits = cfg->limits;
     app->handler_budget_ms = cfg->handler_budget_ms;
     app->direct_trusted = cfg->direct_invocation_trusted;
+    app->payload_hash = cfg->payload_hash;
     app->clock = cfg->clock ? cfg->clock : gda_clock_now_ms;
     app->clock_user = cfg->clock_user;
     return app;
@@ -625,7 +629,9 @@ static gda_status invoke(run *r)
     r->fields.interaction_id = gda_request_string(r->req, "interactionId");
 
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    if (gda_idem_payload_hash(gda_request_json(r->req), hash, &e) != GDA_OK) {
+    if (app->payload_hash == GDA_PAYLOAD_HASH_RAW) {
+        gda_idem_payload_hash_bytes(r->http->body.ptr, r->http->body.len, hash);
+    } else if (gda_idem_payload_hash(gda_request_json(r->req), hash, &e) != GDA_OK) {
         note_detail(r, &e);
         return respond_error(r, &e, 0);
     }

@@ -91,6 +91,19 @@ typedef gda_status (*gda_handler_fn)(const gda_request *req, const gda_ctx *ctx,
 #define GDA_APP_DEFAULT_HANDLER_BUDGET_MS 8000 /**< deadline when none is given */
 #define GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS 1000 /**< wait for a running twin */
 
+/** How the payload hash that detects a reused idempotency key is taken. */
+typedef enum gda_payload_hash_mode {
+    /** SHA-256 of the body bytes as received (default). Genesys resends a
+     * retry byte for byte, so this is exact; it runs at raw SHA-256 speed and
+     * allocates nothing. The same data serialised differently under the same
+     * key is a mismatch (422), never a second execution. */
+    GDA_PAYLOAD_HASH_RAW = 0,
+    /** SHA-256 of the parsed payload re-serialised compactly with sorted
+     * keys, so a retry that a proxy re-serialised (other key order or
+     * spacing) still replays. About ten times the cost of RAW. */
+    GDA_PAYLOAD_HASH_CANONICAL
+} gda_payload_hash_mode;
+
 /** How to build a gda_app; start from gda_app_config_default(). */
 typedef struct gda_app_config {
     /** Components. The app takes ownership of each non-NULL one (it frees them
@@ -120,6 +133,7 @@ typedef struct gda_app_config {
     int64_t in_progress_wait_ms; /**< wait for a running twin before answering;
                                   * default 1000; 0 answers at once */
     gda_idem_busy_policy in_progress_policy; /**< default GDA_IDEM_BUSY_RETRY (503) */
+    gda_payload_hash_mode payload_hash; /**< default GDA_PAYLOAD_HASH_RAW */
     const uint8_t *data_key;     /**< GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
                                   * bodies (copied into locked memory); NULL: off */
     size_t local_cache_entries;  /**< LRU of completed records in front of the store; 0: off */

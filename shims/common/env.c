@@ -277,6 +277,7 @@ static const char *variable_for_field(const char *field)
         {"handler_budget_ms", "GDA_HANDLER_BUDGET_MS"},
         {"in_progress_wait_ms", "GDA_IN_PROGRESS_WAIT_MS"},
         {"in_progress_policy", "GDA_IN_PROGRESS"},
+        {"payload_hash", "GDA_PAYLOAD_HASH"},
         {"metrics_namespace", "GDA_METRICS_NAMESPACE"},
         {"service", "GDA_SERVICE"},
         {"level", "GDA_LOG_LEVEL"},
@@ -353,6 +354,19 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
         } else {
             st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_IN_PROGRESS",
                                "GDA_IN_PROGRESS must be conflict (409) or retry (503)");
+            goto done;
+        }
+    }
+
+    const char *hash_mode = env_get(&e, "GDA_PAYLOAD_HASH");
+    if (hash_mode) {
+        if (ieq(hash_mode, "raw")) {
+            cfg.payload_hash = GDA_PAYLOAD_HASH_RAW;
+        } else if (ieq(hash_mode, "canonical")) {
+            cfg.payload_hash = GDA_PAYLOAD_HASH_CANONICAL;
+        } else {
+            st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_PAYLOAD_HASH",
+                               "GDA_PAYLOAD_HASH must be raw or canonical");
             goto done;
         }
     }

@@ -168,6 +168,7 @@ typedef struct opts {
     bool direct_untrusted;
     bool no_verifier;
     gda_store *store;   /* NULL: a memory store */
+    gda_payload_hash_mode payload_hash;
 } opts;
 
 static gda_verifier *make_verifier(const char *scheme)
@@ -191,6 +192,7 @@ static void setup_app(harness *h, const opts *o)
     cfg.store = o->store ? o->store : gda_memory_store_new(0, NULL);
     h->store = cfg.store;
     cfg.in_progress_policy = o->policy;
+    cfg.payload_hash = o->payload_hash;
     cfg.limits.max_body = o->max_body;
     cfg.direct_invocation_trusted = !o->direct_untrusted;
     cfg.clock = fake_now_fn;
@@ -360,11 +362,23 @@ static void test_success_logs_and_metrics(void **state)
     teardown_app(&h);
 }
 
-static void test_replay_byte_for_byte(void **state)
+/* Same data as make_post("req-2", ...) with the keys in another order. */
+static void make_reordered_post(req_buf *r2)
 {
-    (void)state;
+    make_req(r2, "POST", ROUTE, NULL, 0);
+    int n = snprintf(r2->body, sizeof r2->body,
+                     "{\"callerId\":\"+15551234567\",\"timestamp\":\"2026-11-24T10:00:00Z\","
+                     "\"requestId\":\"req-2\",\"queueId\":\"6a1f0c2d-3b4e-4f5a-8b6c-7d8e9f0a1b2c\","
+                     "\"interactionId\":\"0b3c7a2e-5f4d-4c1b-9a8e-1f2d3c4b5a69\"}");
+    r2->http.body = gda_slice_make(r2->body, (size_t)n);
+    add_header(r2, "content-type", "application/json; charset=utf-8");
+    add_header(r2, "x-genesys-signature", SECRET_B64);
+}
+
+static void replay_byte_for_byte(gda_payload_hash_mode hash_mode)
+{
     harness h;
-    setup_app(&h, &(opts){0});
+    setup_app(&h, &(opts){.payload_hash = hash_mode});
     req_buf r;
     make_post(&r, "req-2", "+15551234567");
     gda_http_response first = handle(&h, &r.http);
@@ -382,23 +396,30 @@ static void test_replay_byte_for_byte(void **state)
     assert_int_equal(json_integer_value(json_object_get(m, "Replays")), 1);
     json_decref(m);
 
-    /* Same data with the keys in another order is the same payload. */
+    /* The same data with the keys in another order: the canonical hash calls
+     * it the same payload and replays; the raw hash calls it another payload
+     * and refuses it (422) — either way the handler never runs twice. */
     req_buf r2;
-    make_req(&r2, "POST", ROUTE, NULL, 0);
-    int n = snprintf(r2.body, sizeof r2.body,
-                     "{\"callerId\":\"+15551234567\",\"timestamp\":\"2026-11-24T10:00:00Z\","
-                     "\"requestId\":\"req-2\",\"queueId\":\"6a1f0c2d-3b4e-4f5a-8b6c-7d8e9f0a1b2c\","
-                     "\"interactionId\":\"0b3c7a2e-5f4d-4c1b-9a8e-1f2d3c4b5a69\"}");
-    r2.http.body = gda_slice_make(r2.body, (size_t)n);
-    add_header(&r2, "content-type", "application/json; charset=utf-8");
-    add_header(&r2, "x-genesys-signature", SECRET_B64);
+    make_reordered_post(&r2);
     gda_http_response third = handle(&h, &r2.http);
     assert_int_equal(h.executions, 1);
-    assert_memory_equal(third.body, first.body, first.body_len);
+    if (hash_mode == GDA_PAYLOAD_HASH_CANONICAL) {
+        assert_int_equal(third.status, 200);
+        assert_memory_equal(third.body, first.body, first.body_len);
+    } else {
+        expect_error(&third, 422, GDA_ERR_PAYLOAD_MISMATCH, false);
+    }
     gda_http_response_release(&first);
     gda_http_response_release(&again);
     gda_http_response_release(&third);
     teardown_app(&h);
+}
+
+static void test_replay_byte_for_byte(void **state)
+{
+    (void)state;
+    replay_byte_for_byte(GDA_PAYLOAD_HASH_RAW);
+    replay_byte_for_byte(GDA_PAYLOAD_HASH_CANONICAL);
 }
 
 /* ---- 401 ------------------------------------------------------------------ */

@@ -433,6 +433,15 @@ static void test_route_policy_direct_key(void **state)
     expect_bad(&e, "GDA_IN_PROGRESS", "sometimes");
     set(&e, "GDA_IN_PROGRESS", NULL);
 
+    set(&e, "GDA_PAYLOAD_HASH", "canonical");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    set(&e, "GDA_PAYLOAD_HASH", "RAW");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_PAYLOAD_HASH", "sha1");
+    set(&e, "GDA_PAYLOAD_HASH", NULL);
+
     /* Direct invocations: trusted by default, verified when told. */
     const char body[] = "{\"interactionId\":\"0b3c7a2e-5f4d-4c1b-9a8e-1f2d3c4b5a69\","
                         "\"requestId\":\"direct-1\"}";
