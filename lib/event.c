@@ -258,78 +258,85 @@ static const char *json_type_name(const json_t *v)
     return "value";
 }
 
-/* Optional string member: absent or null gives the empty slice; any other
- * type means the envelope is not one AWS produces. */
+/* Optional member of the given type (JSON_STRING or JSON_OBJECT): absent
+ * or null gives NULL; any other type means the envelope is not one AWS
+ * produces. */
+static gda_status opt_member(json_t *obj, const char *key, json_type type, const char *field,
+                             json_t **out, gda_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return GDA_OK;
+    if (json_typeof(v) != type)
+        return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, field, "%s is a %s, not %s", field,
+                             json_type_name(v), type == JSON_STRING ? "a string" : "an object");
+    *out = v;
+    return GDA_OK;
+}
+
+/* Optional string member: absent or null gives the empty slice. */
 static gda_status opt_string(json_t *obj, const char *key, const char *field, gda_slice *out,
                              gda_error *err)
 {
-    json_t *v = json_object_get(obj, key);
-    *out = GDA_SLICE_NULL;
-    if (!v || json_is_null(v))
-        return GDA_OK;
-    if (!json_is_string(v))
-        return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, field, "%s is a %s, not a string",
-                             field, json_type_name(v));
-    *out = json_slice(v);
-    return GDA_OK;
+    json_t *v;
+    gda_status s = opt_member(obj, key, JSON_STRING, field, &v, err);
+    *out = v ? json_slice(v) : GDA_SLICE_NULL;
+    return s;
 }
 
 /* Optional object member: absent or null gives NULL. */
 static gda_status opt_object(json_t *obj, const char *key, const char *field, json_t **out,
                              gda_error *err)
 {
-    json_t *v = json_object_get(obj, key);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return GDA_OK;
-    if (!json_is_object(v))
-        return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, field, "%s is a %s, not an object",
-                             field, json_type_name(v));
-    *out = v;
-    return GDA_OK;
+    return opt_member(obj, key, JSON_OBJECT, field, out, err);
 }
 
-/* {"Name":"value",...} → one header per member, in event order. */
-static gda_status headers_single(json_t *obj, const char *field, header_list *l, gda_error *err)
-{
-    const char *name;
-    json_t *value;
-    json_object_foreach(obj, name, value) {
-        if (!json_is_string(value))
-            return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, field,
-                                 "a header value in %s is a %s, not a string", field,
-                                 json_type_name(value));
-        gda_status s = header_add(l, gda_slice_cstr(name), json_slice(value), err);
-        if (s != GDA_OK)
-            return s;
-    }
-    return GDA_OK;
-}
+/* Called once per (name, value) pair a header or parameter object holds. */
+typedef gda_status (*pair_fn)(void *user, const char *name, gda_slice value, gda_error *err);
 
-/* {"Name":["v1","v2"],...} → one header per value, so repeated headers stay
- * countable (authentication refuses repeated credentials). */
-static gda_status headers_multi(json_t *obj, const char *field, header_list *l, gda_error *err)
+/* The two shapes events give headers and query parameters in:
+ * {"Name":"value",...} and, when multi, {"Name":["v1","v2"],...}. Calls fn
+ * once per value, in event order, so repeated names stay countable
+ * (authentication refuses repeated credentials). Any other shape is not one
+ * AWS produces; messages call an entry `what`, followed by " in <field>"
+ * when say_field. */
+static gda_status each_pair(json_t *obj, bool multi, const char *field, const char *what,
+                            bool say_field, pair_fn fn, void *user, gda_error *err)
 {
+    const char *in = say_field ? " in " : "";
+    const char *where = say_field ? field : "";
     const char *name;
-    json_t *values;
-    json_object_foreach(obj, name, values) {
-        if (!json_is_array(values))
+    json_t *v;
+    json_object_foreach(obj, name, v) {
+        if (multi && !json_is_array(v))
             return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, field,
-                                 "a header in %s is a %s, not an array of strings", field,
-                                 json_type_name(values));
-        size_t i;
-        json_t *value;
-        json_array_foreach(values, i, value) {
-            if (!json_is_string(value))
+                                 "a %s%s%s is a %s, not an array of strings", what, in, where,
+                                 json_type_name(v));
+        size_t n = multi ? json_array_size(v) : 1;
+        for (size_t i = 0; i < n; i++) {
+            json_t *item = multi ? json_array_get(v, i) : v;
+            if (!json_is_string(item))
                 return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, field,
-                                     "a header value in %s is a %s, not a string", field,
-                                     json_type_name(value));
-            gda_status s = header_add(l, gda_slice_cstr(name), json_slice(value), err);
+                                     "a %s value%s%s is a %s, not a string", what, in, where,
+                                     json_type_name(item));
+            gda_status s = fn(user, name, json_slice(item), err);
             if (s != GDA_OK)
                 return s;
         }
     }
     return GDA_OK;
+}
+
+static gda_status header_pair(void *user, const char *name, gda_slice value, gda_error *err)
+{
+    return header_add(user, gda_slice_cstr(name), value, err);
+}
+
+static gda_status headers_object(json_t *obj, bool multi, const char *field, header_list *l,
+                                 gda_error *err)
+{
+    return each_pair(obj, multi, field, "header", true, header_pair, l, err);
 }
 
 /* Payload 1.0 and ALB: multiValueHeaders holds every value of a repeated
@@ -341,23 +348,30 @@ static gda_status headers_v1(json_t *root, header_list *l, gda_error *err)
     if (s != GDA_OK)
         return s;
     if (multi)
-        return headers_multi(multi, "multiValueHeaders", l, err);
+        return headers_object(multi, true, "multiValueHeaders", l, err);
     s = opt_object(root, "headers", "headers", &single, err);
     if (s != GDA_OK)
         return s;
-    return single ? headers_single(single, "headers", l, err) : GDA_OK;
+    return single ? headers_object(single, false, "headers", l, err) : GDA_OK;
 }
 
-static bool query_pair(strbuf *q, const char *key, gda_slice value, bool encode)
+typedef struct query_builder {
+    strbuf text;
+    bool encode;
+} query_builder;
+
+static gda_status query_pair(void *user, const char *key, gda_slice value, gda_error *err)
 {
-    if (q->len && !strbuf_append(q, "&", 1))
-        return false;
-    if (encode) {
-        return strbuf_append_pct(q, key, strlen(key)) && strbuf_append(q, "=", 1) &&
-               strbuf_append_pct(q, value.ptr, value.len);
-    }
-    return strbuf_append(q, key, strlen(key)) && strbuf_append(q, "=", 1) &&
-           strbuf_append(q, value.ptr, value.len);
+    query_builder *qb = user;
+    strbuf *q = &qb->text;
+    bool ok = !q->len || strbuf_append(q, "&", 1);
+    if (ok && qb->encode)
+        ok = strbuf_append_pct(q, key, strlen(key)) && strbuf_append(q, "=", 1) &&
+             strbuf_append_pct(q, value.ptr, value.len);
+    else if (ok)
+        ok = strbuf_append(q, key, strlen(key)) && strbuf_append(q, "=", 1) &&
+             strbuf_append(q, value.ptr, value.len);
+    return ok ? GDA_OK : nomem(err);
 }
 
 /* Rebuild the raw query string from (multiValue)queryStringParameters.
@@ -374,50 +388,19 @@ static gda_status query_v1(json_t *root, bool encode, event_storage *st, gda_sli
     if (s != GDA_OK)
         return s;
     *out = GDA_SLICE_NULL;
-    strbuf q = {0};
-    const char *key;
-    json_t *v;
-    if (multi) {
-        json_object_foreach(multi, key, v) {
-            if (!json_is_array(v)) {
-                free(q.ptr);
-                return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT,
-                                     "multiValueQueryStringParameters",
-                                     "a query parameter is a %s, not an array of strings",
-                                     json_type_name(v));
-            }
-            size_t i;
-            json_t *item;
-            json_array_foreach(v, i, item) {
-                if (!json_is_string(item)) {
-                    free(q.ptr);
-                    return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT,
-                                         "multiValueQueryStringParameters",
-                                         "a query parameter value is a %s, not a string",
-                                         json_type_name(item));
-                }
-                if (!query_pair(&q, key, json_slice(item), encode)) {
-                    free(q.ptr);
-                    return nomem(err);
-                }
-            }
-        }
-    } else if (single) {
-        json_object_foreach(single, key, v) {
-            if (!json_is_string(v)) {
-                free(q.ptr);
-                return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, "queryStringParameters",
-                                     "a query parameter value is a %s, not a string",
-                                     json_type_name(v));
-            }
-            if (!query_pair(&q, key, json_slice(v), encode)) {
-                free(q.ptr);
-                return nomem(err);
-            }
-        }
+    query_builder qb = {.encode = encode};
+    if (multi)
+        s = each_pair(multi, true, "multiValueQueryStringParameters", "query parameter", false,
+                      query_pair, &qb, err);
+    else if (single)
+        s = each_pair(single, false, "queryStringParameters", "query parameter", false,
+                      query_pair, &qb, err);
+    if (s != GDA_OK) {
+        free(qb.text.ptr);
+        return s;
     }
-    st->query = q.ptr;
-    *out = gda_slice_make(q.ptr, q.len);
+    st->query = qb.text.ptr;
+    *out = gda_slice_make(qb.text.ptr, qb.text.len);
     return GDA_OK;
 }
 
@@ -520,7 +503,7 @@ static gda_status decode_http_v2(json_t *root, event_storage *st, header_list *h
                         err)) != GDA_OK ||
         (s = opt_object(root, "headers", "headers", &headers, err)) != GDA_OK)
         return s;
-    if (headers && (s = headers_single(headers, "headers", hl, err)) != GDA_OK)
+    if (headers && (s = headers_object(headers, false, "headers", hl, err)) != GDA_OK)
         return s;
 
     /* Payload 2.0 moves Cookie headers into an array; put them back as the

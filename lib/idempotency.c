@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "digest.h"
+#include "utf8.h"
 
 #define IDEM_DEFAULT_TTL_S 3600
 #define IDEM_DEFAULT_MAX_LEASE_MS 30000
@@ -157,44 +158,6 @@ void gda_idem_payload_hash_bytes(const void *data, size_t len, uint8_t out[GDA_P
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t extra;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 static gda_status check_key(const char *key, gda_error *err)
 {
     size_t n = strnlen(key, GDA_KEY_MAX + 1);
@@ -203,7 +166,7 @@ static gda_status check_key(const char *key, gda_error *err)
     if (n > GDA_KEY_MAX)
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL,
                              "idempotency key is longer than %d bytes", GDA_KEY_MAX);
-    if (!utf8_valid((const unsigned char *)key, n))
+    if (!gda_utf8_valid(key, n))
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL,
                              "idempotency key is not valid UTF-8");
     return GDA_OK;
@@ -511,7 +474,15 @@ static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record
     memcpy(rec.owner, lease->owner, sizeof rec.owner);
     rec.owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
     rec.lease_until_ms = lease->lease_until_ms;
-    rec.expires_at_s = now / 1000 + idem->cfg.ttl_s;
+    /* A clock stepped back while the handler ran must not shorten the TTL
+     * (an early expiry would let a retry run the handler again). The lease
+     * was fixed at begin as at most begin + max_lease, so lease end minus
+     * max_lease is never after begin: counting from the later of it and now
+     * keeps the exact "TTL from completion" of a steady clock and bounds what
+     * a backward step can take off to one lease. */
+    const int64_t begin_floor_ms = lease->lease_until_ms - idem->cfg.max_lease_ms;
+    const int64_t ttl_base_ms = now > begin_floor_ms ? now : begin_floor_ms;
+    rec.expires_at_s = ttl_base_ms / 1000 + idem->cfg.ttl_s;
     rec.status_code = status_code;
 
     uint8_t *sealed = NULL;

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 #define DEFAULT_NAMESPACE "libgda"
 #define DEFAULT_SERVICE "libgda"
 
@@ -78,59 +80,14 @@ static char *dup_string(const char *s)
     return copy;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 when the bytes
- * there are not one: overlong forms, surrogates and code points past
- * U+10FFFF are rejected, as jansson rejects them. */
-static size_t utf8_sequence_length(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t need;
-    unsigned int cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (avail < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((p[i] & 0xC0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return need;
-}
-
 /* A JSON string holding s[0..len) made safe: ill-formed bytes and NUL
  * become U+FFFD and text past GDA_LOG_MAX_STRING bytes is replaced by "…".
  * Returns NULL only when memory runs out. */
 static json_t *safe_string(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    /* Fast path: already valid and short enough, the common case. */
-    if (len <= GDA_LOG_MAX_STRING) {
-        size_t i = 0;
-        while (i < len) {
-            size_t n = p[i] ? utf8_sequence_length(p + i, len - i) : 0;
-            if (n == 0)
-                break;
-            i += n;
-        }
-        if (i == len)
-            return json_stringn_nocheck(s, len);
-    }
+    /* Fast path: already valid, NUL-free and short enough, the common case. */
+    if (len <= GDA_LOG_MAX_STRING && gda_utf8_validate(s, len, NULL, NULL) == GDA_UTF8_OK)
+        return json_stringn_nocheck(s, len);
 
     /* Each input byte yields at most 3 output bytes, and output stops at the
      * limit plus one last piece and the ellipsis. */
@@ -142,9 +99,11 @@ static json_t *safe_string(const char *s, size_t len)
     size_t used = 0;
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_sequence_length(p + i, len - i);
-        if (p[i] == '\0')
-            n = 0; /* NUL: legal JSON as \u0000, but many readers refuse it */
+        uint32_t cp = 0;
+        size_t n = 0;
+        /* NUL: legal JSON as \u0000, but many readers refuse it. */
+        if (gda_utf8_decode(s + i, len - i, &cp, &n) != GDA_UTF8_OK || cp == 0)
+            n = 0;
         const char *piece = n ? s + i : replacement_char;
         size_t piece_len = n ? n : sizeof replacement_char - 1;
         if (used + piece_len > GDA_LOG_MAX_STRING) {
@@ -159,19 +118,6 @@ static json_t *safe_string(const char *s, size_t len)
     json_t *str = json_stringn_nocheck(out, used);
     free(out);
     return str;
-}
-
-static bool valid_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence_length(p + i, len - i);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
 }
 
 /* Integral values as JSON integers ("1", not "1.0"), others as reals. */
@@ -378,7 +324,7 @@ static bool valid_namespace(const char *ns)
 static bool valid_dimension_value(const char *v)
 {
     size_t n = strlen(v);
-    if (n == 0 || n > GDA_METRICS_MAX_DIMENSION || !valid_utf8(v))
+    if (n == 0 || n > GDA_METRICS_MAX_DIMENSION || !gda_utf8_valid(v, n))
         return false;
     for (size_t i = 0; i < n; i++) {
         if (v[i] != ' ' && v[i] != '\t')
@@ -750,7 +696,7 @@ static gda_status check_metrics(const gda_metric *metrics, size_t n, gda_error *
     for (size_t i = 0; i < n; i++) {
         const gda_metric *m = &metrics[i];
         if (!m->name || m->name[0] == '\0' || strlen(m->name) > GDA_METRICS_MAX_NAME ||
-            !valid_utf8(m->name))
+            !gda_utf8_valid(m->name, strlen(m->name)))
             return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
                                  "metrics[%zu]: name must be 1-255 bytes of UTF-8", i);
         /* These would collide with the dimension or the EMF directive. */

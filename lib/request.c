@@ -8,6 +8,8 @@
 #include <gda/slice.h>
 #include <gda/store.h>
 
+#include "utf8.h"
+
 #define FIELD_NAME_MAX (GDA_ERROR_FIELD_SIZE - 1)
 #define POINTER_MAX 1024
 #define DEFAULT_KEY_FIELD "requestId"
@@ -29,117 +31,6 @@ struct gda_request {
     json_t *root;         /* one owned reference */
     char key[GDA_KEY_MAX + 1];
 };
-
-/* ---- UTF-8 ------------------------------------------------------------- */
-
-typedef enum utf8_problem {
-    UTF8_OK,
-    UTF8_NUL,
-    UTF8_STRAY_CONTINUATION,
-    UTF8_INVALID_BYTE,
-    UTF8_OVERLONG,
-    UTF8_SURROGATE,
-    UTF8_TOO_BIG,
-    UTF8_TRUNCATED
-} utf8_problem;
-
-static const char *utf8_problem_str(utf8_problem p)
-{
-    switch (p) {
-    case UTF8_NUL: return "NUL byte";
-    case UTF8_STRAY_CONTINUATION: return "invalid UTF-8 (unexpected continuation byte)";
-    case UTF8_INVALID_BYTE: return "invalid UTF-8 (byte never valid in UTF-8)";
-    case UTF8_OVERLONG: return "invalid UTF-8 (overlong encoding)";
-    case UTF8_SURROGATE: return "invalid UTF-8 (encoded UTF-16 surrogate)";
-    case UTF8_TOO_BIG: return "invalid UTF-8 (code point above U+10FFFF)";
-    case UTF8_TRUNCATED: return "invalid UTF-8 (truncated sequence)";
-    case UTF8_OK: break;
-    }
-    return "valid UTF-8";
-}
-
-/* Decode one sequence at p[0..len) into *cp and its length into *seq_len.
- * Strict RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static utf8_problem utf8_decode(const unsigned char *p, size_t len, uint32_t *cp,
-                                size_t *seq_len)
-{
-    unsigned char b = p[0];
-    size_t need;
-    uint32_t min;
-    if (b < 0x80) {
-        *cp = b;
-        *seq_len = 1;
-        return b == 0 ? UTF8_NUL : UTF8_OK;
-    }
-    if (b < 0xC0)
-        return UTF8_STRAY_CONTINUATION;
-    if (b < 0xE0) {
-        need = 1;
-        min = 0x80;
-        *cp = b & 0x1Fu;
-    } else if (b < 0xF0) {
-        need = 2;
-        min = 0x800;
-        *cp = b & 0x0Fu;
-    } else if (b < 0xF8) {
-        need = 3;
-        min = 0x10000;
-        *cp = b & 0x07u;
-    } else {
-        return UTF8_INVALID_BYTE; /* 0xF8..0xFF: 5/6-byte forms, never UTF-8 */
-    }
-    if (len - 1 < need)
-        return UTF8_TRUNCATED;
-    for (size_t i = 1; i <= need; i++) {
-        if ((p[i] & 0xC0u) != 0x80u)
-            return UTF8_TRUNCATED;
-        *cp = (*cp << 6) | (p[i] & 0x3Fu);
-    }
-    *seq_len = need + 1;
-    if (*cp < min)
-        return UTF8_OVERLONG;
-    if (*cp >= 0xD800 && *cp <= 0xDFFF)
-        return UTF8_SURROGATE;
-    if (*cp > 0x10FFFF)
-        return UTF8_TOO_BIG;
-    return UTF8_OK;
-}
-
-/* Validate s[0..len); on failure *bad_at (if not NULL) is the offset of the
- * bad sequence. has_control (if not NULL) reports C0, DEL and C1 control
- * characters, which idempotency keys must not hold. */
-static utf8_problem utf8_validate(const char *s, size_t len, size_t *bad_at, bool *has_control)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    if (has_control)
-        *has_control = false;
-    while (i < len) {
-        uint32_t cp = 0;
-        size_t n = 0;
-        utf8_problem prob = utf8_decode(p + i, len - i, &cp, &n);
-        if (prob != UTF8_OK) {
-            if (bad_at)
-                *bad_at = i;
-            return prob;
-        }
-        if (has_control && (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)))
-            *has_control = true;
-        i += n;
-    }
-    return UTF8_OK;
-}
-
-/* Code points in valid UTF-8: every byte that is not a continuation byte. */
-static size_t utf8_count(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (((unsigned char)s[i] & 0xC0u) != 0x80u)
-            n++;
-    }
-    return n;
-}
 
 /* ---- small ASCII helpers (locale-independent on purpose) --------------- */
 
@@ -335,7 +226,7 @@ gda_status gda_spec_add(gda_spec *spec, const gda_field *field, gda_error *err)
     size_t name_len = strlen(field->name);
     bool control = false;
     if (name_len == 0 || name_len > FIELD_NAME_MAX ||
-        utf8_validate(field->name, name_len, NULL, &control) != UTF8_OK || control)
+        gda_utf8_validate(field->name, name_len, NULL, &control) != GDA_UTF8_OK || control)
         return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                              "field name must be 1-%d bytes of UTF-8 without control characters",
                              FIELD_NAME_MAX);
@@ -395,7 +286,7 @@ const gda_field *gda_spec_find(const gda_spec *spec, const char *name)
 gda_status gda_spec_set_idempotency_field(gda_spec *spec, const char *name, gda_error *err)
 {
     if (!spec || !name || !*name ||
-        utf8_validate(name, strlen(name), NULL, NULL) != UTF8_OK)
+        gda_utf8_validate(name, strlen(name), NULL, NULL) != GDA_UTF8_OK)
         return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                              "idempotency field name must be non-empty UTF-8");
     return set_key_source(spec, GDA_KEY_FROM_FIELD, name, NULL, 0, err);
@@ -456,7 +347,7 @@ gda_status gda_spec_set_idempotency_pointer(gda_spec *spec, const char *pointer,
         return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                              "JSON pointer must start with '/' and name a member");
     size_t len = strlen(pointer);
-    if (len > POINTER_MAX || utf8_validate(pointer, len, NULL, NULL) != UTF8_OK)
+    if (len > POINTER_MAX || gda_utf8_validate(pointer, len, NULL, NULL) != GDA_UTF8_OK)
         return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                              "JSON pointer must be UTF-8 of at most %d bytes", POINTER_MAX);
     char **tokens = NULL;
@@ -627,10 +518,10 @@ static bool depth_within(const char *s, size_t n, int max_depth, size_t *bad_at)
 static gda_status check_bytes(const char *s, size_t n, gda_error *err)
 {
     size_t bad_at = 0;
-    utf8_problem prob = utf8_validate(s, n, &bad_at, NULL);
-    if (prob != UTF8_OK)
+    gda_utf8_problem prob = gda_utf8_validate(s, n, &bad_at, NULL);
+    if (prob != GDA_UTF8_OK)
         return gda_error_set(err, GDA_ERR_INVALID_JSON, NULL, "%s at byte %zu",
-                             utf8_problem_str(prob), bad_at);
+                             gda_utf8_problem_str(prob), bad_at);
     return GDA_OK;
 }
 
@@ -678,11 +569,11 @@ static gda_status check_tree(const json_t *v, int depth, int max_depth, gda_erro
 {
     if (json_is_string(v)) {
         size_t bad_at = 0;
-        utf8_problem prob =
-            utf8_validate(json_string_value(v), json_string_length(v), &bad_at, NULL);
-        if (prob != UTF8_OK)
+        gda_utf8_problem prob =
+            gda_utf8_validate(json_string_value(v), json_string_length(v), &bad_at, NULL);
+        if (prob != GDA_UTF8_OK)
             return gda_error_set(err, GDA_ERR_INVALID_JSON, NULL, "%s in a string value",
-                                 utf8_problem_str(prob));
+                                 gda_utf8_problem_str(prob));
         return GDA_OK;
     }
     if (!json_is_object(v) && !json_is_array(v))
@@ -707,10 +598,10 @@ static gda_status check_tree(const json_t *v, int depth, int max_depth, gda_erro
 #else
         size_t key_len = strlen(key);
 #endif
-        utf8_problem prob = utf8_validate(key, key_len, NULL, NULL);
-        if (prob != UTF8_OK)
+        gda_utf8_problem prob = gda_utf8_validate(key, key_len, NULL, NULL);
+        if (prob != GDA_UTF8_OK)
             return gda_error_set(err, GDA_ERR_INVALID_JSON, NULL, "%s in an object key",
-                                 utf8_problem_str(prob));
+                                 gda_utf8_problem_str(prob));
         gda_status st = check_tree(json_object_iter_value(it), depth + 1, max_depth, err);
         if (st != GDA_OK)
             return st;
@@ -780,7 +671,7 @@ static gda_status check_field(const gda_field *f, const json_t *root, gda_error 
         return GDA_OK;
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
-    if (f->max_length && utf8_count(s, len) > f->max_length)
+    if (f->max_length && gda_utf8_count(s, len) > f->max_length)
         return gda_error_set(err, GDA_ERR_INVALID_FIELD, f->name,
                              "longer than %zu characters", f->max_length);
     switch (f->format) {
@@ -843,7 +734,7 @@ static gda_status take_key(gda_request *req, const char *src, const char *s, siz
         return gda_error_set(err, GDA_ERR_INVALID_FIELD, src,
                              "idempotency key longer than %d bytes", GDA_KEY_MAX);
     bool control = false;
-    if (utf8_validate(s, len, NULL, &control) != UTF8_OK)
+    if (gda_utf8_validate(s, len, NULL, &control) != GDA_UTF8_OK)
         return gda_error_set(err, GDA_ERR_INVALID_FIELD, src,
                              "idempotency key is not valid UTF-8");
     if (control)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "utf8.h"
+
 /* ---- a growable byte buffer, always NUL-terminated once non-empty ------- */
 
 typedef struct body_buf {
@@ -110,79 +112,6 @@ static int buf_dump_callback(const char *chunk, size_t size, void *data)
     return b->oom ? -1 : 0;
 }
 
-/* ---- UTF-8 ----------------------------------------------------------------- */
-
-/* Length of the longest prefix of s that is well-formed UTF-8 (no overlong
- * forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_valid_prefix(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t follow;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            follow = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            follow = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            follow = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (len - i - 1 < follow)
-            return i;
-        for (size_t k = 1; k <= follow; k++) {
-            unsigned char cc = s[i + k];
-            if ((cc & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (cc & 0x3Fu);
-        }
-        if ((follow == 2 && cp < 0x800) || (follow == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += follow + 1;
-    }
-    return i;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-    return utf8_valid_prefix(s, len) == len;
-}
-
-/* Whether the n bytes at s are the start of one multi-byte character cut
- * short, as snprintf truncation into a fixed buffer leaves it. */
-static bool utf8_cut_character(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t want;
-    if (n == 0)
-        return false;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        want = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        want = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        want = 4;
-    else
-        return false;
-    if (n >= want)
-        return false;
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return false;
-    }
-    return true;
-}
-
 /* ---- timestamps ------------------------------------------------------------ */
 
 static void put_digits(char *dst, unsigned value, size_t width)
@@ -275,6 +204,19 @@ static gda_status out_of_memory(gda_http_response *out, body_buf *b, gda_error *
     return fail(out, b, GDA_ERR_NOMEM, err, NULL, "out of memory building the response");
 }
 
+/* Install b as the response (b is emptied), adding Retry-After where the
+ * status calls for one; b running out of memory earlier is reported here. */
+static gda_status finish(gda_http_response *out, body_buf *b, int http_status, gda_status code,
+                         int retry_after_s, gda_error *err)
+{
+    if (b->oom)
+        return out_of_memory(out, b, err);
+    install(out, b, http_status, code);
+    if (wants_retry_after(http_status))
+        return set_retry_after(out, retry_after_s, err);
+    return GDA_OK;
+}
+
 /* ---- 200 completed ------------------------------------------------------- */
 
 gda_status gda_response_completed(gda_http_response *out, const json_t *data,
@@ -287,7 +229,7 @@ gda_status gda_response_completed(gda_http_response *out, const json_t *data,
     if (data && !json_is_object(data))
         return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data must be a JSON object");
     size_t id_len = request_id ? strlen(request_id) : 0;
-    if (!utf8_valid(request_id ? request_id : "", id_len))
+    if (!gda_utf8_valid(request_id ? request_id : "", id_len))
         return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
                     "requestId is not valid UTF-8");
     if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
@@ -314,10 +256,7 @@ gda_status gda_response_completed(gda_http_response *out, const json_t *data,
         buf_json_string(&b, request_id, id_len);
     }
     buf_puts(&b, "}");
-    if (b.oom)
-        return out_of_memory(out, &b, err);
-    install(out, &b, 200, GDA_OK);
-    return GDA_OK;
+    return finish(out, &b, 200, GDA_OK, 0, err);
 }
 
 /* ---- 202 accepted -------------------------------------------------------- */
@@ -347,7 +286,7 @@ gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
     if (id_len == 0)
         return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
                     "an accepted response needs a requestId");
-    if (!utf8_valid(request_id, id_len))
+    if (!gda_utf8_valid(request_id, id_len))
         return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
                     "requestId is not valid UTF-8");
     if (!poll_url || !poll_url_ok(poll_url))
@@ -365,9 +304,9 @@ gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
     buf_puts(&b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
     buf_puts(&b, when);
     buf_puts(&b, "\"}");
-    if (b.oom)
-        return out_of_memory(out, &b, err);
-    install(out, &b, 202, GDA_ACCEPTED);
+    gda_status st = finish(out, &b, 202, GDA_ACCEPTED, 0, err);
+    if (st != GDA_OK)
+        return st;
     if (gda_http_response_set_header(out, "Location", poll_url) != GDA_OK) {
         gda_http_response_release(out);
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "could not set Location");
@@ -421,8 +360,8 @@ static const char *fixed_message(gda_status code)
 static size_t sendable_length(const char *text, size_t cap)
 {
     size_t n = strnlen(text, cap);
-    size_t valid = utf8_valid_prefix(text, n);
-    if (valid == n || utf8_cut_character(text + valid, n - valid))
+    size_t valid = gda_utf8_valid_prefix(text, n);
+    if (valid == n || gda_utf8_cut_character(text + valid, n - valid))
         return valid;
     return SIZE_MAX;
 }
@@ -462,7 +401,7 @@ gda_status gda_response_error(gda_http_response *out, const gda_error *error,
         }
     }
     size_t id_len = request_id ? strlen(request_id) : 0;
-    if (id_len && !utf8_valid(request_id, id_len))
+    if (id_len && !gda_utf8_valid(request_id, id_len))
         id_len = 0;
 
     buf_puts(&b, "{\"status\":\"error\",\"error\":{\"code\":");
@@ -480,12 +419,7 @@ gda_status gda_response_error(gda_http_response *out, const gda_error *error,
         buf_json_string(&b, request_id, id_len);
     }
     buf_puts(&b, "}");
-    if (b.oom)
-        return out_of_memory(out, &b, err);
-    install(out, &b, http_status, code);
-    if (wants_retry_after(http_status))
-        return set_retry_after(out, retry_after_s, err);
-    return GDA_OK;
+    return finish(out, &b, http_status, code, retry_after_s, err);
 }
 
 /* ---- replay -------------------------------------------------------------- */
@@ -524,14 +458,10 @@ gda_status gda_response_replay(gda_http_response *out, int http_status, const vo
     if (!replay_code(http_status, &code))
         return fail(out, &b, GDA_ERR_INTERNAL, err, "status",
                     "cached HTTP status is not one this library produces");
-    /* Copied before out is released: body may be out's own old body. */
+    /* Copied before out is released: body may be out's own old body. Even
+     * an empty body gets a buffer, so the response's body is never NULL. */
     buf_append(&b, body, body_len);
-    if (!buf_reserve(&b, 0))
-        return out_of_memory(out, &b, err);
-    install(out, &b, http_status, code);
-    if (wants_retry_after(http_status))
-        return set_retry_after(out, retry_after_s, err);
-    return GDA_OK;
+    return finish(out, &b, http_status, code, retry_after_s, err);
 }
 
 /* ---- flattening ---------------------------------------------------------- */
@@ -620,7 +550,7 @@ json_t *gda_json_flatten(const json_t *data, const char *separator, gda_error *e
     if (!separator)
         separator = ".";
     size_t sep_len = strlen(separator);
-    if (sep_len == 0 || !utf8_valid(separator, sep_len)) {
+    if (sep_len == 0 || !gda_utf8_valid(separator, sep_len)) {
         gda_error_set(err, GDA_ERR_CONFIG, NULL,
                       "the flattening separator must be non-empty UTF-8");
         return NULL;

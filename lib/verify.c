@@ -553,27 +553,25 @@ gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
     v->policy.leeway_s = opt->jwt_leeway_s;
     v->policy.require_exp = opt->jwt_require_exp;
     if ((st = copy_optional(opt->jwt_issuer, &v->policy.issuer, "issuer", err)) != GDA_OK ||
-        (st = copy_optional(opt->jwt_audience, &v->policy.audience, "audience", err)) != GDA_OK) {
-        free((char *)v->policy.issuer);
-        free(v);
-        return st;
-    }
+        (st = copy_optional(opt->jwt_audience, &v->policy.audience, "audience", err)) != GDA_OK)
+        goto fail;
     if (!ring_usable(v, ring)) {
         st = ring_unusable(v, err);
-        free((char *)v->policy.issuer);
-        free((char *)v->policy.audience);
-        free(v);
-        return st;
+        goto fail;
     }
     if (pthread_mutex_init(&v->lock, NULL) != 0) {
-        free((char *)v->policy.issuer);
-        free((char *)v->policy.audience);
-        free(v);
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "cannot create the verifier lock");
+        st = gda_error_set(err, GDA_ERR_INTERNAL, NULL, "cannot create the verifier lock");
+        goto fail;
     }
     v->ring = ring;
     *out = v;
     return GDA_OK;
+
+fail: /* before the lock exists, so not gda_verifier_free */
+    free((char *)v->policy.issuer);
+    free((char *)v->policy.audience);
+    free(v);
+    return st;
 }
 
 gda_status gda_verifier_set_keyring(gda_verifier *v, gda_keyring *ring, gda_error *err)
@@ -619,9 +617,11 @@ static bool parse_switch(gda_slice v, bool *out)
     return false;
 }
 
-static bool parse_seconds(gda_slice v, int64_t *out)
+/* 1..max_digits decimal digits and nothing else; max_digits <= 18 keeps
+ * the value inside int64_t. */
+static bool parse_digits(gda_slice v, size_t max_digits, int64_t *out)
 {
-    if (v.len == 0 || v.len > 9)
+    if (v.len == 0 || v.len > max_digits)
         return false;
     int64_t n = 0;
     for (size_t i = 0; i < v.len; i++) {
@@ -631,6 +631,11 @@ static bool parse_seconds(gda_slice v, int64_t *out)
     }
     *out = n;
     return true;
+}
+
+static bool parse_seconds(gda_slice v, int64_t *out)
+{
+    return parse_digits(v, 9, out);
 }
 
 static bool parse_algs(gda_slice v, unsigned *out)
@@ -764,6 +769,17 @@ static gda_auth_reason strip_auth_scheme(gda_slice *v, const char *scheme)
     return GDA_AUTH_ACCEPTED;
 }
 
+/* The credential in the configured header; when that header is
+ * Authorization it must carry the Bearer scheme, which is stripped. */
+static gda_auth_reason bearer_credential(const gda_verifier *v, const gda_http_request *req,
+                                         gda_slice *out)
+{
+    gda_auth_reason reason = single_header(req, v->header, out);
+    if (reason == GDA_AUTH_ACCEPTED && v->header_is_authorization)
+        reason = strip_auth_scheme(out, "Bearer");
+    return reason;
+}
+
 typedef struct verdict {
     gda_auth_reason reason;
     const ring_entry *entry;    /* matched */
@@ -775,10 +791,8 @@ static void verify_token(const gda_verifier *v, const gda_keyring *ring,
                          const gda_http_request *req, verdict *out)
 {
     gda_slice value;
-    out->reason = single_header(req, v->header, &value);
+    out->reason = bearer_credential(v, req, &value);
     if (out->reason != GDA_AUTH_ACCEPTED)
-        return;
-    if (v->header_is_authorization && (out->reason = strip_auth_scheme(&value, "Bearer")))
         return;
     /* Zero-padded so every comparison can read a full entry length. */
     uint8_t given[GDA_KEY_MAX_BYTES + 3];
@@ -840,16 +854,7 @@ static bool parse_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
 /* Epoch seconds: 1-12 digits. */
 static bool parse_timestamp(gda_slice v, int64_t *out)
 {
-    if (v.len == 0 || v.len > 12)
-        return false;
-    int64_t n = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.ptr[i] < '0' || v.ptr[i] > '9')
-            return false;
-        n = n * 10 + (v.ptr[i] - '0');
-    }
-    *out = n;
-    return true;
+    return parse_digits(v, 12, out);
 }
 
 static void verify_hmac(const gda_verifier *v, const gda_keyring *ring,
@@ -910,10 +915,8 @@ static void verify_jwt(const gda_verifier *v, const gda_keyring *ring,
                        gda_status *fatal)
 {
     gda_slice token;
-    out->reason = single_header(req, v->header, &token);
+    out->reason = bearer_credential(v, req, &token);
     if (out->reason != GDA_AUTH_ACCEPTED)
-        return;
-    if (v->header_is_authorization && (out->reason = strip_auth_scheme(&token, "Bearer")))
         return;
     gda_jws jws;
     gda_status st = gda_jws_parse(token, &jws);
@@ -975,14 +978,10 @@ static void verify_basic(const gda_verifier *v, const gda_keyring *ring,
     enum { PAIR_MAX = GDA_KEY_ID_MAX + 1 + KEY_TEXT_MAX };
     uint8_t pair[PAIR_MAX + 3];
     size_t pair_len = 0;
+    const uint8_t *colon = NULL;
     if (value.len > (PAIR_MAX + 2) / 3 * 4 ||
-        !b64_decode(value.ptr, value.len, pair, sizeof pair, &pair_len)) {
-        sodium_memzero(pair, sizeof pair);
-        out->reason = GDA_AUTH_MALFORMED;
-        return;
-    }
-    const uint8_t *colon = memchr(pair, ':', pair_len);
-    if (!colon) {
+        !b64_decode(value.ptr, value.len, pair, sizeof pair, &pair_len) ||
+        !(colon = memchr(pair, ':', pair_len))) {
         sodium_memzero(pair, sizeof pair);
         out->reason = GDA_AUTH_MALFORMED;
         return;

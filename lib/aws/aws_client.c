@@ -153,6 +153,19 @@ static CURL *handle_create(gda_aws_client *c)
     return h;
 }
 
+/* The copies and arrays the client owns (any may still be NULL when
+ * construction failed part way). */
+static void free_owned(gda_aws_client *c)
+{
+    free(c->service);
+    free(c->region);
+    free(c->endpoint);
+    free(c->target_prefix);
+    free(c->content_type);
+    free(c->idle);
+    free(c->sigv4);
+}
+
 gda_aws_client *gda_aws_client_new(const gda_aws_client_options *opts, gda_aws_credentials *creds,
                                    gda_error *err)
 {
@@ -208,13 +221,7 @@ gda_aws_client *gda_aws_client_new(const gda_aws_client_options *opts, gda_aws_c
     c->sigv4 = malloc(sigv4_len);
     if (!c->service || !c->region || !c->endpoint || !c->target_prefix || !c->content_type ||
         !c->idle || !c->sigv4) {
-        free(c->service);
-        free(c->region);
-        free(c->endpoint);
-        free(c->target_prefix);
-        free(c->content_type);
-        free(c->idle);
-        free(c->sigv4);
+        free_owned(c);
         free(c);
         gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
         return NULL;
@@ -252,13 +259,7 @@ void gda_aws_client_free(gda_aws_client *c)
     pthread_cond_destroy(&c->handle_freed);
     pthread_mutex_destroy(&c->mu);
     gda_aws_credentials_free(c->creds);
-    free(c->service);
-    free(c->region);
-    free(c->endpoint);
-    free(c->target_prefix);
-    free(c->content_type);
-    free(c->idle);
-    free(c->sigv4);
+    free_owned(c);
     free(c);
 }
 

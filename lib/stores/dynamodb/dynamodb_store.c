@@ -77,6 +77,58 @@ static gda_status read_record(dynamodb_store *s, const char *key, int64_t deadli
     return st;
 }
 
+/* How a conditional write ended, when DynamoDB answered. */
+typedef enum write_outcome {
+    WRITE_APPLIED,
+    WRITE_REFUSED,           /* the condition failed */
+    WRITE_REFUSED_AMBIGUOUS, /* failed, but an earlier attempt of this call,
+                                whose answer was lost, may have been applied */
+} write_outcome;
+
+/* Send a conditional write (req not consumed). On a refusal *answer holds
+ * the server's reply, which may carry the old item, for the caller to
+ * release; otherwise it is NULL. Error types other than a failed condition
+ * become the gda_status dynamodb_map_error gives them. */
+static gda_status conditional_write(dynamodb_store *s, const char *operation, json_t *req,
+                                    int64_t deadline_ms, write_outcome *outcome, json_t **answer,
+                                    gda_error *err)
+{
+    char error_type[96];
+    bool ambiguous = false;
+    *outcome = WRITE_REFUSED;
+    gda_status st = dynamodb_request(&s->conn, operation, req, deadline_ms, answer, error_type,
+                                     sizeof error_type, &ambiguous, err);
+    if (st != GDA_OK)
+        return st;
+    if (!error_type[0])
+        *outcome = WRITE_APPLIED;
+    else if (strcmp(error_type, "ConditionalCheckFailedException") != 0)
+        st = dynamodb_map_error(&s->conn, operation, error_type, err);
+    else if (ambiguous)
+        *outcome = WRITE_REFUSED_AMBIGUOUS;
+    if (st != GDA_OK || *outcome == WRITE_APPLIED) {
+        json_decref(*answer);
+        *answer = NULL;
+    }
+    return st;
+}
+
+/* The record as it stood when a write's condition failed: the old item the
+ * refusal carried (ReturnValuesOnConditionCheckFailure), else a consistent
+ * read. *found false when there is none. */
+static gda_status refused_record(dynamodb_store *s, json_t *answer, const char *key,
+                                 int64_t deadline_ms, gda_record *current, bool *found,
+                                 gda_error *err)
+{
+    json_t *old = json_object_get(answer, "Item");
+    if (old && json_object_size(old) > 0) {
+        gda_status st = dynamodb_item_to_record(&s->conn.names, old, current, err);
+        *found = st == GDA_OK;
+        return st;
+    }
+    return read_record(s, key, deadline_ms, current, found, err);
+}
+
 static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec,
                                          const gda_store_call *call, bool *inserted,
                                          gda_record *existing, gda_error *err)
@@ -105,37 +157,22 @@ static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec
         return nomem(err);
 
     for (int round = 0; round < DYNAMODB_PUT_ROUNDS; round++) {
-        char error_type[96];
+        write_outcome outcome;
         json_t *answer = NULL;
-        bool ambiguous = false;
-        st = dynamodb_request(&s->conn, "PutItem", req, call->deadline_ms, &answer, error_type,
-                              sizeof error_type, &ambiguous, err);
+        st = conditional_write(s, "PutItem", req, call->deadline_ms, &outcome, &answer, err);
         if (st != GDA_OK)
             break;
-        if (!error_type[0]) {
-            json_decref(answer);
+        if (outcome == WRITE_APPLIED) {
             *inserted = true;
-            break;
-        }
-        if (strcmp(error_type, "ConditionalCheckFailedException") != 0) {
-            json_decref(answer);
-            st = dynamodb_map_error(&s->conn, "PutItem", error_type, err);
             break;
         }
         gda_record current = {0};
         bool found = false;
-        json_t *old = json_object_get(answer, "Item");
-        if (old && json_object_size(old) > 0) {
-            st = dynamodb_item_to_record(n, old, &current, err);
-            found = st == GDA_OK;
-        } else {
-            /* The server did not send the old item: read it, consistently. */
-            st = read_record(s, rec->key, call->deadline_ms, &current, &found, err);
-        }
+        st = refused_record(s, answer, rec->key, call->deadline_ms, &current, &found, err);
         json_decref(answer);
         if (st != GDA_OK)
             break;
-        if (ambiguous && found && same_owner(current.owner, rec->owner) &&
+        if (outcome == WRITE_REFUSED_AMBIGUOUS && found && same_owner(current.owner, rec->owner) &&
             current.state == GDA_RECORD_IN_PROGRESS) {
             /* Our own insert, applied by an attempt whose answer was lost
              * and then retried by the client. */
@@ -172,21 +209,6 @@ static gda_status dynamodb_get(gda_store *store, const char *key, const gda_stor
     if (st == GDA_OK && have)
         *out = rec;
     return st;
-}
-
-/* After a write whose condition failed: if an earlier attempt of the same
- * call may have been applied (ambiguous), the record tells whether it was. */
-static gda_status settle_ambiguous(dynamodb_store *s, json_t *answer, const char *key,
-                                   int64_t deadline_ms, gda_record *current, bool *found,
-                                   gda_error *err)
-{
-    json_t *old = json_object_get(answer, "Item");
-    if (old && json_object_size(old) > 0) {
-        gda_status st = dynamodb_item_to_record(&s->conn.names, old, current, err);
-        *found = st == GDA_OK;
-        return st;
-    }
-    return read_record(s, key, deadline_ms, current, found, err);
 }
 
 static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
@@ -236,22 +258,19 @@ static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
     if (!req)
         return nomem(err);
 
-    char error_type[96];
+    write_outcome outcome;
     json_t *answer = NULL;
-    bool ambiguous = false;
-    st = dynamodb_request(&s->conn, "UpdateItem", req, call->deadline_ms, &answer, error_type,
-                          sizeof error_type, &ambiguous, err);
+    st = conditional_write(s, "UpdateItem", req, call->deadline_ms, &outcome, &answer, err);
     json_decref(req);
     if (st != GDA_OK)
         return st;
-    if (!error_type[0]) {
+    if (outcome == WRITE_APPLIED) {
         *applied = true;
-    } else if (strcmp(error_type, "ConditionalCheckFailedException") != 0) {
-        st = dynamodb_map_error(&s->conn, "UpdateItem", error_type, err);
-    } else if (ambiguous) {
+    } else if (outcome == WRITE_REFUSED_AMBIGUOUS) {
+        /* The record tells whether the lost attempt was applied. */
         gda_record current = {0};
         bool found = false;
-        st = settle_ambiguous(s, answer, rec->key, call->deadline_ms, &current, &found, err);
+        st = refused_record(s, answer, rec->key, call->deadline_ms, &current, &found, err);
         /* Our owner and our final state: the lost attempt wrote it. */
         if (st == GDA_OK && found && same_owner(current.owner, rec->owner) &&
             current.state == rec->state && current.status_code == rec->status_code)
@@ -279,19 +298,15 @@ static gda_status dynamodb_release(gda_store *store, const char *key, const char
                             "S", "IN_PROGRESS");
     if (!req)
         return nomem(err);
-    char error_type[96];
+    write_outcome outcome;
     json_t *answer = NULL;
-    bool ambiguous = false;
-    st = dynamodb_request(&s->conn, "DeleteItem", req, call->deadline_ms, &answer, error_type,
-                          sizeof error_type, &ambiguous, err);
+    st = conditional_write(s, "DeleteItem", req, call->deadline_ms, &outcome, &answer, err);
     json_decref(req);
     if (st != GDA_OK)
         return st;
-    if (!error_type[0]) {
+    if (outcome == WRITE_APPLIED) {
         *applied = true;
-    } else if (strcmp(error_type, "ConditionalCheckFailedException") != 0) {
-        st = dynamodb_map_error(&s->conn, "DeleteItem", error_type, err);
-    } else if (ambiguous) {
+    } else if (outcome == WRITE_REFUSED_AMBIGUOUS) {
         gda_record current = {0};
         bool found = false;
         st = read_record(s, key, call->deadline_ms, &current, &found, err);

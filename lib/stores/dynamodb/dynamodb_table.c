@@ -13,18 +13,37 @@ static int64_t now_ms(const dynamodb_conn *conn)
     return conn->clock.now_ms(conn->clock.user);
 }
 
+/* dynamodb_request for a request built just before the call: req is
+ * consumed, and NULL (json_pack out of memory) is GDA_ERR_NOMEM. answer may
+ * be NULL when the reply is not needed. */
+static gda_status table_call(dynamodb_conn *conn, const char *operation, json_t *req,
+                             int64_t deadline_ms, json_t **answer, char *error_type,
+                             size_t error_type_size, gda_error *err)
+{
+    json_t *reply = NULL;
+    if (answer)
+        *answer = NULL;
+    if (!req)
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    gda_status st = dynamodb_request(conn, operation, req, deadline_ms, &reply, error_type,
+                                     error_type_size, NULL, err);
+    json_decref(req);
+    if (answer)
+        *answer = reply;
+    else
+        json_decref(reply);
+    return st;
+}
+
 /* Poll DescribeTable until the table is ACTIVE or the deadline passes. */
 static gda_status wait_active(dynamodb_conn *conn, int64_t deadline_ms, gda_error *err)
 {
     for (;;) {
         char error_type[96];
         json_t *answer = NULL;
-        json_t *req = json_pack("{s:s}", "TableName", conn->table);
-        if (!req)
-            return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-        gda_status st = dynamodb_request(conn, "DescribeTable", req, deadline_ms, &answer,
-                                         error_type, sizeof error_type, NULL, err);
-        json_decref(req);
+        gda_status st = table_call(conn, "DescribeTable",
+                                   json_pack("{s:s}", "TableName", conn->table), deadline_ms,
+                                   &answer, error_type, sizeof error_type, err);
         if (st != GDA_OK)
             return st;
         /* Right after CreateTable, an eventually consistent DescribeTable may
@@ -56,12 +75,9 @@ static gda_status enable_ttl(dynamodb_conn *conn, int64_t deadline_ms, bool *ena
     json_t *answer = NULL;
     *enabled = false;
 
-    json_t *req = json_pack("{s:s}", "TableName", conn->table);
-    if (!req)
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    gda_status st = dynamodb_request(conn, "DescribeTimeToLive", req, deadline_ms, &answer,
-                                     error_type, sizeof error_type, NULL, err);
-    json_decref(req);
+    gda_status st = table_call(conn, "DescribeTimeToLive",
+                               json_pack("{s:s}", "TableName", conn->table), deadline_ms,
+                               &answer, error_type, sizeof error_type, err);
     if (st != GDA_OK)
         return st;
     if (!error_type[0]) {
@@ -73,20 +89,16 @@ static gda_status enable_ttl(dynamodb_conn *conn, int64_t deadline_ms, bool *ena
             *enabled = true;
     }
     json_decref(answer);
-    answer = NULL;
     if (*enabled)
         return GDA_OK;
     if (error_type[0] && strcmp(error_type, "UnknownOperationException") != 0)
         return dynamodb_map_error(conn, "DescribeTimeToLive", error_type, err);
 
-    req = json_pack("{s:s, s:{s:s, s:b}}", "TableName", conn->table, "TimeToLiveSpecification",
-                    "AttributeName", conn->names.expires, "Enabled", 1);
-    if (!req)
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    st = dynamodb_request(conn, "UpdateTimeToLive", req, deadline_ms, &answer, error_type,
-                          sizeof error_type, NULL, err);
-    json_decref(req);
-    json_decref(answer);
+    st = table_call(conn, "UpdateTimeToLive",
+                    json_pack("{s:s, s:{s:s, s:b}}", "TableName", conn->table,
+                              "TimeToLiveSpecification", "AttributeName", conn->names.expires,
+                              "Enabled", 1),
+                    deadline_ms, NULL, error_type, sizeof error_type, err);
     if (st != GDA_OK)
         return st;
     if (!error_type[0]) {
@@ -117,19 +129,12 @@ gda_status gda_dynamodb_create_table(const gda_dynamodb_options *opts, int64_t d
         deadline_ms = now_ms(&conn) + TABLE_DEFAULT_BUDGET_MS;
 
     char error_type[96];
-    json_t *answer = NULL;
     json_t *req = json_pack("{s:s, s:[{s:s, s:s}], s:[{s:s, s:s}], s:s}", "TableName", conn.table,
                             "AttributeDefinitions", "AttributeName", conn.names.key,
                             "AttributeType", "S", "KeySchema", "AttributeName", conn.names.key,
                             "KeyType", "HASH", "BillingMode", "PAY_PER_REQUEST");
-    if (!req) {
-        st = gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-        goto done;
-    }
-    st = dynamodb_request(&conn, "CreateTable", req, deadline_ms, &answer, error_type,
-                          sizeof error_type, NULL, err);
-    json_decref(req);
-    json_decref(answer);
+    st = table_call(&conn, "CreateTable", req, deadline_ms, NULL, error_type, sizeof error_type,
+                    err);
     if (st != GDA_OK)
         goto done;
     if (!error_type[0]) {
@@ -160,18 +165,10 @@ gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts, int64_t d
     if (deadline_ms <= 0)
         deadline_ms = now_ms(&conn) + TABLE_DEFAULT_BUDGET_MS;
     char error_type[96];
-    json_t *answer = NULL;
-    json_t *req = json_pack("{s:s}", "TableName", conn.table);
-    if (!req) {
-        st = gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    } else {
-        st = dynamodb_request(&conn, "DeleteTable", req, deadline_ms, &answer, error_type,
-                              sizeof error_type, NULL, err);
-        json_decref(req);
-        json_decref(answer);
-        if (st == GDA_OK && error_type[0] && strcmp(error_type, "ResourceNotFoundException") != 0)
-            st = dynamodb_map_error(&conn, "DeleteTable", error_type, err);
-    }
+    st = table_call(&conn, "DeleteTable", json_pack("{s:s}", "TableName", conn.table),
+                    deadline_ms, NULL, error_type, sizeof error_type, err);
+    if (st == GDA_OK && error_type[0] && strcmp(error_type, "ResourceNotFoundException") != 0)
+        st = dynamodb_map_error(&conn, "DeleteTable", error_type, err);
     dynamodb_conn_close(&conn);
     return st;
 }
