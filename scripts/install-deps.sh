@@ -11,6 +11,7 @@ packages=(
   wrk openssl
   doxygen
   clang libclang-rt-14-dev
+  valgrind
 )
 
 # Node.js and npm run the tests' JavaScript peers (dynalite, the example

@@ -44,7 +44,8 @@ else
   meson setup "$build"
 fi
 ninja -C "$build"
-meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+# Suite 'valgrind' runs on its own after the sanitizer pass (below).
+meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite valgrind "$@"
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # any report (leaks included) fails the test that produced it.
@@ -58,6 +59,12 @@ fi
 ninja -C "$asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   meson test -C "$asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3 "$@"
+
+# gda-httpd and the Lambda bootstrap under valgrind memcheck (suite
+# 'valgrind', main build): the integration and bad-input tests again with
+# the spawned program inside memcheck; any memory error or definite/indirect
+# leak fails the test (tests/meson.build, tests/test_wrapper.h).
+meson test -C "$build" --print-errorlogs --num-processes 2 --suite valgrind
 
 # Every libFuzzer target for a bounded time (default here 20 s each).
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash scripts/fuzz.sh

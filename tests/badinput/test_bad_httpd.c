@@ -33,6 +33,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "../test_wrapper.h"
 #include "bad_case.h"
 
 static const char *server_bin;
@@ -62,7 +63,18 @@ static bool start_server(void)
     char port_file[128], store[160];
     snprintf(port_file, sizeof port_file, "%s/port", tmpdir);
     snprintf(store, sizeof store, "sqlite:%s", db_path);
+    /* Under GDA_TEST_WRAPPER (suite 'valgrind') the server runs inside it. */
+    const char *const args[] = {"--listen", "127.0.0.1:0", "--port-file", port_file,
+                                "--threads", "8", NULL};
+    char *argv[TEST_WRAPPER_MAX_ARGS];
+    char *scratch = NULL;
+    if (!test_wrapper_argv(server_bin, args, argv, TEST_WRAPPER_MAX_ARGS, &scratch)) {
+        free(scratch);
+        return false;
+    }
     pid_t pid = fork();
+    if (pid != 0)
+        free(scratch);
     if (pid < 0)
         return false;
     if (pid == 0) {
@@ -79,12 +91,12 @@ static bool start_server(void)
         unsetenv("GDA_MAX_BODY");
         unsetenv("GDA_ROUTE");
         unsetenv("GDA_AUTH_HEADER");
-        execl(server_bin, server_bin, "--listen", "127.0.0.1:0", "--port-file", port_file,
-              "--threads", "8", (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
     server_pid = pid;
-    for (int64_t until = mono_ms() + 15000; mono_ms() < until; nap_ms(20)) {
+    for (int64_t until = mono_ms() + test_wrapper_scale_ms(15000); mono_ms() < until;
+         nap_ms(20)) {
         FILE *f = fopen(port_file, "r");
         if (f) {
             int port = 0;
@@ -334,6 +346,7 @@ static int teardown(void **state)
     if (server_pid > 0) {
         kill(server_pid, SIGTERM);
         waitpid(server_pid, &status, 0);
+        test_wrapper_report(status, "gda-httpd-test", log_path);
     }
     curl_global_cleanup();
     bool clean = server_pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;

@@ -35,6 +35,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "../test_wrapper.h"
+
 /* The test key ring: one 32-byte secret, and the token a caller sends (its
  * base64 text, as pasted into the Genesys credential). */
 #define SECRET_B64 "dGVzdC1zZWNyZXQtZm9yLWdkYS1odHRwZC0zMmJ5dGU="
@@ -100,7 +102,21 @@ static bool start_server(server *s, const char *tag, const char *db_name)
     snprintf(store, sizeof store, "sqlite:%s", db);
     unlink(port_file);
 
+    /* Under GDA_TEST_WRAPPER (suite 'valgrind') the server runs inside it. */
+    static const char *const args[] = {"--listen", "127.0.0.1:0", "--port-file", NULL,
+                                       "--threads", "32", "--drain-timeout", "20", NULL};
+    const char *server_args[sizeof args / sizeof *args];
+    memcpy(server_args, args, sizeof args);
+    server_args[3] = port_file;
+    char *argv[TEST_WRAPPER_MAX_ARGS];
+    char *scratch = NULL;
+    if (!test_wrapper_argv(server_bin, server_args, argv, TEST_WRAPPER_MAX_ARGS, &scratch)) {
+        free(scratch);
+        return false;
+    }
     pid_t pid = fork();
+    if (pid != 0)
+        free(scratch);
     if (pid < 0)
         return false;
     if (pid == 0) {
@@ -116,12 +132,11 @@ static bool start_server(server *s, const char *tag, const char *db_name)
         setenv("GDA_LOG_LEVEL", "info", 1);
         unsetenv("GDA_MAX_BODY");
         unsetenv("GDA_ROUTE");
-        execl(server_bin, server_bin, "--listen", "127.0.0.1:0", "--port-file", port_file,
-              "--threads", "32", "--drain-timeout", "20", (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
     s->pid = pid;
-    int64_t until = mono_ms() + 15000;
+    int64_t until = mono_ms() + test_wrapper_scale_ms(15000);
     while (mono_ms() < until) {
         FILE *f = fopen(port_file, "r");
         if (f) {
@@ -136,13 +151,15 @@ static bool start_server(server *s, const char *tag, const char *db_name)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             fprintf(stderr, "gda-httpd-test exited during start-up (status %d)\n", status);
+            test_wrapper_report(status, "gda-httpd-test", s->log);
             dump_log(s);
             s->pid = 0;
             return false;
         }
         sleep_ms(20);
     }
-    fprintf(stderr, "gda-httpd-test did not write its port file in 15 s\n");
+    fprintf(stderr, "gda-httpd-test did not write its port file in %d s\n",
+            test_wrapper_scale_ms(15000) / 1000);
     dump_log(s);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -157,7 +174,7 @@ static int stop_server(server *s)
         return -1;
     kill(s->pid, SIGTERM);
     int status = 0;
-    int64_t until = mono_ms() + 30000;
+    int64_t until = mono_ms() + test_wrapper_scale_ms(30000);
     while (waitpid(s->pid, &status, WNOHANG) == 0) {
         if (mono_ms() > until) {
             kill(s->pid, SIGKILL);
@@ -167,6 +184,7 @@ static int stop_server(server *s)
         sleep_ms(10);
     }
     s->pid = 0;
+    test_wrapper_report(status, "gda-httpd-test", s->log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

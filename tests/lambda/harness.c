@@ -13,6 +13,36 @@
 
 #include <sodium.h>
 
+#include "../test_wrapper.h"
+
+/* The log each live child writes to, for the wrapper's error report. */
+#define HARNESS_MAX_CHILDREN 64
+static struct {
+    pid_t pid;
+    char log[512];
+} children[HARNESS_MAX_CHILDREN];
+
+static void remember_child(pid_t pid, const char *log_path)
+{
+    for (size_t i = 0; i < HARNESS_MAX_CHILDREN; i++)
+        if (children[i].pid <= 0) {
+            children[i].pid = pid;
+            snprintf(children[i].log, sizeof children[i].log, "%s", log_path ? log_path : "");
+            return;
+        }
+}
+
+/* Forget pid; its log path (static storage until the next spawn) or NULL. */
+static const char *forget_child(pid_t pid)
+{
+    for (size_t i = 0; i < HARNESS_MAX_CHILDREN; i++)
+        if (children[i].pid == pid) {
+            children[i].pid = 0;
+            return children[i].log[0] ? children[i].log : NULL;
+        }
+    return NULL;
+}
+
 pid_t harness_spawn(const char *program, const char *api, const char *const *env,
                     const char *log_path, const char *chroot_dir)
 {
@@ -36,9 +66,24 @@ pid_t harness_spawn(const char *program, const char *api, const char *const *env
             n++;
     }
     envp[n] = NULL;
+    /* Under GDA_TEST_WRAPPER (valgrind) the wrapper execs the program; a
+     * chrooted program has no wrapper inside its root, so it runs bare. */
+    char *argv[TEST_WRAPPER_MAX_ARGS];
+    char *scratch = NULL;
+    if (chroot_dir) {
+        argv[0] = (char *)program;
+        argv[1] = NULL;
+    } else if (!test_wrapper_argv(program, NULL, argv, TEST_WRAPPER_MAX_ARGS, &scratch)) {
+        free(scratch);
+        return -1;
+    }
     pid_t pid = fork();
-    if (pid != 0)
+    if (pid != 0) {
+        free(scratch);
+        if (pid > 0)
+            remember_child(pid, log_path);
         return pid;
+    }
     int fd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
         dup2(fd, STDOUT_FILENO);
@@ -52,23 +97,26 @@ pid_t harness_spawn(const char *program, const char *api, const char *const *env
             _exit(126);
         }
     }
-    char *argv[] = {(char *)program, NULL};
-    execve(program, argv, envp);
-    fprintf(stderr, "exec %s failed: %s\n", program, strerror(errno));
+    execve(argv[0], argv, envp);
+    fprintf(stderr, "exec %s failed: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
 bool harness_wait(pid_t pid, int timeout_ms, int *status)
 {
+    timeout_ms = test_wrapper_scale_ms(timeout_ms);
     for (int waited = 0; waited <= timeout_ms; waited += 5) {
         pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
+        if (r == pid) {
+            test_wrapper_report(*status, "bootstrap", forget_child(pid));
             return true;
+        }
         struct timespec ts = {0, 5 * 1000000L};
         nanosleep(&ts, NULL);
     }
     kill(pid, SIGKILL);
     waitpid(pid, status, 0);
+    forget_child(pid);
     return false;
 }
 

@@ -17,12 +17,16 @@
  * GDA_LOG_LEVEL=WARN, then each "NAME=value" of env (NULL-terminated; a
  * later entry wins). stdout/stderr go to log_path when not NULL (else
  * /dev/null). chroot_dir: run chrooted there (program is then a path inside
- * it). Returns the pid or -1. */
+ * it). When the test runs with GDA_TEST_WRAPPER (../test_wrapper.h), the
+ * program runs under that command (not when chrooted). Returns the pid or
+ * -1. */
 pid_t harness_spawn(const char *program, const char *api, const char *const *env,
                     const char *log_path, const char *chroot_dir);
 
-/* Wait for pid up to timeout_ms; *status gets the waitpid status. false on
- * timeout (the child is then killed). */
+/* Wait for pid up to timeout_ms (times GDA_TEST_TIME_SCALE); *status gets
+ * the waitpid status. false on timeout (the child is then killed). When the
+ * child exited with the wrapper's error status, says so on stderr with the
+ * wrapper's report from its log. */
 bool harness_wait(pid_t pid, int timeout_ms, int *status);
 
 /* Resident set size (VmRSS) and peak (VmHWM) of pid in KiB; -1 if unknown. */
