@@ -82,14 +82,23 @@ void gda_sha256(const void *data, size_t len, uint8_t out[GDA_SHA256_LEN])
     state_final(&s, out);
 }
 
-void gda_hmac_sha256_parts(const uint8_t *key, size_t key_len, const gda_slice *parts, size_t n,
-                           uint8_t out[GDA_SHA256_LEN])
+/* The two states a prepared key holds, at the front of its bytes. */
+typedef struct hmac_states {
+    sha256_state inner; /* after (key ^ ipad) */
+    sha256_state outer; /* after (key ^ opad) */
+} hmac_states;
+
+_Static_assert(sizeof(hmac_states) <= GDA_HMAC_KEY_SIZE, "gda_hmac_key is too small");
+_Static_assert(_Alignof(hmac_states) <= 16, "gda_hmac_key is not aligned enough");
+_Static_assert(GDA_HMAC_KEY_SIZE % 64 == 0, "gda_hmac_key size must keep arrays aligned");
+
+void gda_hmac_sha256_key_init(gda_hmac_key *out, const uint8_t *key, size_t key_len)
 {
     uint8_t k[SHA256_BLOCK] = {0};
     uint8_t pad[SHA256_BLOCK];
-    uint8_t inner[GDA_SHA256_LEN];
-    sha256_state s;
+    hmac_states *hs = (hmac_states *)(void *)out->state;
 
+    memset(out, 0, sizeof *out);
     if (key_len > SHA256_BLOCK)
         gda_sha256(key, key_len, k);
     else if (key_len)
@@ -97,24 +106,44 @@ void gda_hmac_sha256_parts(const uint8_t *key, size_t key_len, const gda_slice *
 
     for (size_t i = 0; i < SHA256_BLOCK; i++)
         pad[i] = (uint8_t)(k[i] ^ 0x36);
-    state_init(&s);
-    state_update(&s, pad, sizeof pad);
-    state_update_parts(&s, parts, n);
-    state_final(&s, inner);
+    state_init(&hs->inner);
+    state_update(&hs->inner, pad, sizeof pad);
 
     for (size_t i = 0; i < SHA256_BLOCK; i++)
         pad[i] = (uint8_t)(k[i] ^ 0x5c);
-    state_init(&s);
-    state_update(&s, pad, sizeof pad);
+    state_init(&hs->outer);
+    state_update(&hs->outer, pad, sizeof pad);
+
+    /* The padded key is key material: leave none of it on the stack. */
+    sodium_memzero(k, sizeof k);
+    sodium_memzero(pad, sizeof pad);
+}
+
+void gda_hmac_sha256_prepared(const gda_hmac_key *key, const gda_slice *parts, size_t n,
+                              uint8_t out[GDA_SHA256_LEN])
+{
+    const hmac_states *hs = (const hmac_states *)(const void *)key->state;
+    uint8_t inner[GDA_SHA256_LEN];
+    sha256_state s = hs->inner;
+    state_update_parts(&s, parts, n);
+    state_final(&s, inner);
+
+    s = hs->outer;
     state_update(&s, inner, sizeof inner);
     state_final(&s, out);
 
-    /* The padded key, and any hash state that absorbed it, is key material:
-     * leave none of it on the stack. */
-    sodium_memzero(k, sizeof k);
-    sodium_memzero(pad, sizeof pad);
+    /* A state that absorbed the key block is key material too. */
     sodium_memzero(inner, sizeof inner);
     sodium_memzero(&s, sizeof s);
+}
+
+void gda_hmac_sha256_parts(const uint8_t *key, size_t key_len, const gda_slice *parts, size_t n,
+                           uint8_t out[GDA_SHA256_LEN])
+{
+    gda_hmac_key prepared;
+    gda_hmac_sha256_key_init(&prepared, key, key_len);
+    gda_hmac_sha256_prepared(&prepared, parts, n, out);
+    sodium_memzero(&prepared, sizeof prepared);
 }
 
 const char *gda_digest_backend(void)

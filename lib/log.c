@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "utf8.h"
@@ -40,8 +39,13 @@ struct gda_logger {
     gda_log_pii_fn is_pii;
     void *is_pii_user;
     bool metrics_enabled;
-    char *metrics_namespace;
-    char *service;
+    /* The fixed parts of every EMF line, escaped once here: what follows the
+     * timestamp up to the metric definitions, and what closes the directive
+     * and names the Service dimension. */
+    char *emf_namespace;
+    size_t emf_namespace_len;
+    char *emf_service;
+    size_t emf_service_len;
 };
 
 /* Members an extra object may not set: the standard fields (so a caller's
@@ -80,22 +84,24 @@ static char *dup_string(const char *s)
     return copy;
 }
 
-/* A JSON string holding s[0..len) made safe: ill-formed bytes and NUL
- * become U+FFFD and text past GDA_LOG_MAX_STRING bytes is replaced by "…".
- * Returns NULL only when memory runs out. */
-static json_t *safe_string(const char *s, size_t len)
+/* The safe form of s[0..len): ill-formed bytes and NUL become U+FFFD, and
+ * text past GDA_LOG_MAX_STRING bytes is cut at a character boundary and ends
+ * with "…". Handed out piece by piece to emit, so callers decide where the
+ * text goes (a jansson string, or a line being written) without a copy. */
+typedef void (*piece_fn)(const char *piece, size_t len, void *ctx);
+
+static bool text_is_safe(const char *s, size_t len)
+{
+    return len <= GDA_LOG_MAX_STRING && gda_utf8_validate(s, len, NULL, NULL) == GDA_UTF8_OK;
+}
+
+static void sanitize(const char *s, size_t len, piece_fn emit, void *ctx)
 {
     /* Fast path: already valid, NUL-free and short enough, the common case. */
-    if (len <= GDA_LOG_MAX_STRING && gda_utf8_validate(s, len, NULL, NULL) == GDA_UTF8_OK)
-        return json_stringn_nocheck(s, len);
-
-    /* Each input byte yields at most 3 output bytes, and output stops at the
-     * limit plus one last piece and the ellipsis. */
-    const size_t cap_limit = GDA_LOG_MAX_STRING + 2 * (sizeof replacement_char - 1) + 1;
-    size_t cap = len < cap_limit / 3 ? len * 3 + 1 : cap_limit;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
+    if (text_is_safe(s, len)) {
+        emit(s, len, ctx);
+        return;
+    }
     size_t used = 0;
     size_t i = 0;
     while (i < len) {
@@ -107,27 +113,52 @@ static json_t *safe_string(const char *s, size_t len)
         const char *piece = n ? s + i : replacement_char;
         size_t piece_len = n ? n : sizeof replacement_char - 1;
         if (used + piece_len > GDA_LOG_MAX_STRING) {
-            memcpy(out + used, ellipsis, sizeof ellipsis - 1);
-            used += sizeof ellipsis - 1;
-            break;
+            emit(ellipsis, sizeof ellipsis - 1, ctx);
+            return;
         }
-        memcpy(out + used, piece, piece_len);
+        emit(piece, piece_len, ctx);
         used += piece_len;
         i += n ? n : 1;
     }
-    json_t *str = json_stringn_nocheck(out, used);
-    free(out);
+}
+
+typedef struct fixed_text {
+    char *data;
+    size_t len;
+} fixed_text;
+
+static void append_piece(const char *piece, size_t len, void *ctx)
+{
+    fixed_text *t = ctx;
+    memcpy(t->data + t->len, piece, len);
+    t->len += len;
+}
+
+/* A JSON string holding the safe form of s[0..len) (see sanitize). Returns
+ * NULL only when memory runs out. */
+static json_t *safe_string(const char *s, size_t len)
+{
+    if (text_is_safe(s, len))
+        return json_stringn_nocheck(s, len);
+    /* Each input byte yields at most 3 output bytes, and output stops at the
+     * limit plus one last piece and the ellipsis. */
+    const size_t cap_limit = GDA_LOG_MAX_STRING + 2 * (sizeof replacement_char - 1) + 1;
+    size_t cap = len < cap_limit / 3 ? len * 3 + 1 : cap_limit;
+    fixed_text out = {malloc(cap), 0};
+    if (!out.data)
+        return NULL;
+    sanitize(s, len, append_piece, &out);
+    json_t *str = json_stringn_nocheck(out.data, out.len);
+    free(out.data);
     return str;
 }
 
 /* Integral values as JSON integers ("1", not "1.0"), others as reals. */
-static json_t *number_value(double v)
+static bool is_integral(double v)
 {
     /* Within ±2^53 every integer is exact, so the round trip through
      * json_int_t tells integral values apart (and needs no libm). */
-    if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && (double)(json_int_t)v == v)
-        return json_integer((json_int_t)v);
-    return json_real(v);
+    return v >= -9007199254740992.0 && v <= 9007199254740992.0 && (double)(json_int_t)v == v;
 }
 
 /* Steals value; false (value released) when it is NULL or cannot be added. */
@@ -138,68 +169,250 @@ static bool put(json_t *obj, const char *key, json_t *value)
     return json_object_set_new_nocheck(obj, key, value) == 0;
 }
 
-static bool put_string(json_t *obj, const char *key, const char *s)
-{
-    return put(obj, key, safe_string(s, strlen(s)));
-}
+/* ---- line writer ---------------------------------------------------------
+ *
+ * Lines are written straight into a buffer as JSON text: the fixed parts as
+ * literals, every dynamic string made safe (sanitize) and escaped. Building a
+ * line allocates nothing unless it outgrows the caller's stack buffer, which
+ * holds any line the request pipeline writes. The text is byte for byte what
+ * jansson's compact, order-preserving dump of the same object would be
+ * (escapes, number forms), so readers see no change; tests/unit/test_log.c
+ * compares the two. */
 
-/* "2026-11-24T10:00:00.123Z" (24 characters for the years this module
- * accepts; the buffer is sized for any int so the compiler can prove the
- * snprintf fits). */
-#define TIMESTAMP_BUFFER 96
-static void format_timestamp(int64_t now_ms, char *buf, size_t size)
-{
-    time_t secs = (time_t)(now_ms / 1000);
-    int millis = (int)(now_ms % 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-}
+#define LINE_STACK_SIZE 4096
 
-/* A growable buffer that json_dump_callback writes into, so the line is in
- * memory we allocated (jansson's own allocator may have been replaced). */
-typedef struct line_buffer {
+typedef struct line_buf {
     char *data;
     size_t len;
     size_t cap;
-} line_buffer;
+    bool on_heap;
+    bool failed; /* out of memory: the line is dropped and the call fails */
+} line_buf;
 
-static int line_append(const char *chunk, size_t size, void *data)
+static void lb_init(line_buf *b, char *stack, size_t size)
 {
-    line_buffer *buf = data;
-    if (size > SIZE_MAX - buf->len - 2)
-        return -1;
-    size_t need = buf->len + size + 2; /* room for '\n' and '\0' */
-    if (need > buf->cap) {
-        size_t cap = buf->cap ? buf->cap : 512;
-        while (cap < need)
-            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *grown = realloc(buf->data, cap);
-        if (!grown)
-            return -1;
-        buf->data = grown;
-        buf->cap = cap;
-    }
-    memcpy(buf->data + buf->len, chunk, size);
-    buf->len += size;
-    return 0;
+    b->data = stack;
+    b->len = 0;
+    b->cap = size;
+    b->on_heap = false;
+    b->failed = false;
 }
 
-/* Serialize obj as one line and hand it to the sink. */
-static gda_status emit_line(gda_logger *lg, const json_t *obj, gda_error *err)
+static void lb_release(line_buf *b)
 {
-    line_buffer buf = {NULL, 0, 0};
-    if (json_dump_callback(obj, line_append, &buf, DUMP_FLAGS) != 0 || !buf.data) {
-        free(buf.data);
+    if (b->on_heap)
+        free(b->data);
+}
+
+static bool lb_reserve(line_buf *b, size_t more)
+{
+    if (b->failed)
+        return false;
+    if (more <= b->cap - b->len)
+        return true;
+    if (more > SIZE_MAX / 4 - b->len) {
+        b->failed = true;
+        return false;
+    }
+    size_t cap = b->cap;
+    while (cap - b->len < more)
+        cap *= 2;
+    char *grown = b->on_heap ? realloc(b->data, cap) : malloc(cap);
+    if (!grown) {
+        b->failed = true;
+        return false;
+    }
+    if (!b->on_heap)
+        memcpy(grown, b->data, b->len);
+    b->data = grown;
+    b->cap = cap;
+    b->on_heap = true;
+    return true;
+}
+
+static void lb_put(line_buf *b, const char *s, size_t n)
+{
+    if (n && lb_reserve(b, n)) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    }
+}
+
+#define LB_LIT(b, lit) lb_put((b), (lit), sizeof(lit) - 1)
+
+/* Valid UTF-8 s[0..n) escaped as jansson escapes it: '"', '\\', the short
+ * forms of \b \f \n \r \t, every other control character as \u00XX (upper
+ * case); everything else, non-ASCII included, as is. */
+static void lb_escaped(const char *s, size_t n, void *ctx)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    line_buf *b = ctx;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        lb_put(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': LB_LIT(b, "\\\""); break;
+        case '\\': LB_LIT(b, "\\\\"); break;
+        case '\b': LB_LIT(b, "\\b"); break;
+        case '\f': LB_LIT(b, "\\f"); break;
+        case '\n': LB_LIT(b, "\\n"); break;
+        case '\r': LB_LIT(b, "\\r"); break;
+        case '\t': LB_LIT(b, "\\t"); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            lb_put(b, u, sizeof u);
+        }
+        }
+    }
+    lb_put(b, s + run, n - run);
+}
+
+/* Text already known to be valid UTF-8 (names, configuration) as a JSON
+ * string. */
+static void lb_string(line_buf *b, const char *s, size_t n)
+{
+    LB_LIT(b, "\"");
+    lb_escaped(s, n, b);
+    LB_LIT(b, "\"");
+}
+
+/* Any bytes as a JSON string of their safe form (see sanitize). */
+static void lb_safe_string(line_buf *b, const char *s, size_t n)
+{
+    LB_LIT(b, "\"");
+    sanitize(s, n, lb_escaped, b);
+    LB_LIT(b, "\"");
+}
+
+static void lb_int(line_buf *b, long long v)
+{
+    char digits[24];
+    size_t at = sizeof digits;
+    /* Through unsigned, so LLONG_MIN negates without overflow. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[--at] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[--at] = '-';
+    lb_put(b, digits + at, sizeof digits - at);
+}
+
+/* A finite real as jansson writes it with JSON_REAL_PRECISION(15): "%.15g",
+ * with a '.' whatever the locale, ".0" appended when there is neither a '.'
+ * nor an exponent (so it reads back as a real), and the exponent without
+ * '+' or leading zeros ("1e20", "1e-5"). */
+static void lb_real(line_buf *b, double v)
+{
+    char text[40];
+    int n = snprintf(text, sizeof text, "%.15g", v);
+    if (n < 0 || (size_t)n >= sizeof text) {
+        b->failed = true; /* cannot happen for a finite double */
+        return;
+    }
+    char out[48];
+    size_t len = 0;
+    bool point = false, exponent = false;
+    for (int i = 0; i < n; i++) {
+        char c = text[i];
+        if ((c >= '0' && c <= '9') || c == '-' || c == '+') {
+            out[len++] = c;
+        } else if (c == 'e') {
+            out[len++] = 'e';
+            exponent = true;
+            int j = i + 1;
+            if (text[j] == '-')
+                out[len++] = '-';
+            if (text[j] == '-' || text[j] == '+')
+                j++;
+            /* leading zeros of the exponent (it always has a non-zero digit) */
+            while (text[j] == '0' && text[j + 1] >= '0' && text[j + 1] <= '9')
+                j++;
+            i = j - 1;
+        } else if (!point) {
+            /* the locale's decimal point, however many bytes it takes */
+            out[len++] = '.';
+            point = true;
+        }
+    }
+    if (!point && !exponent) {
+        out[len++] = '.';
+        out[len++] = '0';
+    }
+    lb_put(b, out, len);
+}
+
+/* Integral values as JSON integers ("1", not "1.0"), others as reals. */
+static void lb_number(line_buf *b, double v)
+{
+    if (is_integral(v))
+        lb_int(b, (long long)(json_int_t)v);
+    else
+        lb_real(b, v);
+}
+
+/* Civil date of a day count since 1970-01-01 (proleptic Gregorian), without
+ * gmtime_r: glibc's takes a process-wide lock on every call. */
+static void civil_from_days(int64_t days, int *year, int *month, int *day)
+{
+    days += 719468; /* from 0000-03-01 */
+    int64_t era = days / 146097;
+    int64_t doe = days - era * 146097;                                 /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                   /* [0, 11] */
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (int)(yoe + era * 400 + (*month <= 2));
+}
+
+static void put_digits(char *at, int value, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        at[i] = (char)('0' + value % 10);
+        value /= 10;
+    }
+}
+
+/* "2026-11-24T10:00:00.123Z" for 0 <= now_ms <= MAX_EPOCH_MS (checked by
+ * every caller), so the year always has four digits. */
+#define TIMESTAMP_LEN 24
+static void format_timestamp(int64_t now_ms, char out[TIMESTAMP_LEN])
+{
+    int64_t secs = now_ms / 1000;
+    int64_t of_day = secs % 86400;
+    int year, month, day;
+    civil_from_days(secs / 86400, &year, &month, &day);
+    memcpy(out, "0000-00-00T00:00:00.000Z", TIMESTAMP_LEN);
+    put_digits(out, year, 4);
+    put_digits(out + 5, month, 2);
+    put_digits(out + 8, day, 2);
+    put_digits(out + 11, (int)(of_day / 3600), 2);
+    put_digits(out + 14, (int)(of_day / 60 % 60), 2);
+    put_digits(out + 17, (int)(of_day % 60), 2);
+    put_digits(out + 20, (int)(now_ms % 1000), 3);
+}
+
+/* Finish the line (newline, then a NUL the sink may rely on but is not
+ * counted) and hand it to the sink in one call, under the sink lock: lines
+ * of concurrent callers never interleave. */
+static gda_status emit_line(gda_logger *lg, line_buf *b, gda_error *err)
+{
+    LB_LIT(b, "\n");
+    lb_put(b, "", 1);
+    if (b->failed) {
+        lb_release(b);
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "log line: out of memory");
     }
-    buf.data[buf.len++] = '\n';
-    buf.data[buf.len] = '\0';
     pthread_mutex_lock(&lg->sink_lock);
-    lg->sink(buf.data, buf.len, lg->sink_user);
+    lg->sink(b->data, b->len - 1, lg->sink_user);
     pthread_mutex_unlock(&lg->sink_lock);
-    free(buf.data);
+    lb_release(b);
     return GDA_OK;
 }
 
@@ -333,6 +546,26 @@ static bool valid_dimension_value(const char *v)
     return false;
 }
 
+/* before + value as a JSON string + after, as a new heap string (NULL: no
+ * memory). */
+static char *emf_part(const char *before, const char *value, const char *after, size_t *len)
+{
+    char stack[LINE_STACK_SIZE];
+    line_buf b;
+    lb_init(&b, stack, sizeof stack);
+    lb_put(&b, before, strlen(before));
+    lb_string(&b, value, strlen(value));
+    lb_put(&b, after, strlen(after));
+    char *text = b.failed ? NULL : malloc(b.len + 1);
+    if (text) {
+        memcpy(text, b.data, b.len);
+        text[b.len] = '\0';
+        *len = b.len;
+    }
+    lb_release(&b);
+    return text;
+}
+
 void gda_logger_free(gda_logger *lg)
 {
     if (!lg)
@@ -340,8 +573,8 @@ void gda_logger_free(gda_logger *lg)
     for (size_t i = 0; i < lg->pii_field_count; i++)
         free(lg->pii_fields[i]);
     free(lg->pii_fields);
-    free(lg->metrics_namespace);
-    free(lg->service);
+    free(lg->emf_namespace);
+    free(lg->emf_service);
     pthread_mutex_destroy(&lg->sink_lock);
     free(lg);
 }
@@ -393,9 +626,11 @@ gda_logger *gda_logger_new(const gda_log_config *cfg, gda_error *err)
     lg->is_pii = cfg->is_pii;
     lg->is_pii_user = cfg->is_pii_user;
     lg->metrics_enabled = cfg->metrics_enabled;
-    lg->metrics_namespace = dup_string(ns);
-    lg->service = dup_string(service);
-    if (!lg->metrics_namespace || !lg->service)
+    lg->emf_namespace = emf_part(",\"CloudWatchMetrics\":[{\"Namespace\":", ns,
+                                 ",\"Dimensions\":[[\"Service\"]],\"Metrics\":[",
+                                 &lg->emf_namespace_len);
+    lg->emf_service = emf_part("]}]},\"Service\":", service, "", &lg->emf_service_len);
+    if (!lg->emf_namespace || !lg->emf_service)
         goto fail;
     if (cfg->pii_field_count > 0) {
         if (cfg->pii_field_count > SIZE_MAX / sizeof *lg->pii_fields)
@@ -533,73 +768,221 @@ static json_t *redacted_copy(const gda_logger *lg, const json_t *v, int depth)
 
 /* ---- log lines ----------------------------------------------------------- */
 
-static bool add_fields(json_t *line, const gda_log_fields *f)
+/* ,"name":"value" for an optional string field. */
+static void write_string_field(line_buf *b, const char *member, size_t member_len,
+                               const char *value)
 {
-    if (f->request_id && !put_string(line, "requestId", f->request_id))
-        return false;
-    if (f->interaction_id && !put_string(line, "interactionId", f->interaction_id))
-        return false;
-    if (f->aws_request_id && !put_string(line, "awsRequestId", f->aws_request_id))
-        return false;
-    if (f->trace_id && !put_string(line, "traceId", f->trace_id))
-        return false;
-    if (f->status_code != 0 && !put(line, "statusCode", json_integer(f->status_code)))
-        return false;
-    /* json_real cannot hold NaN or infinity; such a time is simply omitted. */
-    if (f->has_execution_time && isfinite(f->execution_time_ms) &&
-        !put(line, "executionTimeMs", number_value(f->execution_time_ms)))
-        return false;
+    if (value) {
+        lb_put(b, member, member_len);
+        lb_safe_string(b, value, strlen(value));
+    }
+}
+
+#define STRING_FIELD(b, lit, value) write_string_field((b), (lit), sizeof(lit) - 1, (value))
+
+static void write_fields(line_buf *b, const gda_log_fields *f)
+{
+    STRING_FIELD(b, ",\"requestId\":", f->request_id);
+    STRING_FIELD(b, ",\"interactionId\":", f->interaction_id);
+    STRING_FIELD(b, ",\"awsRequestId\":", f->aws_request_id);
+    STRING_FIELD(b, ",\"traceId\":", f->trace_id);
+    if (f->status_code != 0) {
+        LB_LIT(b, ",\"statusCode\":");
+        lb_int(b, f->status_code);
+    }
+    /* JSON has no NaN or infinity; such a time is simply omitted. */
+    if (f->has_execution_time && isfinite(f->execution_time_ms)) {
+        LB_LIT(b, ",\"executionTimeMs\":");
+        lb_number(b, f->execution_time_ms);
+    }
     const char *outcome = gda_log_outcome_str(f->outcome);
-    if (outcome && !put(line, "outcome", json_string_nocheck(outcome)))
+    if (outcome) {
+        LB_LIT(b, ",\"outcome\":");
+        lb_string(b, outcome, strlen(outcome));
+    }
+    STRING_FIELD(b, ",\"errorCode\":", f->error_code);
+    STRING_FIELD(b, ",\"authFailure\":", f->auth_failure);
+    STRING_FIELD(b, ",\"keyId\":", f->key_id);
+}
+
+static void write_masked(line_buf *b, const json_t *value)
+{
+    /* One masking rule for the whole library: request.h's gda_mask_pii. */
+    char masked[32];
+    gda_mask_pii(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
+    lb_safe_string(b, masked, strlen(masked));
+}
+
+/* A key usable as written. One that sanitize would change (built with
+ * jansson's unchecked setters), or that holds a NUL (jansson >= 2.14 allows
+ * it; the text before the NUL is what counts here), could turn into a
+ * duplicate of another key: the caller then takes the copying path. */
+static bool key_is_plain(const char *key, size_t *len)
+{
+    *len = strlen(key);
+#if JANSSON_VERSION_HEX >= 0x020e00
+    if (json_object_iter_key_len(json_object_key_to_iter(key)) != *len)
         return false;
-    if (f->error_code && !put_string(line, "errorCode", f->error_code))
-        return false;
-    if (f->auth_failure && !put_string(line, "authFailure", f->auth_failure))
-        return false;
-    if (f->key_id && !put_string(line, "keyId", f->key_id))
-        return false;
+#endif
+    return text_is_safe(key, *len);
+}
+
+/* v written as redacted_copy would make it (strings made safe, PII members
+ * masked at any depth, "[too deep]" past GDA_LOG_MAX_DEPTH), without building
+ * the copy. False when some key is not plain; b may then hold part of v. */
+static bool write_value(const gda_logger *lg, line_buf *b, const json_t *v, int depth)
+{
+    if (depth > GDA_LOG_MAX_DEPTH) {
+        LB_LIT(b, "\"[too deep]\"");
+        return true;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *member;
+        bool first = true;
+        LB_LIT(b, "{");
+        json_object_foreach((json_t *)v, key, member) {
+            size_t key_len;
+            if (!key_is_plain(key, &key_len))
+                return false;
+            if (!first)
+                LB_LIT(b, ",");
+            first = false;
+            lb_string(b, key, key_len);
+            LB_LIT(b, ":");
+            if (name_is_pii(lg, key))
+                write_masked(b, member);
+            else if (!write_value(lg, b, member, depth + 1))
+                return false;
+        }
+        LB_LIT(b, "}");
+        return true;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *item;
+        LB_LIT(b, "[");
+        json_array_foreach(v, i, item) {
+            if (i)
+                LB_LIT(b, ",");
+            if (!write_value(lg, b, item, depth + 1))
+                return false;
+        }
+        LB_LIT(b, "]");
+        return true;
+    }
+    case JSON_STRING:
+        lb_safe_string(b, json_string_value(v), json_string_length(v));
+        return true;
+    case JSON_INTEGER:
+        lb_int(b, (long long)json_integer_value(v));
+        return true;
+    case JSON_REAL:
+        lb_real(b, json_real_value(v));
+        return true;
+    case JSON_TRUE:
+        LB_LIT(b, "true");
+        return true;
+    case JSON_FALSE:
+        LB_LIT(b, "false");
+        return true;
+    case JSON_NULL:
+        break;
+    }
+    LB_LIT(b, "null");
     return true;
 }
 
-static bool add_extra(const gda_logger *lg, json_t *line, const json_t *extra)
+/* The members of extra, after the standard ones, with reserved names
+ * dropped. False when some key is not plain (b may hold part of them). */
+static bool write_extra_members(const gda_logger *lg, line_buf *b, const json_t *extra)
+{
+    const char *key;
+    json_t *member;
+    json_object_foreach((json_t *)extra, key, member) {
+        size_t key_len;
+        if (!key_is_plain(key, &key_len))
+            return false;
+        if (is_reserved(key))
+            continue;
+        LB_LIT(b, ",");
+        lb_string(b, key, key_len);
+        LB_LIT(b, ":");
+        if (name_is_pii(lg, key))
+            write_masked(b, member);
+        else if (!write_value(lg, b, member, 2))
+            return false;
+    }
+    return true;
+}
+
+static int dump_into_line(const char *chunk, size_t size, void *data)
+{
+    line_buf *b = data;
+    lb_put(b, chunk, size);
+    return b->failed ? -1 : 0;
+}
+
+/* The rare extra object with keys that are not valid UTF-8: sanitising them
+ * may make two keys equal, which the copy merges as it always has. The copy
+ * is dumped by jansson and spliced in as members. */
+static bool write_extra_copied(const gda_logger *lg, line_buf *b, const json_t *extra)
 {
     json_t *copy = redacted_copy(lg, extra, 1);
     if (!copy)
         return false;
     const char *key;
     json_t *value;
-    bool ok = true;
-    json_object_foreach(copy, key, value) {
+    void *next;
+    json_object_foreach_safe(copy, next, key, value) {
         if (is_reserved(key))
-            continue;
-        if (json_object_set_nocheck(line, key, value) != 0) {
-            ok = false;
-            break;
-        }
+            json_object_del(copy, key);
     }
+    size_t at = b->len;
+    bool ok = json_dump_callback(copy, dump_into_line, b, DUMP_FLAGS) == 0 && !b->failed &&
+              b->len - at >= 2;
     json_decref(copy);
-    return ok;
+    if (!ok)
+        return false;
+    /* "{...}" becomes ",..." and "{}" nothing. */
+    b->len--;
+    if (b->len - at == 1)
+        b->len = at;
+    else
+        b->data[at] = ',';
+    return true;
 }
 
 static gda_status log_message(gda_logger *lg, gda_log_level level, int64_t now_ms,
                               const gda_log_fields *fields, const json_t *extra,
                               const char *message, size_t message_len, gda_error *err)
 {
-    char timestamp[TIMESTAMP_BUFFER];
-    format_timestamp(now_ms, timestamp, sizeof timestamp);
+    char stack[LINE_STACK_SIZE];
+    line_buf b;
+    lb_init(&b, stack, sizeof stack);
+    char timestamp[TIMESTAMP_LEN];
+    format_timestamp(now_ms, timestamp);
+    const char *level_text = gda_log_level_str(level);
 
-    json_t *line = json_object();
-    bool ok = line && put(line, "timestamp", json_string_nocheck(timestamp)) &&
-              put(line, "level", json_string_nocheck(gda_log_level_str(level))) &&
-              put(line, "message", safe_string(message, message_len)) &&
-              (!fields || add_fields(line, fields)) && (!extra || add_extra(lg, line, extra));
-    if (!ok) {
-        json_decref(line);
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "log line: out of memory");
+    LB_LIT(&b, "{\"timestamp\":\"");
+    lb_put(&b, timestamp, sizeof timestamp);
+    LB_LIT(&b, "\",\"level\":\"");
+    lb_put(&b, level_text, strlen(level_text));
+    LB_LIT(&b, "\",\"message\":");
+    lb_safe_string(&b, message, message_len);
+    if (fields)
+        write_fields(&b, fields);
+    if (extra) {
+        size_t before = b.len;
+        if (!write_extra_members(lg, &b, extra)) {
+            b.len = before;
+            if (!write_extra_copied(lg, &b, extra))
+                b.failed = true;
+        }
     }
-    gda_status st = emit_line(lg, line, err);
-    json_decref(line);
-    return st;
+    LB_LIT(&b, "}");
+    return emit_line(lg, &b, err);
 }
 
 /* Arguments both gda_log and gda_logf check before doing any work. */
@@ -716,30 +1099,8 @@ static gda_status check_metrics(const gda_metric *metrics, size_t n, gda_error *
     return GDA_OK;
 }
 
-/* The "_aws" member: when and where CloudWatch should file the metrics. */
-static json_t *emf_directive(const gda_logger *lg, const gda_metric *metrics, size_t n,
-                             int64_t now_ms)
-{
-    json_t *defs = json_array();
-    if (!defs)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_t *def = json_pack("{s:s, s:s}", "Name", metrics[i].name, "Unit",
-                                gda_metric_unit_str(metrics[i].unit));
-        /* json_array_append_new releases def itself when it fails. */
-        if (json_array_append_new(defs, def) != 0) {
-            json_decref(defs);
-            return NULL;
-        }
-    }
-    /* "O" takes its own reference, so defs is released here whether or not
-     * packing succeeded. */
-    json_t *aws = json_pack("{s:I, s:[{s:s, s:[[s]], s:O}]}", "Timestamp", (json_int_t)now_ms,
-                            "CloudWatchMetrics", "Namespace", lg->metrics_namespace,
-                            "Dimensions", "Service", "Metrics", defs);
-    json_decref(defs);
-    return aws;
-}
+static gda_status write_metrics(gda_logger *lg, const gda_metric *metrics, size_t n,
+                                int64_t now_ms, gda_error *err);
 
 gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, size_t n, int64_t now_ms,
                             gda_error *err)
@@ -751,19 +1112,43 @@ gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, size_t n,
     gda_status st = check_metrics(metrics, n, err);
     if (st != GDA_OK || !lg->metrics_enabled)
         return st;
+    return write_metrics(lg, metrics, n, now_ms, err);
+}
 
-    json_t *line = json_object();
-    bool ok = line && put(line, "_aws", emf_directive(lg, metrics, n, now_ms)) &&
-              put(line, "Service", json_string_nocheck(lg->service));
-    for (size_t i = 0; ok && i < n; i++)
-        ok = put(line, metrics[i].name, number_value(metrics[i].value));
-    if (!ok) {
-        json_decref(line);
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "metrics: out of memory");
+/* One EMF line for metrics that passed check_metrics. */
+static gda_status write_metrics(gda_logger *lg, const gda_metric *metrics, size_t n,
+                                int64_t now_ms, gda_error *err)
+{
+    /* {"_aws":{"Timestamp":T,"CloudWatchMetrics":[{"Namespace":NS,
+     *  "Dimensions":[["Service"]],"Metrics":[{"Name":N,"Unit":U},...]}]},
+     *  "Service":S,N:V,...} — the namespace and service parts were written
+     * once, when the logger was made. */
+    char stack[LINE_STACK_SIZE];
+    line_buf b;
+    lb_init(&b, stack, sizeof stack);
+    LB_LIT(&b, "{\"_aws\":{\"Timestamp\":");
+    lb_int(&b, now_ms);
+    lb_put(&b, lg->emf_namespace, lg->emf_namespace_len);
+    for (size_t i = 0; i < n; i++) {
+        const char *unit = gda_metric_unit_str(metrics[i].unit);
+        LB_LIT(&b, "{\"Name\":");
+        lb_string(&b, metrics[i].name, strlen(metrics[i].name));
+        LB_LIT(&b, ",\"Unit\":\"");
+        lb_put(&b, unit, strlen(unit));
+        if (i + 1 < n)
+            LB_LIT(&b, "\"},");
+        else
+            LB_LIT(&b, "\"}");
     }
-    st = emit_line(lg, line, err);
-    json_decref(line);
-    return st;
+    lb_put(&b, lg->emf_service, lg->emf_service_len);
+    for (size_t i = 0; i < n; i++) {
+        LB_LIT(&b, ",");
+        lb_string(&b, metrics[i].name, strlen(metrics[i].name));
+        LB_LIT(&b, ":");
+        lb_number(&b, metrics[i].value);
+    }
+    LB_LIT(&b, "}");
+    return emit_line(lg, &b, err);
 }
 
 gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields,
@@ -789,5 +1174,13 @@ gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields
                           status >= 400 && status < 500 ? 1 : 0};
     m[n++] = (gda_metric){GDA_METRIC_ERRORS_5XX, GDA_METRIC_COUNT,
                           status >= 500 && status < 600 ? 1 : 0};
-    return gda_metrics_emit(lg, m, n, now_ms, err);
+    /* Fixed, distinct names and finite values: nothing for check_metrics to
+     * find, and this runs on every request. */
+    if (!lg)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: no logger");
+    if (now_ms < 0 || now_ms > MAX_EPOCH_MS)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: time out of range");
+    if (!lg->metrics_enabled)
+        return GDA_OK;
+    return write_metrics(lg, m, n, now_ms, err);
 }

@@ -119,14 +119,17 @@ typedef struct ring_entry {
     size_t id_len;
     gda_key_type type;
     size_t len;
-    const uint8_t *key; /* inside the ring's guarded block */
+    const uint8_t *key;         /* inside the ring's guarded block */
+    const gda_hmac_key *hmac;   /* secrets only: the key prepared for HMAC, same block */
 } ring_entry;
 
 struct gda_keyring {
     atomic_size_t refs;
     size_t n;
     ring_entry entries[GDA_KEYRING_MAX_ENTRIES];
-    uint8_t *secure; /* sodium_malloc block holding every decoded key */
+    /* sodium_malloc block holding one gda_hmac_key per entry, then every
+     * decoded key */
+    uint8_t *secure;
 };
 
 /* One entry of the config, located but not decoded. */
@@ -214,6 +217,13 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
         p = comma + 1;
     }
 
+    /* The prepared HMAC keys come first and the block's size is a multiple of
+     * their alignment: sodium_malloc puts a block against its guard page, so
+     * the start is only as aligned as the size. */
+    gda_hmac_key *prepared = NULL;
+    size_t keys_at = n * sizeof *prepared;
+    capacity = (keys_at + capacity + _Alignof(gda_hmac_key) - 1) / _Alignof(gda_hmac_key) *
+               _Alignof(gda_hmac_key);
     gda_keyring *ring = calloc(1, sizeof *ring);
     if (!ring)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
@@ -222,7 +232,8 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
         free(ring);
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of secure memory");
     }
-    size_t used = 0;
+    prepared = (gda_hmac_key *)(void *)ring->secure;
+    size_t used = keys_at;
     for (size_t i = 0; i < n; i++) {
         ring_entry *e = &ring->entries[i];
         size_t got = 0;
@@ -247,6 +258,10 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
         e->key = ring->secure + used;
         e->len = got;
         used += got;
+        if (e->type == GDA_KEY_SECRET) {
+            gda_hmac_sha256_key_init(&prepared[i], e->key, e->len);
+            e->hmac = &prepared[i];
+        }
     }
     ring->n = n;
     /* Keys never change after parsing: a stray write faults instead. */
@@ -732,17 +747,57 @@ gda_status gda_verifier_new_from_config(const char *scheme, const char *keyring,
 
 /* ---- verification ------------------------------------------------------- */
 
+/* Where a header was found: how many times, and its first value. */
+typedef struct header_hit {
+    const char *name;
+    size_t name_len;
+    size_t count;
+    gda_slice value;
+} header_hit;
+
+static header_hit header_wanted(const char *name)
+{
+    header_hit h = {name, strlen(name), 0, GDA_SLICE_NULL};
+    return h;
+}
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static void note_header(header_hit *h, const gda_header *header)
+{
+    if (header->name.len != h->name_len)
+        return;
+    for (size_t i = 0; i < h->name_len; i++) {
+        if (ascii_lower(header->name.ptr[i]) != ascii_lower(h->name[i]))
+            return;
+    }
+    if (h->count++ == 0)
+        h->value = header->value;
+}
+
+/* Find up to two headers (b may be NULL) in one pass over the request; names
+ * of another length are passed over without a character compared. */
+static void find_headers(const gda_http_request *req, header_hit *a, header_hit *b)
+{
+    for (size_t i = 0; i < req->n_headers; i++) {
+        note_header(a, &req->headers[i]);
+        if (b)
+            note_header(b, &req->headers[i]);
+    }
+}
+
 /* The one credential header: absent → missing, repeated → ambiguous,
  * anything but printable ASCII or too long → malformed. OWS trimmed. */
-static gda_auth_reason single_header(const gda_http_request *req, const char *name,
-                                     gda_slice *out)
+static gda_auth_reason checked_header(const header_hit *h, gda_slice *out)
 {
-    size_t count = gda_http_request_header_count(req, name);
-    if (count == 0)
+    if (h->count == 0)
         return GDA_AUTH_MISSING;
-    if (count > 1)
+    if (h->count > 1)
         return GDA_AUTH_AMBIGUOUS;
-    gda_slice v = trim(gda_http_request_header(req, name, NULL));
+    gda_slice v = trim(h->value);
     if (v.len == 0)
         return GDA_AUTH_MISSING;
     if (v.len > HEADER_VALUE_MAX)
@@ -754,6 +809,14 @@ static gda_auth_reason single_header(const gda_http_request *req, const char *na
     }
     *out = v;
     return GDA_AUTH_ACCEPTED;
+}
+
+static gda_auth_reason single_header(const gda_http_request *req, const char *name,
+                                     gda_slice *out)
+{
+    header_hit h = header_wanted(name);
+    find_headers(req, &h, NULL);
+    return checked_header(&h, out);
 }
 
 /* "Bearer xyz" → "xyz" (auth-scheme case-insensitive, one or more spaces). */
@@ -821,34 +884,47 @@ static void verify_token(const gda_verifier *v, const gda_keyring *ring,
         out->entry = &ring->entries[which];
 }
 
-static bool is_hex(gda_slice s)
+/* Value + 1 of each hex digit, 0 for every other byte. */
+static const uint8_t hex_plus_one[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,
+    ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
+    ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+    ['F'] = 16,
+};
+
+/* Exactly 64 hex digits (either case) into mac. The MAC a request carries
+ * is public (it travels in the clear), so it is decoded with a table rather
+ * than sodium_hex2bin's constant-time loop; only the comparison with the
+ * computed MAC must be constant time. */
+static bool hex_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
 {
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return false;
+    if (v.len != 2 * GDA_SHA256_LEN)
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < GDA_SHA256_LEN; i++) {
+        unsigned hi = hex_plus_one[(unsigned char)v.ptr[2 * i]];
+        unsigned lo = hex_plus_one[(unsigned char)v.ptr[2 * i + 1]];
+        ok &= hi != 0 && lo != 0;
+        mac[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 15));
     }
-    return true;
+    return ok;
 }
 
-/* hex, "sha256=<hex>" or base64 of exactly 32 bytes. */
+/* hex, "sha256=<hex>" or base64 of exactly 32 bytes (44 characters, so
+ * never mistaken for hex). */
 static bool parse_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
 {
-    size_t got = 0;
     if (v.len > 7 && gda_slice_ieq(gda_slice_make(v.ptr, 7), "sha256="))
-        v = gda_slice_make(v.ptr + 7, v.len - 7);
-    else if (!(v.len == 2 * GDA_SHA256_LEN && is_hex(v))) {
-        uint8_t tmp[GDA_SHA256_LEN + 3];
-        bool ok = v.len <= 44 && b64_decode(v.ptr, v.len, tmp, sizeof tmp, &got) &&
-                  got == GDA_SHA256_LEN;
-        if (ok)
-            memcpy(mac, tmp, GDA_SHA256_LEN);
-        return ok;
-    }
-    if (v.len != 2 * GDA_SHA256_LEN || !is_hex(v))
-        return false;
-    return sodium_hex2bin(mac, GDA_SHA256_LEN, v.ptr, v.len, NULL, &got, NULL) == 0 &&
-           got == GDA_SHA256_LEN;
+        return hex_mac(gda_slice_make(v.ptr + 7, v.len - 7), mac);
+    if (hex_mac(v, mac))
+        return true;
+    uint8_t tmp[GDA_SHA256_LEN + 3];
+    size_t got = 0;
+    bool ok = v.len <= 44 && b64_decode(v.ptr, v.len, tmp, sizeof tmp, &got) &&
+              got == GDA_SHA256_LEN;
+    if (ok)
+        memcpy(mac, tmp, GDA_SHA256_LEN);
+    return ok;
 }
 
 /* Epoch seconds: 1-12 digits. */
@@ -861,12 +937,14 @@ static void verify_hmac(const gda_verifier *v, const gda_keyring *ring,
                         const gda_http_request *req, int64_t now_ms, verdict *out)
 {
     gda_slice sig_text, ts_text = GDA_SLICE_NULL;
-    out->reason = single_header(req, v->header, &sig_text);
+    header_hit sig_hit = header_wanted(v->header), ts_hit = header_wanted(v->timestamp_header);
+    find_headers(req, &sig_hit, v->hmac_timestamp ? &ts_hit : NULL);
+    out->reason = checked_header(&sig_hit, &sig_text);
     if (out->reason != GDA_AUTH_ACCEPTED)
         return;
     int64_t ts = 0;
     if (v->hmac_timestamp) {
-        out->reason = single_header(req, v->timestamp_header, &ts_text);
+        out->reason = checked_header(&ts_hit, &ts_text);
         if (out->reason != GDA_AUTH_ACCEPTED)
             return;
         if (!parse_timestamp(ts_text, &ts)) {
@@ -889,7 +967,7 @@ static void verify_hmac(const gda_verifier *v, const gda_keyring *ring,
         if (e->type != GDA_KEY_SECRET)
             continue;
         uint8_t mac[GDA_SHA256_LEN];
-        gda_hmac_sha256_parts(e->key, e->len, signed_parts, n_parts, mac);
+        gda_hmac_sha256_prepared(e->hmac, signed_parts, n_parts, mac);
         unsigned same = (unsigned)(crypto_verify_32(mac, given) == 0);
         sodium_memzero(mac, sizeof mac);
         which = ct_select(same, i, which);
@@ -1045,9 +1123,11 @@ static gda_status run_verify(gda_verifier *v, const gda_http_request *req, int64
         result->scheme = v->scheme;
         result->reason = d.reason;
         if (d.reason == GDA_AUTH_ACCEPTED && d.entry) {
-            snprintf(result->key_id, sizeof result->key_id, "%s", d.entry->id);
-            snprintf(result->principal, sizeof result->principal, "%s",
-                     d.principal[0] ? d.principal : d.entry->id);
+            /* Both fit: ids are at most GDA_KEY_ID_MAX bytes and the verdict's
+             * principal has the result's size (and is NUL-terminated). */
+            memcpy(result->key_id, d.entry->id, d.entry->id_len + 1);
+            const char *principal = d.principal[0] ? d.principal : d.entry->id;
+            memcpy(result->principal, principal, strlen(principal) + 1);
         }
     }
     bool ok = d.reason == GDA_AUTH_ACCEPTED && d.entry;
@@ -1066,11 +1146,12 @@ static gda_status run_verify(gda_verifier *v, const gda_http_request *req, int64
 gda_status gda_verifier_verify(gda_verifier *v, const gda_http_request *req, int64_t now_ms,
                                gda_auth_result *result, gda_error *err)
 {
-    if (result)
-        memset(result, 0, sizeof *result);
-    if (!v || !req)
+    if (!v || !req) {
+        if (result)
+            memset(result, 0, sizeof *result);
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "missing verifier or request");
-    return run_verify(v, req, now_ms, result, err);
+    }
+    return run_verify(v, req, now_ms, result, err); /* which clears *result first */
 }
 
 /* ---- signing ------------------------------------------------------------ */
@@ -1218,9 +1299,9 @@ gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params, gda
         gda_slice parts[3] = {gda_slice_cstr(ts), {".", 1}, body};
         uint8_t mac[GDA_SHA256_LEN];
         if (v->hmac_timestamp)
-            gda_hmac_sha256_parts(e->key, e->len, parts, 3, mac);
+            gda_hmac_sha256_prepared(e->hmac, parts, 3, mac);
         else
-            gda_hmac_sha256_parts(e->key, e->len, &body, 1, mac);
+            gda_hmac_sha256_prepared(e->hmac, &body, 1, mac);
         char hex[2 * GDA_SHA256_LEN + 8] = "sha256=";
         sodium_bin2hex(hex + 7, sizeof hex - 7, mac, sizeof mac);
         if (st == GDA_OK)

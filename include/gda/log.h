@@ -19,10 +19,11 @@
  * code without adding anything a reader can use.
  *
  * Safety:
- *   - every value goes through jansson's escaping, so a message or value
- *     holding newlines or quotes cannot end a line or forge a field; bytes
- *     that are not valid UTF-8, and NUL, become U+FFFD instead of making
- *     the line invalid; strings longer than GDA_LOG_MAX_STRING bytes are cut;
+ *   - every value is JSON-escaped (exactly as jansson escapes it), so a
+ *     message or value holding newlines or quotes cannot end a line or
+ *     forge a field; bytes that are not valid UTF-8, and NUL, become U+FFFD
+ *     instead of making the line invalid; strings longer than
+ *     GDA_LOG_MAX_STRING bytes are cut;
  *   - extra fields named like a PII field (see gda_log_config) are masked,
  *     at any depth; extra fields cannot override the standard fields or add
  *     an "_aws" member (which would forge EMF metrics): such members are

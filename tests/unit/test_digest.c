@@ -102,6 +102,55 @@ static void test_hmac_rfc4231(void **state)
         gda_hmac_sha256_parts(key, key_len, parts, 2, mac);
         to_hex(mac, sizeof mac, hex);
         assert_string_equal(hex, cases[i].mac_hex);
+
+        /* A prepared key gives the same MAC, twice over (it is only read). */
+        gda_hmac_key prepared;
+        gda_hmac_sha256_key_init(&prepared, key, key_len);
+        for (int round = 0; round < 2; round++) {
+            memset(mac, 0, sizeof mac);
+            gda_hmac_sha256_prepared(&prepared, parts, 2, mac);
+            to_hex(mac, sizeof mac, hex);
+            assert_string_equal(hex, cases[i].mac_hex);
+        }
+    }
+}
+
+/* Prepared and one-shot HMAC agree for every key length around the block
+ * size (empty, short, exactly one block, just over it: hashed first) and
+ * message lengths around block boundaries, split into parts anywhere. */
+static void test_hmac_prepared_matches_one_shot(void **state)
+{
+    (void)state;
+    uint8_t key[130], msg[300];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 13 + 1);
+    static const size_t key_lens[] = {0, 1, 31, 32, 63, 64, 65, 129};
+    static const size_t msg_lens[] = {0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 300};
+    for (size_t k = 0; k < sizeof key_lens / sizeof key_lens[0]; k++) {
+        gda_hmac_key prepared;
+        gda_hmac_sha256_key_init(&prepared, key, key_lens[k]);
+        for (size_t m = 0; m < sizeof msg_lens / sizeof msg_lens[0]; m++) {
+            size_t n = msg_lens[m], a = n / 3, b = 2 * n / 3;
+            gda_slice parts[3] = {{(const char *)msg, a},
+                                  {(const char *)msg + a, b - a},
+                                  {(const char *)msg + b, n - b}};
+            uint8_t want[GDA_SHA256_LEN], got[GDA_SHA256_LEN];
+            gda_hmac_sha256_parts(key, key_lens[k], parts, 3, want);
+            gda_hmac_sha256_prepared(&prepared, parts, 3, got);
+            assert_memory_equal(got, want, sizeof want);
+        }
+        /* Different keys give different MACs from the same prepared layout. */
+        if (k > 0) {
+            gda_hmac_key other;
+            uint8_t a[GDA_SHA256_LEN], b[GDA_SHA256_LEN];
+            gda_slice one = {(const char *)msg, 10};
+            gda_hmac_sha256_key_init(&other, key, key_lens[k - 1]);
+            gda_hmac_sha256_prepared(&prepared, &one, 1, a);
+            gda_hmac_sha256_prepared(&other, &one, 1, b);
+            assert_memory_not_equal(a, b, sizeof a);
+        }
     }
 }
 
@@ -118,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_sha256_parts_equal_whole),
         cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_hmac_prepared_matches_one_shot),
         cmocka_unit_test(test_backend_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -292,6 +292,45 @@ static void test_exact_line(void **state)
     capture_reset(&cap);
 }
 
+/* The logger writes lines itself rather than through jansson; what it
+ * writes for an extra object must be byte for byte what jansson's compact,
+ * order-preserving dump with 15 significant digits writes: escapes (short
+ * forms, upper-case \u00XX, '/' and non-ASCII left alone), integer and real
+ * forms (".0" added, exponents without '+' or leading zeros), nesting,
+ * empty containers and literals. */
+static void test_extra_written_as_jansson_dumps_it(void **state)
+{
+    (void)state;
+    capture cap;
+    gda_logger *lg = capture_logger(&cap, GDA_LOG_INFO);
+    json_t *extra = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:[f,f,f,f,f,f,f,f,f,f], s:{s:{s:[]}, s:{}, s:n, s:b, "
+        "s:b}, s:[[],[[i]]]}",
+        "text", "quote \" back \\ slash / tab \t nl \n cr \r bs \b ff \f",
+        "controls", "\x01\x1f\x7f end", "unicode", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\x9E",
+        "zero", (json_int_t)0, "big", (json_int_t)INT64_MAX, "small", (json_int_t)INT64_MIN,
+        "reals", 12.5, 1.0, -0.5, 1e20, 1.5e-7, 0.1, 123456789012345678.0, 2.0 / 3.0, -1e-300,
+        1e300, "nested", "a", "b", "c", "d", "e", 1, "f", 0, "arrays", 1);
+    assert_non_null(extra);
+    assert_int_equal(gda_log(lg, GDA_LOG_INFO, T0, NULL, extra, "m", NULL), GDA_OK);
+    char *dump = json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    assert_non_null(dump);
+    size_t need = strlen(dump) + 128;
+    char *want = malloc(need);
+    assert_non_null(want);
+    /* The standard members, then the extra members: the dump without its
+     * opening brace. */
+    snprintf(want, need, "{\"timestamp\":\"2026-11-24T10:00:00.123Z\",\"level\":\"INFO\","
+                         "\"message\":\"m\",%s\n", dump + 1);
+    assert_int_equal(cap.calls, 1);
+    assert_string_equal(cap.lines[0], want);
+    free(want);
+    free(dump);
+    json_decref(extra);
+    gda_logger_free(lg);
+    capture_reset(&cap);
+}
+
 static void test_timestamps(void **state)
 {
     (void)state;
@@ -1097,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_config_default),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_exact_line),
+        cmocka_unit_test(test_extra_written_as_jansson_dumps_it),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_level_filtering),
         cmocka_unit_test(test_argument_errors),
