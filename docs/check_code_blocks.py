@@ -210,7 +210,12 @@ def main(src, build):
             used.add(cmd)
             where, evidence, line = table[cmd]
             if where == "RUN":
-                r = subprocess.run(["sh", "-c", cmd], cwd=work, env=env,
+                # The page says `cc`; build with the compiler (and, in a
+                # sanitizer build, the sanitizer flags) this build uses.
+                run_cmd = cmd
+                if cmd.startswith("cc "):
+                    run_cmd = " ".join(shlex.quote(a) for a in cc) + cmd[2:]
+                r = subprocess.run(["sh", "-c", run_cmd], cwd=work, env=env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
                 if r.returncode != 0:
