@@ -53,6 +53,7 @@ typedef struct conn_req {
     size_t cap;
     int64_t start_ms;
     bool too_large; /* over max_body: the rest of the body is discarded */
+    bool draining;  /* arrived after shutdown began: refused, body discarded */
     size_t discarded; /* bytes thrown away since (chunked uploads only) */
     bool answered;  /* a response has been queued */
 } conn_req;
@@ -189,6 +190,25 @@ static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *c
         cr->answered = true;
         log_rejection(srv, conn, cr, method, 413, GDA_ERR_PAYLOAD_TOO_LARGE,
                       "request refused while reading the body");
+    }
+    return ret;
+}
+
+/* A request that arrives after shutdown began — on a keep-alive connection
+ * opened before it — is answered 503 with Retry-After and Connection: close,
+ * and never reaches the pipeline. Only requests already in flight when the
+ * drain started run, and the drain waits for their responses to be sent, so
+ * no request is executed without its caller getting the answer. */
+static enum MHD_Result reject_draining(struct MHD_Connection *conn, conn_req *cr,
+                                       const char *method)
+{
+    cr->draining = true;
+    enum MHD_Result ret =
+        queue_error(conn, cr->srv, GDA_ERR_UNAVAILABLE, "server is shutting down", NULL);
+    if (ret == MHD_YES) {
+        cr->answered = true;
+        log_rejection(cr->srv, conn, cr, method, 503, GDA_ERR_UNAVAILABLE,
+                      "request refused: shutting down");
     }
     return ret;
 }
@@ -418,6 +438,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (atomic_load(&srv->draining) && strcmp(url, HEALTH_PATH) != 0)
+            return reject_draining(conn, cr, method);
         if (cl && content_length_over(cl, srv->max_body))
             return reject_too_large(conn, cr, method); /* before a single body byte is read */
         return MHD_YES;
@@ -426,15 +448,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!cr->too_large && n > srv->max_body - cr->len) {
+        if (!cr->too_large && !cr->draining && n > srv->max_body - cr->len) {
             /* A chunked upload (no Content-Length) went over. Answer now if
              * libmicrohttpd lets us (its 0.9.7x releases refuse a response
              * queued mid-body); else discard and answer 413 at the end.
              * Either way nothing more is buffered. */
             reject_too_large(conn, cr, method);
         }
-        if (cr->too_large) {
-            /* Reading a bounded amount keeps the 413 deliverable; past that
+        if (cr->too_large || cr->draining) {
+            /* Reading a bounded amount keeps the 413/503 deliverable; past that
              * the client is streaming at us and loses the connection. */
             cr->discarded += n;
             return cr->discarded > DISCARD_ALLOWANCE ? MHD_NO : MHD_YES;
