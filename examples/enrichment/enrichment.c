@@ -122,6 +122,24 @@ static bool index_rows(enrichment_table *t, size_t *dup_row)
     return true;
 }
 
+gda_status enrichment_table_open(const char *path, enrichment_table **out, gda_error *err)
+{
+    /* The status is needed even when the caller passes no err. */
+    gda_error local;
+    gda_error_clear(&local);
+    *out = enrichment_table_load(path, &local);
+    if (*out)
+        return GDA_OK;
+    if (err)
+        *err = local;
+    return local.code;
+}
+
+void enrichment_table_close(void *user)
+{
+    enrichment_table_free(user);
+}
+
 enrichment_table *enrichment_table_load(const char *path, gda_error *err)
 {
     FILE *f = fopen(path, "r");

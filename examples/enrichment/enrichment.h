@@ -37,6 +37,15 @@ size_t enrichment_table_size(const enrichment_table *table);
 
 void enrichment_table_free(enrichment_table *table);
 
+/* enrichment_table_load for a server's handler: *out is the table on GDA_OK
+ * (free it with enrichment_table_free, or enrichment_table_close as the
+ * handler's close hook), NULL otherwise. Returns the load's status even when
+ * err is NULL; the errors are enrichment_table_load's. */
+gda_status enrichment_table_open(const char *path, enrichment_table **out, gda_error *err);
+
+/* A handler close hook (user: an enrichment_table, may be NULL). */
+void enrichment_table_close(void *user);
+
 /* The routing hint for a customer (NULL: unknown caller). */
 const char *enrichment_routing_hint(const enrichment_customer *customer);
 

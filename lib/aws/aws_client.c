@@ -1,6 +1,7 @@
 /* libgda (private, lib/aws) — AWS JSON-protocol client over libcurl (see
  * aws_client.h). */
 #include "aws_client.h"
+#include "aws_curl.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -31,15 +32,6 @@ struct gda_aws_client {
     gda_aws_client_stats stats;
 };
 
-typedef struct response_buffer {
-    char *data;
-    size_t len;
-    size_t cap;
-    size_t max;
-    bool too_large;
-    bool nomem;
-} response_buffer;
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_global_status = CURLE_FAILED_INIT;
 
@@ -68,34 +60,6 @@ void gda_aws_response_clear(gda_aws_response *resp)
         return;
     free(resp->body);
     memset(resp, 0, sizeof *resp);
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    response_buffer *buf = userdata;
-    if (size && nmemb > SIZE_MAX / size)
-        return 0;
-    size_t n = size * nmemb;
-    if (n > buf->max - buf->len) {
-        buf->too_large = true;
-        return 0; /* makes libcurl fail the transfer with CURLE_WRITE_ERROR */
-    }
-    if (buf->len + n + 1 > buf->cap) {
-        size_t cap = buf->cap ? buf->cap : 1024;
-        while (cap < buf->len + n + 1)
-            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-        char *grown = realloc(buf->data, cap);
-        if (!grown) {
-            buf->nomem = true;
-            return 0;
-        }
-        buf->data = grown;
-        buf->cap = cap;
-    }
-    memcpy(buf->data + buf->len, ptr, n);
-    buf->len += n;
-    buf->data[buf->len] = '\0';
-    return n;
 }
 
 static char *dup_required(const char *s)
@@ -138,15 +102,11 @@ static CURL *handle_create(gda_aws_client *c)
         return NULL;
     }
     /* Options that never change between calls are set once per handle. */
-    if (curl_easy_setopt(h, CURLOPT_URL, c->endpoint) != CURLE_OK ||
+    if (gda_aws_curl_set_defaults(h, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_URL, c->endpoint) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK) {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gda_aws_curl_body_write) != CURLE_OK) {
         curl_easy_cleanup(h);
         return NULL;
     }
@@ -373,7 +333,7 @@ static attempt_outcome attempt_once(gda_aws_client *c, CURL *h, const char *oper
     char *userpwd = NULL;
     char *token_header = NULL;
     char line[256];
-    response_buffer buf = {.max = c->opts.max_response_bytes};
+    gda_aws_curl_body buf = {.max = c->opts.max_response_bytes};
     attempt_outcome outcome = ATTEMPT_FAILED;
     int token_nomem = 0;
 

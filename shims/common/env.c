@@ -5,15 +5,13 @@
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
 #include "gda_env.h"
+#include "secret_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -119,42 +117,28 @@ static bool header_name_ok(const char *s)
  * sodium_free, which wipes it). */
 static gda_status read_secrets_file(const char *path, char **text, size_t *len, gda_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    size_t size = 0;
+    switch (gda_secret_file_read(path, 1, SECRETS_FILE_MAX, text, len, &size)) {
+    case GDA_SECRET_FILE_OK:
+        break;
+    case GDA_SECRET_FILE_UNOPENABLE:
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
                              "GDA_SECRETS_FILE cannot be opened: %s", strerror(errno));
-    struct stat stbuf;
-    if (fstat(fd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode) || stbuf.st_size <= 0 ||
-        stbuf.st_size > SECRETS_FILE_MAX) {
-        close(fd);
+    case GDA_SECRET_FILE_UNFIT:
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
                              "GDA_SECRETS_FILE must be a regular file of 1 to %d bytes",
                              SECRETS_FILE_MAX);
-    }
-    size_t size = (size_t)stbuf.st_size;
-    char *buf = sodium_malloc(size + 1);
-    if (!buf) {
-        close(fd);
+    case GDA_SECRET_FILE_NOMEM:
+    default:
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != size) {
-        sodium_free(buf);
+    if (*len != size) {
+        sodium_free(*text);
+        *text = NULL;
+        *len = 0;
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
                              "GDA_SECRETS_FILE could not be read whole");
     }
-    buf[size] = '\0';
-    *text = buf;
-    *len = size;
     return GDA_OK;
 }
 

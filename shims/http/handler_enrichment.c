@@ -3,24 +3,16 @@
 
 #include "enrichment.h"
 
-static void close_table(void *user)
-{
-    enrichment_table_free(user);
-}
-
 gda_status httpd_handler_open(const char *customers, httpd_handler *out, gda_error *err)
 {
-    gda_error local = {0};
-    enrichment_table *table = enrichment_table_load(customers, &local);
-    if (!table) {
-        if (err)
-            *err = local;
-        return local.code;
-    }
+    enrichment_table *table = NULL;
+    gda_status st = enrichment_table_open(customers, &table, err);
+    if (st != GDA_OK)
+        return st;
     out->name = "enrichment";
     out->fn = enrichment_handler;
     out->user = table;
     out->attach = NULL;
-    out->close = close_table;
+    out->close = enrichment_table_close;
     return GDA_OK;
 }

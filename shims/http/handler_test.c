@@ -10,23 +10,22 @@
  *               "reject"  a business refusal (422, cached)
  *
  * Every execution appends "<requestId>\n" to the ledger file named by
- * GDA_TEST_LEDGER (when set), with one O_APPEND write per line so lines from
- * concurrent executions stay whole. The ledger is what lets a test prove that
- * no request ran twice, whatever the server answered on the wire.
+ * GDA_TEST_LEDGER (when set; tests/support/test_ledger.h). The
+ * ledger is what lets a test prove that no request ran twice, whatever the
+ * server answered on the wire.
  */
 #include "handler.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gda/request.h>
 
 #include "enrichment.h"
+#include "test_ledger.h"
+#include "test_time.h"
 
 #define TEST_SLEEP_DEFAULT_MS 1000
 #define TEST_SLEEP_MAX_MS 20000
@@ -48,35 +47,10 @@ typedef struct finish_job {
     int64_t delay_ms;
 } finish_job;
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static void ledger_append(test_handler *th, const char *request_id)
-{
-    if (th->ledger_fd < 0 || !request_id)
-        return;
-    size_t n = strlen(request_id);
-    char *line = malloc(n + 2);
-    if (!line)
-        return;
-    memcpy(line, request_id, n);
-    line[n] = '\n';
-    /* A short write would corrupt the proof; the line is small enough that
-     * O_APPEND writes it whole in practice, and a failure shows as a line
-     * the test cannot match. */
-    ssize_t w = write(th->ledger_fd, line, n + 1);
-    (void)w;
-    free(line);
-}
-
 static void *finish_later(void *arg)
 {
     finish_job *job = arg;
-    sleep_ms(job->delay_ms);
+    test_sleep_ms(job->delay_ms);
     gda_error e = {0};
     gda_app_finish(job->th->app, job->token, job->data, NULL, &e);
     json_decref(job->data);
@@ -127,7 +101,7 @@ static gda_status test_fn(const gda_request *req, const gda_ctx *ctx, json_t **d
                           gda_error *err, void *user)
 {
     test_handler *th = user;
-    ledger_append(th, gda_ctx_request_id(ctx));
+    test_ledger_append(th->ledger_fd, gda_ctx_request_id(ctx));
     const char *mode = gda_request_string(req, "testMode");
     int64_t delay = TEST_SLEEP_DEFAULT_MS;
     gda_request_int(req, "testSleepMs", &delay);
@@ -137,7 +111,7 @@ static gda_status test_fn(const gda_request *req, const gda_ctx *ctx, json_t **d
     if (!mode)
         return enrichment_handler(req, ctx, data_out, err, th->table);
     if (strcmp(mode, "slow") == 0) {
-        sleep_ms(delay);
+        test_sleep_ms(delay);
         return enrichment_handler(req, ctx, data_out, err, th->table);
     }
     if (strcmp(mode, "fail") == 0)
@@ -183,23 +157,12 @@ gda_status httpd_handler_open(const char *customers, httpd_handler *out, gda_err
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     th->ledger_fd = -1;
     pthread_mutex_init(&th->lock, NULL);
-    gda_error local = {0};
-    th->table = enrichment_table_load(customers, &local);
-    if (!th->table) {
+    gda_status st = enrichment_table_open(customers, &th->table, err);
+    if (st == GDA_OK)
+        st = test_ledger_open(&th->ledger_fd, err);
+    if (st != GDA_OK) {
         test_close(th);
-        if (err)
-            *err = local;
-        return local.code;
-    }
-    const char *ledger = getenv("GDA_TEST_LEDGER");
-    if (ledger && *ledger) {
-        th->ledger_fd = open(ledger, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (th->ledger_fd < 0) {
-            gda_status st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_TEST_LEDGER",
-                                          "cannot open the ledger: %s", strerror(errno));
-            test_close(th);
-            return st;
-        }
+        return st;
     }
     out->name = "test";
     out->fn = test_fn;

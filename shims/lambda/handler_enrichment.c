@@ -9,11 +9,6 @@
 
 #include "enrichment.h"
 
-static void close_table(void *user)
-{
-    enrichment_table_free(user);
-}
-
 gda_status lambda_handler_open(lambda_handler *out, gda_error *err)
 {
     const char *path = getenv("GDA_ENRICHMENT_TABLE");
@@ -26,17 +21,13 @@ gda_status lambda_handler_open(lambda_handler *out, gda_error *err)
         else
             path = enrichment_default_table_path();
     }
-    gda_error local;
-    gda_error_clear(&local);
-    enrichment_table *table = enrichment_table_load(path, &local);
-    if (!table) {
-        if (err)
-            *err = local;
-        return local.code;
-    }
+    enrichment_table *table = NULL;
+    gda_status st = enrichment_table_open(path, &table, err);
+    if (st != GDA_OK)
+        return st;
     out->name = "enrichment";
     out->fn = enrichment_handler;
     out->user = table;
-    out->close = close_table;
+    out->close = enrichment_table_close;
     return GDA_OK;
 }

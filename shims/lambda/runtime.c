@@ -15,6 +15,7 @@
 #include <gda/event.h>
 #include <gda/response.h>
 
+#include "aws_curl.h"
 #include "crash_report.h"
 
 #define RUNTIME_PATH "/2018-06-01/runtime"
@@ -197,15 +198,6 @@ static void on_stop_signal(int sig)
 
 /* ---- the runtime --------------------------------------------------------- */
 
-typedef struct event_buffer {
-    char *data;
-    size_t len;
-    size_t cap;
-    size_t max;
-    bool too_large;
-    bool nomem;
-} event_buffer;
-
 typedef struct runtime {
     gda_app *app;
     gda_lambda_options opt;
@@ -215,7 +207,7 @@ typedef struct runtime {
     struct curl_slist *json_headers;
     char base_url[400];
     char url[600];
-    event_buffer event;
+    gda_aws_curl_body event;
     bool in_next; /* the stop flag may abort the transfer */
     /* headers of the current invocation */
     char request_id[REQUEST_ID_MAX + 1];
@@ -226,34 +218,6 @@ typedef struct runtime {
     int64_t last_refresh_ms;
     bool refreshed_once;
 } runtime;
-
-static size_t on_event_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    event_buffer *b = userdata;
-    if (size && nmemb > SIZE_MAX / size)
-        return 0;
-    size_t n = size * nmemb;
-    if (n > b->max - b->len) {
-        b->too_large = true;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64 * 1024;
-        while (cap < b->len + n + 1)
-            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-        char *p = realloc(b->data, cap);
-        if (!p) {
-            b->nomem = true;
-            return 0;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
 
 static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -584,7 +548,7 @@ static int next_invocation(runtime *rt)
     curl_easy_setopt(h, CURLOPT_URL, rt->url);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_event_body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gda_aws_curl_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &rt->event);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, rt);
@@ -605,7 +569,7 @@ static int next_invocation(runtime *rt)
     if (!rt->request_id[0])
         return -1;
     if (!rt->event.data) { /* an empty body still needs a valid buffer */
-        if (on_event_body((char *)"", 1, 0, &rt->event) != 0 || !rt->event.data)
+        if (gda_aws_curl_body_write((char *)"", 1, 0, &rt->event) != 0 || !rt->event.data)
             rt->event.nomem = true;
     }
     return 1;
@@ -680,6 +644,7 @@ static gda_status runtime_open(runtime *rt, gda_app *app, const gda_lambda_optio
     if (rt->opt.secret_refresh_ms < 0)
         rt->opt.secret_refresh_ms = 0;
     rt->event.max = rt->opt.max_event;
+    rt->event.first_cap = 64 * 1024;
 
     if (rt->opt.mode == GDA_LAMBDA_AUTHORIZER && !rt->opt.verifier)
         return gda_error_set(err, GDA_ERR_CONFIG, "verifier", "authorizer mode needs a verifier");
@@ -717,12 +682,8 @@ static gda_status runtime_open(runtime *rt, gda_app *app, const gda_lambda_optio
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     rt->json_headers = with_expect;
     CURL *h = rt->curl;
-    if (curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+    if (gda_aws_curl_set_defaults(h, "http") != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, rt) != CURLE_OK ||

@@ -9,18 +9,16 @@
 #include <gda/lambda.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "aws_credentials.h"
+#include "secret_file.h"
 #include "secretsmanager.h"
 
 #define SECRET_TEXT_MAX (64 * 1024)
@@ -373,36 +371,21 @@ static gda_status fetch_secretsmanager(gda_secrets *s, int64_t now_ms, char **te
 
 static gda_status fetch_file(gda_secrets *s, char **text, size_t *len, gda_error *err)
 {
-    int fd = open(s->file_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    size_t file_size = 0;
+    switch (gda_secret_file_read(s->file_path, 0, SECRET_TEXT_MAX, text, len, &file_size)) {
+    case GDA_SECRET_FILE_OK:
+        /* A file that shrank while read is taken as far as it went. */
+        return GDA_OK;
+    case GDA_SECRET_FILE_UNOPENABLE:
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
                              "the key ring file cannot be opened (%s)", strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > SECRET_TEXT_MAX) {
-        close(fd);
+    case GDA_SECRET_FILE_UNFIT:
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS_FILE",
                              "the key ring file must be a regular file of at most 64 KiB");
-    }
-    size_t cap = (size_t)sb.st_size;
-    char *p = sodium_malloc(cap + 1);
-    if (!p) {
-        close(fd);
+    case GDA_SECRET_FILE_NOMEM:
+    default:
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     }
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, p + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    p[got] = '\0';
-    *text = p;
-    *len = got;
-    return GDA_OK;
 }
 
 static gda_status fetch_raw(gda_secrets *s, int64_t now_ms, char **text, size_t *len,

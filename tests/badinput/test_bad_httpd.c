@@ -35,6 +35,7 @@
 
 #include "../test_wrapper.h"
 #include "bad_case.h"
+#include "test_httpd_spawn.h"
 
 static const char *server_bin;
 static char tmpdir[64];
@@ -44,77 +45,24 @@ static char log_path[128];
 static pid_t server_pid;
 static int server_port;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static bool start_server(void)
 {
     char port_file[128], store[160];
     snprintf(port_file, sizeof port_file, "%s/port", tmpdir);
     snprintf(store, sizeof store, "sqlite:%s", db_path);
-    /* Under GDA_TEST_WRAPPER (suite 'valgrind') the server runs inside it. */
-    const char *const args[] = {"--listen", "127.0.0.1:0", "--port-file", port_file,
-                                "--threads", "8", NULL};
-    char *argv[TEST_WRAPPER_MAX_ARGS];
-    char *scratch = NULL;
-    if (!test_wrapper_argv(server_bin, args, argv, TEST_WRAPPER_MAX_ARGS, &scratch)) {
-        free(scratch);
-        return false;
-    }
-    pid_t pid = fork();
-    if (pid != 0)
-        free(scratch);
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0)
-            _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        setenv("GDA_AUTH", "token", 1);
-        setenv("GDA_SECRETS", BAD_KEYRING, 1);
-        setenv("GDA_STORE", store, 1);
-        setenv("GDA_TEST_LEDGER", ledger_path, 1);
-        setenv("GDA_LOG_LEVEL", "error", 1);
-        unsetenv("GDA_MAX_BODY");
-        unsetenv("GDA_ROUTE");
-        unsetenv("GDA_AUTH_HEADER");
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    server_pid = pid;
-    for (int64_t until = mono_ms() + test_wrapper_scale_ms(15000); mono_ms() < until;
-         nap_ms(20)) {
-        FILE *f = fopen(port_file, "r");
-        if (f) {
-            int port = 0;
-            bool ok = fscanf(f, "%d", &port) == 1 && port > 0;
-            fclose(f);
-            if (ok) {
-                server_port = port;
-                return true;
-            }
-        }
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            fprintf(stderr, "gda-httpd-test exited during start-up; log in %s\n", log_path);
-            server_pid = 0;
-            return false;
-        }
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    test_httpd_config cfg = {
+        .bin = server_bin,
+        .threads = "8",
+        .port_file = port_file,
+        .log_path = log_path,
+        .keyring = BAD_KEYRING,
+        .store = store,
+        .ledger = ledger_path,
+        .log_level = "error",
+    };
+    server_pid = 0;
+    if (test_httpd_start(&cfg, &server_pid, &server_port))
+        return true;
     server_pid = 0;
     return false;
 }

@@ -12,46 +12,32 @@
  *                        AWS request ids and the remaining time
  *
  * Every execution appends "<requestId>\n" to the file GDA_TEST_LEDGER (when
- * set), so a test can prove a replay did not run the handler again.
+ * set; tests/support/test_ledger.h), so a test can prove a replay
+ * did not run the handler again.
  */
 #include "handler.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gda/request.h>
 
 #include "enrichment.h"
+#include "test_ledger.h"
+#include "test_time.h"
 
 typedef struct test_handler {
     enrichment_table *table;
     int ledger_fd;
 } test_handler;
 
-static void ledger_append(test_handler *th, const char *request_id)
-{
-    if (th->ledger_fd < 0 || !request_id)
-        return;
-    size_t n = strlen(request_id);
-    char line[300];
-    if (n + 1 >= sizeof line)
-        return;
-    memcpy(line, request_id, n);
-    line[n] = '\n';
-    ssize_t w = write(th->ledger_fd, line, n + 1);
-    (void)w;
-}
-
 static gda_status test_handle(const gda_request *req, const gda_ctx *ctx, json_t **data_out,
                               gda_error *err, void *user)
 {
     test_handler *th = user;
-    ledger_append(th, gda_request_string(req, "requestId"));
+    test_ledger_append(th->ledger_fd, gda_request_string(req, "requestId"));
     const char *mode = gda_request_string(req, "testMode");
     if (mode && strcmp(mode, "crash") == 0) {
         raise(SIGSEGV);
@@ -71,9 +57,7 @@ static gda_status test_handle(const gda_request *req, const gda_ctx *ctx, json_t
         gda_request_int(req, "testSleepMs", &ms);
         if (ms < 0 || ms > 20000)
             ms = 200;
-        struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        }
+        test_sleep_ms(ms);
     }
     if (mode && strcmp(mode, "fail") == 0)
         return gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL, "test failure");
@@ -99,22 +83,12 @@ gda_status lambda_handler_open(lambda_handler *out, gda_error *err)
     if (!th)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     th->ledger_fd = -1;
-    gda_error local;
-    gda_error_clear(&local);
-    th->table = enrichment_table_load(enrichment_default_table_path(), &local);
-    if (!th->table) {
-        free(th);
-        if (err)
-            *err = local;
-        return local.code;
-    }
-    const char *ledger = getenv("GDA_TEST_LEDGER");
-    if (ledger && *ledger) {
-        th->ledger_fd = open(ledger, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (th->ledger_fd < 0) {
-            close_test(th);
-            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_TEST_LEDGER", "cannot open the ledger");
-        }
+    gda_status st = enrichment_table_open(enrichment_default_table_path(), &th->table, err);
+    if (st == GDA_OK)
+        st = test_ledger_open(&th->ledger_fd, err);
+    if (st != GDA_OK) {
+        close_test(th);
+        return st;
     }
     out->name = "test";
     out->fn = test_handle;

@@ -10,22 +10,13 @@
 #include <cmocka.h>
 
 #include "digest.h"
+#include "rfc4231.h"
+#include "test_hex.h"
 
 static void to_hex(const uint8_t *in, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
         sprintf(out + 2 * i, "%02x", in[i]);
-}
-
-static void unhex(const char *hex, uint8_t *out, size_t *n)
-{
-    size_t len = strlen(hex) / 2;
-    for (size_t i = 0; i < len; i++) {
-        unsigned v;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    *n = len;
 }
 
 static void test_sha256_vectors(void **state)
@@ -56,52 +47,21 @@ static void test_sha256_parts_equal_whole(void **state)
     assert_memory_equal(a, b, sizeof a);
 }
 
-/* 131 bytes of 0xaa, the "larger than block size" key of RFC 4231. */
-#define AA10 "aaaaaaaaaaaaaaaaaaaa"
-#define KEY_131_AA AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 "aa"
-
 /* RFC 4231 test cases 1, 2, 3, 4, 6 and 7 (case 5 is a truncated MAC). */
 static void test_hmac_rfc4231(void **state)
 {
     (void)state;
-    struct {
-        const char *key_hex, *data_hex, *mac_hex;
-    } cases[] = {
-        {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
-         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
-        {"4a656665", "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
-        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-         "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-         "dddddddddddddddddddd",
-         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
-        {"0102030405060708090a0b0c0d0e0f10111213141516171819",
-         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
-         "cdcdcdcdcdcdcdcdcdcd",
-         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
-        {KEY_131_AA,
-         "54657374205573696e67204c6172676572205468616e20426c6f636b2d53697a65204b6579202d2048"
-         "617368204b6579204669727374",
-         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
-        {KEY_131_AA,
-         "5468697320697320612074657374207573696e672061206c6172676572207468616e20626c6f636b2d"
-         "73697a65206b657920616e642061206c6172676572207468616e20626c6f636b2d73697a6520646174"
-         "612e20546865206b6579206e6565647320746f20626520686173686564206265666f7265206265696e"
-         "6720757365642062792074686520484d414320616c676f726974686d2e",
-         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < rfc4231_case_count; i++) {
         uint8_t key[200], data[200], mac[GDA_SHA256_LEN];
-        size_t key_len, data_len;
         char hex[65];
-        unhex(cases[i].key_hex, key, &key_len);
-        unhex(cases[i].data_hex, data, &data_len);
+        size_t key_len = test_unhex(rfc4231_cases[i].key_hex, key, sizeof key);
+        size_t data_len = test_unhex(rfc4231_cases[i].data_hex, data, sizeof data);
         /* Split the message in two parts to exercise the vectored path. */
         gda_slice parts[2] = {{(const char *)data, data_len / 2},
                               {(const char *)data + data_len / 2, data_len - data_len / 2}};
         gda_hmac_sha256_parts(key, key_len, parts, 2, mac);
         to_hex(mac, sizeof mac, hex);
-        assert_string_equal(hex, cases[i].mac_hex);
+        assert_string_equal(hex, rfc4231_cases[i].mac_hex);
 
         /* A prepared key gives the same MAC, twice over (it is only read). */
         gda_hmac_key prepared;
@@ -110,7 +70,7 @@ static void test_hmac_rfc4231(void **state)
             memset(mac, 0, sizeof mac);
             gda_hmac_sha256_prepared(&prepared, parts, 2, mac);
             to_hex(mac, sizeof mac, hex);
-            assert_string_equal(hex, cases[i].mac_hex);
+            assert_string_equal(hex, rfc4231_cases[i].mac_hex);
         }
     }
 }

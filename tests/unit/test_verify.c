@@ -17,6 +17,8 @@
 #include <gda/verify.h>
 
 #include "jwt.h"
+#include "rfc4231.h"
+#include "test_hex.h"
 
 #define NOW_S 1800000000LL
 #define NOW_MS (NOW_S * 1000)
@@ -30,13 +32,6 @@ static char *b64(const void *bytes, size_t len)
     assert_non_null(out);
     sodium_bin2base64(out, cap, bytes, len, sodium_base64_VARIANT_ORIGINAL);
     return out;
-}
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    assert_int_equal(sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &n, NULL), 0);
-    return n;
 }
 
 /* The fixed test secrets: 32 bytes each, as ring entries. */
@@ -356,46 +351,17 @@ static void test_token(void **state)
 
 /* ---- hmac --------------------------------------------------------------- */
 
-#define AA10 "aaaaaaaaaaaaaaaaaaaa"
-#define KEY_131_AA AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 AA10 "aa"
-
 static void test_hmac_rfc4231(void **state)
 {
     (void)state;
-    struct {
-        const char *key_hex, *data_hex, *mac_hex;
-    } cases[] = {
-        {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
-         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
-        {"4a656665", "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
-        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-         "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-         "dddddddddddddddddddd",
-         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
-        {"0102030405060708090a0b0c0d0e0f10111213141516171819",
-         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
-         "cdcdcdcdcdcdcdcdcdcd",
-         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
-        {KEY_131_AA,
-         "54657374205573696e67204c6172676572205468616e20426c6f636b2d53697a65204b6579202d2048"
-         "617368204b6579204669727374",
-         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
-        {KEY_131_AA,
-         "5468697320697320612074657374207573696e672061206c6172676572207468616e20626c6f636b2d"
-         "73697a65206b657920616e642061206c6172676572207468616e20626c6f636b2d73697a6520646174"
-         "612e20546865206b6579206e6565647320746f20626520686173686564206265666f7265206265696e"
-         "6720757365642062792074686520484d414320616c676f726974686d2e",
-         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
-    };
     gda_verifier_options o = gda_verifier_options_default(GDA_AUTH_HMAC_SHA256);
     o.hmac_timestamp = false;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < rfc4231_case_count; i++) {
         uint8_t key[200], data[300], mac[32];
-        size_t key_len = unhex(cases[i].key_hex, key, sizeof key);
-        size_t data_len = unhex(cases[i].data_hex, data, sizeof data - 1);
+        size_t key_len = test_unhex(rfc4231_cases[i].key_hex, key, sizeof key);
+        size_t data_len = test_unhex(rfc4231_cases[i].data_hex, data, sizeof data - 1);
         data[data_len] = '\0'; /* the RFC data is text without NUL */
-        unhex(cases[i].mac_hex, mac, sizeof mac);
+        test_unhex(rfc4231_cases[i].mac_hex, mac, sizeof mac);
         char *key64 = b64(key, key_len);
         char cfg[400];
         snprintf(cfg, sizeof cfg, "other:%s,rfc:%s", SECRET_C, key64);
@@ -404,10 +370,10 @@ static void test_hmac_rfc4231(void **state)
         const char *body = (const char *)data;
         /* bare hex, sha256=hex, upper-case hex, base64, base64 without padding */
         char value[128];
-        gda_header h = hdr("X-Genesys-Signature", cases[i].mac_hex);
+        gda_header h = hdr("X-Genesys-Signature", rfc4231_cases[i].mac_hex);
         assert_int_equal(check(v, &h, 1, body, NOW_MS, key_id), GDA_AUTH_ACCEPTED);
         assert_string_equal(key_id, "rfc");
-        snprintf(value, sizeof value, "sha256=%s", cases[i].mac_hex);
+        snprintf(value, sizeof value, "sha256=%s", rfc4231_cases[i].mac_hex);
         assert_int_equal(check1(v, "X-Genesys-Signature", value, body, NOW_MS), GDA_AUTH_ACCEPTED);
         for (char *p = value; *p; p++)
             *p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
@@ -419,14 +385,14 @@ static void test_hmac_rfc4231(void **state)
         assert_int_equal(check1(v, "X-Genesys-Signature", mac64, body, NOW_MS), GDA_AUTH_ACCEPTED);
         /* truncated to 16 bytes (RFC 4231 case 5 style), and base64 cut short */
         char trunc[40];
-        snprintf(trunc, sizeof trunc, "%.32s", cases[i].mac_hex);
+        snprintf(trunc, sizeof trunc, "%.32s", rfc4231_cases[i].mac_hex);
         assert_int_equal(check1(v, "X-Genesys-Signature", trunc, body, NOW_MS), GDA_AUTH_MALFORMED);
         mac64[40] = '\0';
         assert_int_equal(check1(v, "X-Genesys-Signature", mac64, body, NOW_MS), GDA_AUTH_MALFORMED);
         /* tampered body */
         char tampered[320];
         snprintf(tampered, sizeof tampered, "%s ", body);
-        assert_int_equal(check1(v, "X-Genesys-Signature", cases[i].mac_hex, tampered, NOW_MS),
+        assert_int_equal(check1(v, "X-Genesys-Signature", rfc4231_cases[i].mac_hex, tampered, NOW_MS),
                          GDA_AUTH_MISMATCH);
         free(key64);
         free(mac64);
