@@ -155,11 +155,11 @@ gda_auth_reason gda_jws_read_header(const gda_jws *jws, unsigned allowed, gda_jw
     return reason;
 }
 
-bool gda_jws_check_hs256(const gda_jws *jws, const uint8_t *key, size_t key_len)
+bool gda_jws_check_hs256(const gda_jws *jws, const gda_hmac_key *key)
 {
     uint8_t mac[GDA_SHA256_LEN];
     uint8_t given[GDA_SHA256_LEN] = {0};
-    gda_hmac_sha256_parts(key, key_len, &jws->signing_input, 1, mac);
+    gda_hmac_sha256_prepared(key, &jws->signing_input, 1, mac);
     /* Compare a full 32 bytes whatever arrived, then fold in the length. */
     memcpy(given, jws->sig, jws->sig_len < sizeof given ? jws->sig_len : sizeof given);
     int same = crypto_verify_32(mac, given) == 0;

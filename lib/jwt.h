@@ -21,6 +21,8 @@
 #include <gda/status.h>
 #include <gda/verify.h>
 
+#include "digest.h"
+
 #define GDA_JWT_MAX_TOKEN 8192 /* whole compact token */
 #define GDA_JWT_MAX_HEADER 1024 /* decoded protected header */
 #define GDA_JWT_MAX_SIG 64     /* Ed25519; HS256 is 32 */
@@ -55,8 +57,10 @@ typedef struct gda_jws_header {
  * allowed). */
 gda_auth_reason gda_jws_read_header(const gda_jws *jws, unsigned allowed, gda_jws_header *out);
 
-/* Constant-time HS256 check of the signature under key. */
-bool gda_jws_check_hs256(const gda_jws *jws, const uint8_t *key, size_t key_len);
+/* Constant-time HS256 check of the signature under a key prepared once with
+ * gda_hmac_sha256_key_init (the key ring prepares every secret when it
+ * loads, so no request pays for the key schedule). */
+bool gda_jws_check_hs256(const gda_jws *jws, const gda_hmac_key *key);
 
 /* Ed25519 check of the signature under a 32-byte public key. */
 bool gda_jws_check_eddsa(const gda_jws *jws, const uint8_t *public_key);

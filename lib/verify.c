@@ -1027,7 +1027,7 @@ static void verify_jwt(const gda_verifier *v, const gda_keyring *ring,
             continue;
         if (hdr.has_kid && !text_is(gda_slice_make(e->id, e->id_len), hdr.kid))
             continue;
-        unsigned same = hdr.alg == GDA_JWT_HS256 ? (unsigned)gda_jws_check_hs256(&jws, e->key, e->len)
+        unsigned same = hdr.alg == GDA_JWT_HS256 ? (unsigned)gda_jws_check_hs256(&jws, e->hmac)
                                                  : (unsigned)gda_jws_check_eddsa(&jws, e->key);
         which = ct_select(same, i, which);
         matched |= same;

@@ -131,7 +131,9 @@ int gda_fuzz_jwt(const uint8_t *data, size_t size)
      * no leeway) may refuse only for timing, never as malformed. */
     CHECK(cr != GDA_AUTH_ACCEPTED || lr == GDA_AUTH_ACCEPTED || lr == GDA_AUTH_EXPIRED);
 
-    if (gda_jws_check_hs256(&jws, k1, sizeof k1)) {
+    gda_hmac_key k1_prepared;
+    gda_hmac_sha256_key_init(&k1_prepared, k1, sizeof k1);
+    if (gda_jws_check_hs256(&jws, &k1_prepared)) {
         CHECK(jws.sig_len == 32);
         char *again = NULL;
         if (gda_jws_sign(GDA_JWT_HS256, k1, sizeof k1,
