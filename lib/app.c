@@ -31,19 +31,28 @@ struct gda_app {
     void *clock_user;
 };
 
+typedef struct run run;
+
 struct gda_ctx {
     gda_app *app;
+    run *run; /* the request being served: gda_ctx_accept writes to it */
+    const gda_idem_lease *lease;
     int64_t now_ms;
     int64_t deadline_ms;
     const char *principal;
     gda_log_fields fields;
-    char token[GDA_COMPLETION_TOKEN_SIZE];
 };
 
-#define TOKEN_PREFIX "gda1."
+#define TOKEN_PREFIX "gda2."
 #define TOKEN_PREFIX_LEN 5
 #define OWNER_HEX_LEN (GDA_OWNER_TOKEN_SIZE - 1)
 #define HASH_HEX_LEN (2 * GDA_PAYLOAD_HASH_LEN)
+#define PRINCIPAL_HEX_LEN (2 * GDA_PRINCIPAL_DIGEST_LEN)
+
+/* Every key's poll URL fits a header: a 202 can then always be answered, so
+ * the check cannot fail after a handler started a job. */
+_Static_assert(GDA_APP_ROUTE_MAX + 1 + 3 * GDA_KEY_MAX < GDA_RESPONSE_HEADER_VALUE_SIZE,
+               "the longest poll URL must fit a response header");
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -59,6 +68,7 @@ gda_app_config gda_app_config_default(void)
     cfg.handler_budget_ms = GDA_APP_DEFAULT_HANDLER_BUDGET_MS;
     cfg.in_progress_wait_ms = GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS;
     cfg.in_progress_policy = GDA_IDEM_BUSY_RETRY;
+    cfg.clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
     cfg.direct_invocation_trusted = true;
     return cfg;
 }
@@ -191,6 +201,9 @@ gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err)
     icfg.busy_policy = cfg->in_progress_policy;
     icfg.data_key = cfg->data_key;
     icfg.data_key_len = cfg->data_key ? GDA_IDEM_DATA_KEY_LEN : 0;
+    icfg.hash_key = cfg->hash_key;
+    icfg.hash_key_len = cfg->hash_key ? GDA_IDEM_HASH_KEY_LEN : 0;
+    icfg.clock_skew_ms = cfg->clock_skew_ms;
     icfg.local_cache_entries = cfg->local_cache_entries;
     icfg.now = cfg->clock;
     icfg.sleep = cfg->sleep;
@@ -266,23 +279,37 @@ static int hex_value(char c)
     return -1;
 }
 
-/* "gda1." + owner (32 hex) + payload hash (64 hex) + key: fixed-width fields
- * first, so the key may hold any character. */
+/* "gda2." + owner (32 hex) + payload hash (64 hex) + principal digest (64
+ * hex) + key: fixed-width fields first, so the key may hold any character. */
 static void token_make(const gda_idem_lease *lease, char out[GDA_COMPLETION_TOKEN_SIZE])
 {
     size_t key_len = strnlen(lease->key, GDA_KEY_MAX);
     memcpy(out, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
     memcpy(out + TOKEN_PREFIX_LEN, lease->owner, OWNER_HEX_LEN);
     hex_encode(lease->payload_hash, GDA_PAYLOAD_HASH_LEN, out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN);
-    char *key_at = out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN;
+    hex_encode(lease->principal, GDA_PRINCIPAL_DIGEST_LEN,
+               out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN);
+    char *key_at = out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN + PRINCIPAL_HEX_LEN;
     memcpy(key_at, lease->key, key_len);
     key_at[key_len] = '\0';
+}
+
+/* Decode n bytes of hex at in; false on a non-hex digit. */
+static bool hex_decode(const char *in, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
 }
 
 static gda_status token_parse(const char *token, gda_idem_lease *lease, gda_error *err)
 {
     memset(lease, 0, sizeof *lease);
-    const size_t fixed = TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN;
+    const size_t fixed = TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN + PRINCIPAL_HEX_LEN;
     size_t n = strnlen(token, GDA_COMPLETION_TOKEN_SIZE);
     if (n <= fixed || n >= GDA_COMPLETION_TOKEN_SIZE || memcmp(token, TOKEN_PREFIX, TOKEN_PREFIX_LEN))
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "token", "malformed completion token");
@@ -294,13 +321,9 @@ static gda_status token_parse(const char *token, gda_idem_lease *lease, gda_erro
                                  "malformed completion token");
     }
     const char *hash = owner + OWNER_HEX_LEN;
-    for (size_t i = 0; i < GDA_PAYLOAD_HASH_LEN; i++) {
-        int hi = hex_value(hash[2 * i]), lo = hex_value(hash[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "token",
-                                 "malformed completion token");
-        lease->payload_hash[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (!hex_decode(hash, GDA_PAYLOAD_HASH_LEN, lease->payload_hash) ||
+        !hex_decode(hash + HASH_HEX_LEN, GDA_PRINCIPAL_DIGEST_LEN, lease->principal))
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "token", "malformed completion token");
     memcpy(lease->owner, owner, OWNER_HEX_LEN);
     lease->owner[OWNER_HEX_LEN] = '\0';
     memcpy(lease->key, token + fixed, n - fixed);
@@ -374,7 +397,7 @@ static bool decode_segment(const char *s, size_t n, char *out)
 
 /* ---- one request ------------------------------------------------------------ */
 
-typedef struct run {
+struct run {
     gda_app *app;
     const gda_http_request *http;
     gda_http_response *resp;
@@ -387,8 +410,11 @@ typedef struct run {
     char detail[GDA_ERROR_MESSAGE_SIZE]; /* internal detail for the log only */
     gda_request *req;     /* after parsing */
     gda_auth_result auth;
+    uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN]; /* digest of who was authenticated */
     char poll_key[GDA_KEY_MAX + 1]; /* GET: the decoded requestId */
-} run;
+    bool accepted;                  /* gda_ctx_accept made the 202 durable */
+    char token[GDA_COMPLETION_TOKEN_SIZE]; /* its completion token */
+};
 
 static int64_t app_now(const gda_app *app) { return app->clock(app->clock_user); }
 
@@ -425,7 +451,10 @@ static gda_status authenticate(run *r, bool may_trust_direct)
 {
     gda_app *app = r->app;
     if (may_trust_direct && r->http->kind == GDA_EVENT_DIRECT && app->direct_trusted) {
+        /* The trusted door is one principal of its own: no verified caller
+         * has an empty name. */
         r->auth.reason = GDA_AUTH_ACCEPTED;
+        gda_idem_principal_digest(app->idem, "", "", r->principal);
         return GDA_OK;
     }
     if (!app->verifier) {
@@ -439,6 +468,7 @@ static gda_status authenticate(run *r, bool may_trust_direct)
     if (st == GDA_OK) {
         if (r->auth.key_id[0])
             r->fields.key_id = r->auth.key_id;
+        gda_idem_principal_digest(app->idem, r->auth.key_id, r->auth.principal, r->principal);
         return GDA_OK;
     }
     if (st == GDA_ERR_UNAUTHORIZED) {
@@ -499,42 +529,22 @@ static void release_lease(run *r, const gda_idem_lease *lease)
     }
 }
 
-/* The handler answered GDA_ACCEPTED: 202 with the poll URL, record ACCEPTED. */
-static gda_status accept_job(run *r, const gda_idem_lease *lease)
+/* The final result could not be cached (over the store's size limit):
+ * answer and cache a small non-retryable error instead, so that the first
+ * caller and every retry get the same answer and nothing runs twice. */
+static gda_status cache_too_large(run *r, const gda_idem_lease *lease, const gda_error *why)
 {
-    gda_app *app = r->app;
-    char url[GDA_RESPONSE_HEADER_VALUE_SIZE];
+    note_detail(r, why);
     gda_error e;
-    if (!poll_url(app, lease->key, url, sizeof url)) {
-        snprintf(r->detail, sizeof r->detail,
-                 "poll URL longer than %d bytes: the key is too long for a 202",
-                 GDA_RESPONSE_HEADER_VALUE_SIZE - 1);
-        release_lease(r, lease);
-        return respond_code(r, GDA_ERR_INTERNAL, NULL, NULL);
-    }
-    if (gda_response_accepted(r->resp, lease->key, url, app_now(app), &e) != GDA_OK) {
+    gda_error_set(&e, GDA_ERR_RESULT_TOO_LARGE, NULL,
+                  "the result is larger than the idempotency store can keep");
+    respond_error(r, &e, 0);
+    if (gda_idem_complete(r->app->idem, lease, r->resp->status, r->resp->body,
+                          r->resp->body_len, &e) != GDA_OK) {
+        r->store_error = true;
         note_detail(r, &e);
-        release_lease(r, lease);
-        return respond_code(r, GDA_ERR_INTERNAL, NULL, NULL);
     }
-    gda_status st = gda_idem_accept(app->idem, lease, r->resp->body, r->resp->body_len, &e);
-    if (st == GDA_OK)
-        return r->resp->code;
-    if (st == GDA_ERR_TIMEOUT) {
-        /* Lease lost: most likely the job already finished (gda_app_finish
-         * ran before the handler returned). Serve whatever is final now. */
-        gda_idem_result res = {0};
-        gda_error le;
-        if (gda_idem_lookup(app->idem, lease->key, &res, &le) == GDA_OK &&
-            res.state == GDA_RECORD_COMPLETED &&
-            gda_response_replay(r->resp, res.status_code, res.body, res.body_len, 0, &le) ==
-                GDA_OK) {
-            gda_idem_result_clear(&res);
-            return r->resp->code;
-        }
-        gda_idem_result_clear(&res);
-    }
-    return respond_store_failure(r, &e);
+    return r->resp->code;
 }
 
 /* Turn what the handler returned into the response, then complete or abort. */
@@ -544,8 +554,21 @@ static gda_status finish_execution(run *r, const gda_idem_lease *lease, gda_stat
     gda_app *app = r->app;
     gda_error e;
     gda_error_clear(&e);
-    if (hst == GDA_ACCEPTED)
-        return accept_job(r, lease);
+    if (r->accepted) {
+        /* gda_ctx_accept made the 202 durable and the job owns the record
+         * now: whatever the handler returns, the caller gets that 202. */
+        if (hst != GDA_ACCEPTED)
+            snprintf(r->detail, sizeof r->detail,
+                     "handler returned %s after gda_ctx_accept; answered 202",
+                     gda_status_str(hst));
+        return r->resp->code;
+    }
+    if (hst == GDA_ACCEPTED) {
+        snprintf(r->detail, sizeof r->detail,
+                 "handler returned GDA_ACCEPTED without a successful gda_ctx_accept");
+        release_lease(r, lease);
+        return respond_code(r, GDA_ERR_INTERNAL, NULL, NULL);
+    }
 
     if (hst == GDA_OK) {
         if (!json_is_object(data)) {
@@ -574,10 +597,14 @@ static gda_status finish_execution(run *r, const gda_idem_lease *lease, gda_stat
         release_lease(r, lease);
         return r->resp->code;
     }
-    if (gda_idem_complete(app->idem, lease, r->resp->status, r->resp->body, r->resp->body_len,
-                          &e) != GDA_OK) {
-        /* The result exists and is sent; only its caching failed, so a retry
-         * after the lease runs out may execute again. Say so in the log. */
+    gda_status cst =
+        gda_idem_complete(app->idem, lease, r->resp->status, r->resp->body, r->resp->body_len, &e);
+    if (cst == GDA_ERR_RESULT_TOO_LARGE)
+        return cache_too_large(r, lease, &e);
+    if (cst != GDA_OK) {
+        /* The result exists and is sent; only its caching failed (a lost
+         * lease, or the store down past its retries), so a retry after the
+         * lease runs out may execute again. Say so in the log. */
         r->store_error = true;
         note_detail(r, &e);
     }
@@ -590,6 +617,8 @@ static gda_status run_handler(run *r, const gda_idem_lease *lease)
     gda_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.app = app;
+    ctx.run = r;
+    ctx.lease = lease;
     ctx.now_ms = app_now(app);
     ctx.deadline_ms = r->deadline_ms;
     ctx.principal = r->auth.principal;
@@ -597,13 +626,12 @@ static gda_status run_handler(run *r, const gda_idem_lease *lease)
     ctx.fields.interaction_id = r->fields.interaction_id ? r->fields.interaction_id : "";
     ctx.fields.aws_request_id = r->fields.aws_request_id ? r->fields.aws_request_id : "";
     ctx.fields.trace_id = r->fields.trace_id ? r->fields.trace_id : "";
-    token_make(lease, ctx.token);
 
     json_t *data = NULL;
     gda_error herr;
     gda_error_clear(&herr);
     gda_status hst = app->handler(r->req, &ctx, &data, &herr, app->handler_user);
-    sodium_memzero(ctx.token, sizeof ctx.token);
+    sodium_memzero(r->token, sizeof r->token);
     gda_status st = finish_execution(r, lease, hst, data, &herr);
     json_decref(data);
     return st;
@@ -630,8 +658,8 @@ static gda_status invoke(run *r)
 
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
     if (app->payload_hash == GDA_PAYLOAD_HASH_RAW) {
-        gda_idem_payload_hash_bytes(r->http->body.ptr, r->http->body.len, hash);
-    } else if (gda_idem_payload_hash(gda_request_json(r->req), hash, &e) != GDA_OK) {
+        gda_idem_payload_hash_bytes(app->idem, r->http->body.ptr, r->http->body.len, hash);
+    } else if (gda_idem_payload_hash(app->idem, gda_request_json(r->req), hash, &e) != GDA_OK) {
         note_detail(r, &e);
         return respond_error(r, &e, 0);
     }
@@ -643,8 +671,8 @@ static gda_status invoke(run *r)
     gda_idem_outcome outcome = 0;
     gda_idem_lease lease;
     gda_idem_result replay = {0};
-    st = gda_idem_begin(app->idem, r->fields.request_id, hash, r->deadline_ms, &outcome, &lease,
-                        &replay, &e);
+    st = gda_idem_begin(app->idem, r->fields.request_id, hash, r->principal, r->deadline_ms,
+                        &outcome, &lease, &replay, &e);
     if (st == GDA_OK && outcome == GDA_IDEM_NEW) {
         r->fields.outcome = GDA_LOG_OUTCOME_NEW;
         st = run_handler(r, &lease);
@@ -667,6 +695,10 @@ static gda_status invoke(run *r)
     gda_idem_result_clear(&replay);
     if (st == GDA_ERR_PAYLOAD_MISMATCH) {
         r->fields.outcome = GDA_LOG_OUTCOME_MISMATCH;
+        return respond_error(r, &e, 0);
+    }
+    if (st == GDA_ERR_KEY_CONFLICT) {
+        r->fields.outcome = GDA_LOG_OUTCOME_CONFLICT;
         return respond_error(r, &e, 0);
     }
     if (st == GDA_ERR_IN_PROGRESS || st == GDA_ERR_BUSY) {
@@ -703,7 +735,7 @@ static gda_status poll(run *r, gda_slice segment)
     r->fields.request_id = key;
 
     gda_idem_result res = {0};
-    st = gda_idem_lookup(app->idem, key, &res, &e);
+    st = gda_idem_lookup(app->idem, key, r->principal, &res, &e);
     if (st == GDA_OK && res.state != GDA_RECORD_IN_PROGRESS) {
         gda_error re;
         st = gda_response_replay(r->resp, res.status_code, res.body, res.body_len, 0, &re);
@@ -849,13 +881,44 @@ gda_status gda_app_handle(gda_app *app, const gda_http_request *req, const gda_i
     }
     r.method = "";
     gda_status st = route(&r);
-    if (resp->status)
+    if (resp->status) {
+        /* Answers carry results and errors meant for one caller: no shared
+         * cache (a CDN, a proxy) may keep them. */
+        gda_http_response_set_header(resp, "Cache-Control", "no-store");
         log_request(&r);
+    }
     gda_request_free(r.req);
     return resp->status ? resp->code : st;
 }
 
 /* ---- two-phase completion --------------------------------------------------- */
+
+/* gda_idem_complete said the lease is lost: it may be lost to ourselves, a
+ * finish of the same result that already applied (a repeat, or an answer
+ * that timed out). The stored body differs by its processedAt, so compare
+ * what the caller gave: the data member, or the error code. */
+static bool already_finished_same(gda_app *app, const gda_idem_lease *lease, const json_t *data,
+                                  const gda_error *error)
+{
+    gda_idem_result res = {0};
+    gda_error ignored;
+    bool same = false;
+    if (gda_idem_lookup(app->idem, lease->key, lease->principal, &res, &ignored) == GDA_OK &&
+        res.state == GDA_RECORD_COMPLETED && res.body) {
+        json_t *stored = json_loadb((const char *)res.body, res.body_len, 0, NULL);
+        if (data) {
+            same = res.status_code == 200 && json_equal(json_object_get(stored, "data"), data);
+        } else {
+            const char *code =
+                json_string_value(json_object_get(json_object_get(stored, "error"), "code"));
+            same = res.status_code == gda_status_http(error->code) && code &&
+                   strcmp(code, gda_status_str(error->code)) == 0;
+        }
+        json_decref(stored);
+    }
+    gda_idem_result_clear(&res);
+    return same;
+}
 
 gda_status gda_app_finish(gda_app *app, const char *token, const json_t *data,
                           const gda_error *error, gda_error *err)
@@ -877,12 +940,25 @@ gda_status gda_app_finish(gda_app *app, const char *token, const json_t *data,
     int64_t now = app_now(app);
     st = data ? gda_response_completed(&out, data, lease.key, now, err)
               : gda_response_error(&out, error, lease.key, 0, err);
-    if (st == GDA_OK) {
+    if (st == GDA_OK)
         st = gda_idem_complete(app->idem, &lease, out.status, out.body, out.body_len, err);
-        if (st == GDA_ERR_TIMEOUT)
-            st = gda_error_set(err, GDA_ERR_IN_PROGRESS, "token",
-                               "stale completion token: the request was already finished, "
-                               "expired or taken over");
+    if (st == GDA_ERR_RESULT_TOO_LARGE) {
+        /* Cache a small final error instead, so polls and retries end. */
+        gda_error big;
+        gda_error_set(&big, GDA_ERR_RESULT_TOO_LARGE, NULL,
+                      "the result is larger than the idempotency store can keep");
+        gda_http_response_release(&out);
+        st = gda_response_error(&out, &big, lease.key, 0, err);
+        if (st == GDA_OK)
+            st = gda_idem_complete(app->idem, &lease, out.status, out.body, out.body_len, err);
+        if (st == GDA_OK)
+            st = gda_error_set(err, GDA_ERR_RESULT_TOO_LARGE, "data",
+                               "the result is larger than the store can keep; the request "
+                               "was finished with the error result_too_large");
+    }
+    if (st == GDA_ERR_LEASE_LOST && already_finished_same(app, &lease, data, error)) {
+        gda_error_clear(err);
+        st = GDA_OK;
     }
     gda_http_response_release(&out);
     sodium_memzero(&lease, sizeof lease);
@@ -923,4 +999,36 @@ gda_logger *gda_ctx_logger(const gda_ctx *ctx) { return ctx ? ctx->app->logger :
 
 const gda_log_fields *gda_ctx_log_fields(const gda_ctx *ctx) { return ctx ? &ctx->fields : NULL; }
 
-const char *gda_ctx_completion_token(const gda_ctx *ctx) { return ctx ? ctx->token : NULL; }
+gda_status gda_ctx_accept(const gda_ctx *ctx, const char **token, gda_error *err)
+{
+    if (token)
+        *token = NULL;
+    if (!ctx || !ctx->run || !ctx->lease || !token)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             "gda_ctx_accept: give the handler's ctx and a token pointer");
+    run *r = ctx->run;
+    if (r->accepted) {
+        *token = r->token;
+        return GDA_OK;
+    }
+    gda_app *app = ctx->app;
+    const gda_idem_lease *lease = ctx->lease;
+    char url[GDA_RESPONSE_HEADER_VALUE_SIZE];
+    if (!poll_url(app, lease->key, url, sizeof url)) /* cannot happen: see the assert */
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "poll URL does not fit");
+    gda_status st = gda_response_accepted(r->resp, lease->key, url, app_now(app), err);
+    if (st == GDA_OK)
+        st = gda_idem_accept(app->idem, lease, r->resp->body, r->resp->body_len, err);
+    if (st != GDA_OK) {
+        /* Not durable: the job must not start. The handler returns a
+         * retryable error and the pipeline releases the lease. */
+        gda_http_response_release(r->resp);
+        if (st == GDA_ERR_STORE || st == GDA_ERR_TIMEOUT)
+            r->store_error = true;
+        return st;
+    }
+    r->accepted = true;
+    token_make(lease, r->token);
+    *token = r->token;
+    return GDA_OK;
+}

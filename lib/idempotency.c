@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "digest.h"
+#include "store_memory.h"
 #include "utf8.h"
 
 #define IDEM_DEFAULT_TTL_S 3600
@@ -21,15 +22,35 @@
 
 #define SEAL_NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SEAL_TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
-/* Domain label, 2-byte key length, key, payload hash, 4-byte status, state. */
-#define SEAL_LABEL "gda-idem-v1"
-#define SEAL_AD_MAX (sizeof SEAL_LABEL - 1 + 2 + GDA_KEY_MAX + GDA_PAYLOAD_HASH_LEN + 4 + 1)
+/* Domain label, 2-byte key length, key, payload hash, principal, 4-byte
+ * status, state. */
+#define SEAL_LABEL "gda-idem-v2"
+#define SEAL_AD_MAX                                                                               \
+    (sizeof SEAL_LABEL - 1 + 2 + GDA_KEY_MAX + GDA_PAYLOAD_HASH_LEN + GDA_PRINCIPAL_DIGEST_LEN + \
+     4 + 1)
+#define IDEM_MAX_SKEW_MS 60000
+
+/* Labels that derive the hash key from a data key, and the two sub-keys
+ * (payload hashes, principal digests) from the hash key: one secret, two
+ * uses that can never be confused. */
+#define HASH_KEY_LABEL "gda-hash-key-v1"
+#define PAYLOAD_KEY_LABEL "gda-payload-hash-v1"
+#define PRINCIPAL_KEY_LABEL "gda-principal-v1"
+
+/* Everything secret, in one sodium_malloc block (locked, guarded, wiped on
+ * free, read-only after set-up). */
+typedef struct idem_secrets {
+    uint8_t data_key[GDA_IDEM_DATA_KEY_LEN]; /* valid when has_data_key */
+    gda_hmac_key payload_key;                /* keyed payload hashes */
+    gda_hmac_key principal_key;              /* keyed principal digests */
+} idem_secrets;
 
 struct gda_idem {
-    gda_store *store;    /* borrowed */
-    gda_store *cache;    /* owned memory store, or NULL */
-    gda_idem_config cfg; /* data_key cleared: the key lives in data_key below */
-    uint8_t *data_key;   /* sodium_malloc, read-only, or NULL */
+    gda_store *store;      /* borrowed */
+    gda_store *cache;      /* owned memory cache, or NULL */
+    gda_idem_config cfg;   /* keys cleared: they live in secrets below */
+    idem_secrets *secrets; /* sodium_malloc, read-only */
+    bool has_data_key;
 };
 
 void gda_idem_config_default(gda_idem_config *cfg)
@@ -42,6 +63,7 @@ void gda_idem_config_default(gda_idem_config *cfg)
     cfg->in_progress_wait_ms = IDEM_DEFAULT_WAIT_MS;
     cfg->poll_interval_ms = IDEM_DEFAULT_POLL_MS;
     cfg->busy_policy = GDA_IDEM_BUSY_RETRY;
+    cfg->clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
 }
 
 static gda_status check_config(const gda_idem_config *cfg, gda_error *err)
@@ -62,7 +84,43 @@ static gda_status check_config(const gda_idem_config *cfg, gda_error *err)
         (cfg->data_key && cfg->data_key_len != GDA_IDEM_DATA_KEY_LEN))
         return gda_error_set(err, GDA_ERR_CONFIG, "data_key", "data key must be %d bytes",
                              GDA_IDEM_DATA_KEY_LEN);
+    if ((cfg->hash_key != NULL) != (cfg->hash_key_len != 0) ||
+        (cfg->hash_key && cfg->hash_key_len != GDA_IDEM_HASH_KEY_LEN))
+        return gda_error_set(err, GDA_ERR_CONFIG, "hash_key", "hash key must be %d bytes",
+                             GDA_IDEM_HASH_KEY_LEN);
+    if (cfg->clock_skew_ms < 0 || cfg->clock_skew_ms > IDEM_MAX_SKEW_MS)
+        return gda_error_set(err, GDA_ERR_CONFIG, "clock_skew_ms",
+                             "clock skew allowance must be 0 to %d ms", IDEM_MAX_SKEW_MS);
     return GDA_OK;
+}
+
+static void derive_key(const uint8_t *key, size_t key_len, const char *label,
+                       uint8_t out[GDA_SHA256_LEN])
+{
+    gda_slice part = gda_slice_make(label, strlen(label));
+    gda_hmac_sha256_parts(key, key_len, &part, 1, out);
+}
+
+/* Fill the secrets block from cfg: the data key, and the hash key given,
+ * derived from the data key, or drawn at random. */
+static void set_up_secrets(idem_secrets *sec, const gda_idem_config *cfg)
+{
+    uint8_t hash_key[GDA_IDEM_HASH_KEY_LEN];
+    uint8_t sub[GDA_SHA256_LEN];
+    if (cfg->hash_key)
+        memcpy(hash_key, cfg->hash_key, sizeof hash_key);
+    else if (cfg->data_key)
+        derive_key(cfg->data_key, GDA_IDEM_DATA_KEY_LEN, HASH_KEY_LABEL, hash_key);
+    else
+        randombytes_buf(hash_key, sizeof hash_key);
+    if (cfg->data_key)
+        memcpy(sec->data_key, cfg->data_key, GDA_IDEM_DATA_KEY_LEN);
+    derive_key(hash_key, sizeof hash_key, PAYLOAD_KEY_LABEL, sub);
+    gda_hmac_sha256_key_init(&sec->payload_key, sub, sizeof sub);
+    derive_key(hash_key, sizeof hash_key, PRINCIPAL_KEY_LABEL, sub);
+    gda_hmac_sha256_key_init(&sec->principal_key, sub, sizeof sub);
+    sodium_memzero(sub, sizeof sub);
+    sodium_memzero(hash_key, sizeof hash_key);
 }
 
 gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *err)
@@ -90,22 +148,25 @@ gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *
     idem->store = store;
     idem->cfg = *cfg;
     idem->cfg.data_key = NULL;
+    idem->cfg.data_key_len = 0;
+    idem->cfg.hash_key = NULL;
+    idem->cfg.hash_key_len = 0;
     if (!idem->cfg.now)
         idem->cfg.now = gda_clock_now_ms;
     if (!idem->cfg.sleep)
         idem->cfg.sleep = gda_clock_sleep_ms;
-    if (cfg->data_key) {
-        idem->data_key = sodium_malloc(GDA_IDEM_DATA_KEY_LEN);
-        if (!idem->data_key) {
-            free(idem);
-            gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of secure memory");
-            return NULL;
-        }
-        memcpy(idem->data_key, cfg->data_key, GDA_IDEM_DATA_KEY_LEN);
-        sodium_mprotect_readonly(idem->data_key);
+    idem->secrets = sodium_malloc(sizeof *idem->secrets);
+    if (!idem->secrets) {
+        free(idem);
+        gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of secure memory");
+        return NULL;
     }
+    memset(idem->secrets, 0, sizeof *idem->secrets);
+    set_up_secrets(idem->secrets, cfg);
+    sodium_mprotect_readonly(idem->secrets);
+    idem->has_data_key = cfg->data_key != NULL;
     if (cfg->local_cache_entries > 0) {
-        idem->cache = gda_memory_store_new(cfg->local_cache_entries, err);
+        idem->cache = gda_memory_cache_new(cfg->local_cache_entries, err);
         if (!idem->cache) {
             gda_idem_free(idem);
             return NULL;
@@ -118,8 +179,7 @@ void gda_idem_free(gda_idem *idem)
 {
     if (!idem)
         return;
-    if (idem->data_key)
-        sodium_free(idem->data_key); /* wipes before unmapping */
+    sodium_free(idem->secrets); /* wipes before unmapping; NULL-safe */
     gda_store_close(idem->cache);
     free(idem);
 }
@@ -134,26 +194,55 @@ void gda_idem_result_clear(gda_idem_result *res)
 
 /* ---- payload hashing ---------------------------------------------------- */
 
-gda_status gda_idem_payload_hash(const json_t *payload, uint8_t out[GDA_PAYLOAD_HASH_LEN],
-                                 gda_error *err)
+gda_status gda_idem_payload_hash(const gda_idem *idem, const json_t *payload,
+                                 uint8_t out[GDA_PAYLOAD_HASH_LEN], gda_error *err)
 {
-    if (!payload || !out)
+    if (!idem || !payload || !out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "payload hash: missing argument");
     char *canonical = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     if (!canonical)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    gda_sha256(canonical, strlen(canonical), out);
+    gda_idem_payload_hash_bytes(idem, canonical, strlen(canonical), out);
     /* The canonical form may hold PII: do not leave it in freed memory. */
     sodium_memzero(canonical, strlen(canonical));
     free(canonical);
     return GDA_OK;
 }
 
-void gda_idem_payload_hash_bytes(const void *data, size_t len, uint8_t out[GDA_PAYLOAD_HASH_LEN])
+void gda_idem_payload_hash_bytes(const gda_idem *idem, const void *data, size_t len,
+                                 uint8_t out[GDA_PAYLOAD_HASH_LEN])
 {
     if (!out)
         return;
-    gda_sha256(len ? data : "", len, out);
+    if (!idem) {
+        memset(out, 0, GDA_PAYLOAD_HASH_LEN);
+        return;
+    }
+    gda_slice part = gda_slice_make(len ? data : "", len);
+    gda_hmac_sha256_prepared(&idem->secrets->payload_key, &part, 1, out);
+}
+
+void gda_idem_principal_digest(const gda_idem *idem, const char *caller, const char *principal,
+                               uint8_t out[GDA_PRINCIPAL_DIGEST_LEN])
+{
+    if (!out)
+        return;
+    if (!idem) {
+        memset(out, 0, GDA_PRINCIPAL_DIGEST_LEN);
+        return;
+    }
+    caller = caller ? caller : "";
+    principal = principal ? principal : "";
+    /* Length-prefixed, so ("ab", "c") and ("a", "bc") never collide. */
+    size_t nc = strlen(caller), np = strlen(principal);
+    uint8_t lens[16];
+    for (int i = 0; i < 8; i++) {
+        lens[i] = (uint8_t)((uint64_t)nc >> (8 * (7 - i)));
+        lens[8 + i] = (uint8_t)((uint64_t)np >> (8 * (7 - i)));
+    }
+    gda_slice parts[3] = {gda_slice_make((const char *)lens, sizeof lens), gda_slice_make(caller, nc),
+                          gda_slice_make(principal, np)};
+    gda_hmac_sha256_prepared(&idem->secrets->principal_key, parts, 3, out);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -188,7 +277,8 @@ static void put_be(uint8_t *p, uint32_t v, size_t n)
 
 /* The associated data that pins a sealed body to its record. */
 static size_t seal_ad(uint8_t ad[SEAL_AD_MAX], const char *key,
-                      const uint8_t hash[GDA_PAYLOAD_HASH_LEN], gda_record_state state,
+                      const uint8_t hash[GDA_PAYLOAD_HASH_LEN],
+                      const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN], gda_record_state state,
                       int status_code)
 {
     size_t key_len = strnlen(key, GDA_KEY_MAX);
@@ -201,6 +291,8 @@ static size_t seal_ad(uint8_t ad[SEAL_AD_MAX], const char *key,
     n += key_len;
     memcpy(ad + n, hash, GDA_PAYLOAD_HASH_LEN);
     n += GDA_PAYLOAD_HASH_LEN;
+    memcpy(ad + n, principal, GDA_PRINCIPAL_DIGEST_LEN);
+    n += GDA_PRINCIPAL_DIGEST_LEN;
     put_be(ad + n, (uint32_t)status_code, 4);
     n += 4;
     ad[n++] = (uint8_t)state;
@@ -219,13 +311,14 @@ static gda_status seal_body(const gda_idem *idem, const gda_idem_lease *lease,
     if (!sealed)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     uint8_t ad[SEAL_AD_MAX];
-    size_t ad_len = seal_ad(ad, lease->key, lease->payload_hash, state, status_code);
+    size_t ad_len =
+        seal_ad(ad, lease->key, lease->payload_hash, lease->principal, state, status_code);
     randombytes_buf(sealed, SEAL_NONCE_LEN);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + SEAL_NONCE_LEN, &clen,
                                                body_len ? body : (const void *)"",
                                                body_len, ad, ad_len, NULL, sealed,
-                                               idem->data_key);
+                                               idem->secrets->data_key);
     *out = sealed;
     *out_len = total;
     return GDA_OK;
@@ -241,7 +334,7 @@ static gda_status open_result(const gda_idem *idem, const char *key, const gda_r
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     if (rec->flags & GDA_RECORD_ENCRYPTED) {
-        if (!idem->data_key)
+        if (!idem->has_data_key)
             return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                                  "cached result is encrypted and no data key is configured");
         if (!rec->body || rec->body_len < SEAL_NONCE_LEN + SEAL_TAG_LEN)
@@ -251,11 +344,12 @@ static gda_status open_result(const gda_idem *idem, const char *key, const gda_r
         if (!plain)
             return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
         uint8_t ad[SEAL_AD_MAX];
-        size_t ad_len = seal_ad(ad, key, rec->payload_hash, rec->state, rec->status_code);
+        size_t ad_len =
+            seal_ad(ad, key, rec->payload_hash, rec->principal, rec->state, rec->status_code);
         unsigned long long mlen = 0;
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(
                 plain, &mlen, NULL, rec->body + SEAL_NONCE_LEN, rec->body_len - SEAL_NONCE_LEN,
-                ad, ad_len, rec->body, idem->data_key) != 0) {
+                ad, ad_len, rec->body, idem->secrets->data_key) != 0) {
             free(plain);
             return gda_error_set(err, GDA_ERR_INTEGRITY, NULL,
                                  "cached result failed authentication");
@@ -267,7 +361,7 @@ static gda_status open_result(const gda_idem *idem, const char *key, const gda_r
     } else {
         /* With a key configured, an unsealed record can only be a forgery or
          * a leftover from before encryption was enabled: neither is replayed. */
-        if (idem->data_key)
+        if (idem->has_data_key)
             return gda_error_set(err, GDA_ERR_INTEGRITY, NULL, "cached result is not sealed");
         if (rec->body && rec->body_len) {
             if (!(plain = malloc(rec->body_len)))
@@ -317,11 +411,18 @@ static int64_t min_deadline(int64_t t, int64_t deadline_ms)
  * running" (returned as GDA_OK with *outcome IN_PROGRESS, for the caller's
  * wait loop). */
 static gda_status judge_existing(const gda_idem *idem, const char *key,
-                                 const uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN],
-                                 const gda_record *existing, bool from_cache, int64_t now_ms,
-                                 gda_idem_outcome *outcome, gda_idem_result *replay,
-                                 gda_error *err)
+                                 const gda_record *mine, const gda_record *existing,
+                                 bool from_cache, int64_t now_ms, gda_idem_outcome *outcome,
+                                 gda_idem_result *replay, gda_error *err)
 {
+    const uint8_t *payload_hash = mine->payload_hash;
+    /* Whose record it is comes first: another principal learns that the key
+     * is taken and nothing else (not its payload, state or result). */
+    if (sodium_memcmp(existing->principal, mine->principal, GDA_PRINCIPAL_DIGEST_LEN) != 0) {
+        *outcome = GDA_IDEM_FOREIGN;
+        return gda_error_set(err, GDA_ERR_KEY_CONFLICT, NULL,
+                             "idempotency key is already in use by another request");
+    }
     if (sodium_memcmp(existing->payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN) != 0) {
         *outcome = GDA_IDEM_MISMATCH;
         return gda_error_set(err, GDA_ERR_PAYLOAD_MISMATCH, NULL,
@@ -353,14 +454,32 @@ static gda_status busy(const gda_idem *idem, gda_error *err)
                          "a request with this idempotency key is still running; retry");
 }
 
+/* A store call at now_ms with the engine's skew allowance. */
+static gda_store_call store_call(const gda_idem *idem, int64_t now_ms, int64_t deadline_ms)
+{
+    gda_store_call call = {
+        .now_ms = now_ms, .deadline_ms = deadline_ms, .skew_ms = idem->cfg.clock_skew_ms};
+    return call;
+}
+
+/* Whether a stored record is our own write of mine: the owner token is 128
+ * random bits, so a record holding it in the state we wrote is ours (a
+ * lost answer, or a request an HTTP client re-sent on its own). */
+static bool own_write(const gda_record *stored, const gda_record *mine)
+{
+    return stored->state == mine->state &&
+           sodium_memcmp(stored->owner, mine->owner, GDA_OWNER_TOKEN_SIZE - 1) == 0;
+}
+
 /* ---- begin -------------------------------------------------------------- */
 
 gda_status gda_idem_begin(gda_idem *idem, const char *key,
-                          const uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN], int64_t deadline_ms,
+                          const uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN],
+                          const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN], int64_t deadline_ms,
                           gda_idem_outcome *outcome, gda_idem_lease *lease,
                           gda_idem_result *replay, gda_error *err)
 {
-    if (!idem || !key || !payload_hash || !outcome || !lease || !replay)
+    if (!idem || !key || !payload_hash || !principal || !outcome || !lease || !replay)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "idempotency begin: missing argument");
     gda_status st = check_key(key, err);
     if (st != GDA_OK)
@@ -381,6 +500,7 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
     mine.key = (char *)key;
     mine.state = GDA_RECORD_IN_PROGRESS;
     memcpy(mine.payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN);
+    memcpy(mine.principal, principal, GDA_PRINCIPAL_DIGEST_LEN);
     new_owner_token(mine.owner);
 
     for (;;) {
@@ -395,16 +515,21 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
             mine.expires_at_s = now / 1000 + idem->cfg.ttl_s;
             if (mine.expires_at_s < lease_end_s)
                 mine.expires_at_s = lease_end_s;
-            gda_store_call call = {.now_ms = now, .deadline_ms = deadline_ms};
+            gda_store_call call = store_call(idem, now, deadline_ms);
             bool inserted = false;
             st = gda_store_put_if_absent(idem->store, &mine, &call, &inserted, &existing, err);
             if (st != GDA_OK)
                 break;
+            if (!inserted && own_write(&existing, &mine)) {
+                inserted = true;
+                gda_record_clear(&existing);
+            }
             if (inserted) {
                 memset(lease, 0, sizeof *lease);
                 memcpy(lease->key, key, strlen(key) + 1);
                 memcpy(lease->owner, mine.owner, sizeof lease->owner);
                 memcpy(lease->payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN);
+                memcpy(lease->principal, principal, GDA_PRINCIPAL_DIGEST_LEN);
                 lease->lease_until_ms = mine.lease_until_ms;
                 lease->deadline_ms = deadline_ms;
                 *outcome = GDA_IDEM_NEW;
@@ -413,8 +538,7 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
             have_existing = true;
         }
 
-        st = judge_existing(idem, key, payload_hash, &existing, from_cache, now, outcome, replay,
-                            err);
+        st = judge_existing(idem, key, &mine, &existing, from_cache, now, outcome, replay, err);
         from_cache = false;
         if (st != GDA_OK || *outcome != GDA_IDEM_IN_PROGRESS)
             break;
@@ -431,12 +555,12 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
         now = idem->cfg.now(idem->cfg.clock_user);
 
         gda_record_clear(&existing);
-        gda_store_call call = {.now_ms = now, .deadline_ms = deadline_ms};
+        gda_store_call call = store_call(idem, now, deadline_ms);
         bool found = false;
         st = gda_store_get(idem->store, key, &call, &existing, &found, err);
         if (st != GDA_OK)
             break;
-        have_existing = found && gda_record_is_live(&existing, now);
+        have_existing = found && gda_record_blocks_takeover(&existing, &call);
         if (found && !have_existing)
             gda_record_clear(&existing);
     }
@@ -456,6 +580,38 @@ static bool cacheable_status(int status)
     return false;
 }
 
+/* complete() was refused: re-read the record to tell our own earlier write
+ * (a lost answer, a silent resend, a repeated finish) from a lost lease. Ours
+ * means our owner token, the state we wrote, and the same status and
+ * plaintext body (a sealed body differs by its nonce, so compare opened). */
+static gda_status confirm_own_finish(gda_idem *idem, const gda_record *mine, const void *body,
+                                     size_t body_len, const gda_store_call *call,
+                                     gda_error *err)
+{
+    gda_record stored;
+    memset(&stored, 0, sizeof stored);
+    bool found = false;
+    gda_status st = gda_store_get(idem->store, mine->key, call, &stored, &found, err);
+    if (st != GDA_OK)
+        return st;
+    bool ours = found && own_write(&stored, mine) && stored.status_code == mine->status_code &&
+                !gda_record_expired(&stored, call->now_ms);
+    if (ours) {
+        gda_idem_result opened = {0};
+        gda_error ignored;
+        ours = open_result(idem, mine->key, &stored, &opened, &ignored) == GDA_OK &&
+               opened.body_len == body_len &&
+               (body_len == 0 || memcmp(opened.body, body, body_len) == 0);
+        gda_idem_result_clear(&opened);
+    }
+    gda_record_clear(&stored);
+    if (ours)
+        return GDA_OK;
+    return gda_error_set(err, GDA_ERR_LEASE_LOST, NULL,
+                         "lease lost: the key was taken over, finished with another result, "
+                         "or expired");
+}
+
 static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record_state state,
                          int status_code, const void *body, size_t body_len, gda_error *err)
 {
@@ -471,6 +627,7 @@ static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record
     rec.key = (char *)lease->key;
     rec.state = state;
     memcpy(rec.payload_hash, lease->payload_hash, GDA_PAYLOAD_HASH_LEN);
+    memcpy(rec.principal, lease->principal, GDA_PRINCIPAL_DIGEST_LEN);
     memcpy(rec.owner, lease->owner, sizeof rec.owner);
     rec.owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
     rec.lease_until_ms = lease->lease_until_ms;
@@ -486,7 +643,7 @@ static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record
     rec.status_code = status_code;
 
     uint8_t *sealed = NULL;
-    if (idem->data_key) {
+    if (idem->has_data_key) {
         size_t sealed_len = 0;
         st = seal_body(idem, lease, state, status_code, body, body_len, &sealed, &sealed_len,
                        err);
@@ -500,12 +657,20 @@ static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record
         rec.body_len = body_len;
     }
 
-    gda_store_call call = {.now_ms = now, .deadline_ms = 0};
+    gda_store_call call = store_call(idem, now, 0);
     bool applied = false;
     st = gda_store_complete(idem->store, &rec, &call, &applied, err);
-    if (st == GDA_OK && !applied)
-        st = gda_error_set(err, GDA_ERR_TIMEOUT, NULL,
-                           "lease lost: the key was taken over or already completed");
+    if (st == GDA_OK && !applied) {
+        st = confirm_own_finish(idem, &rec, body, body_len, &call, err);
+    } else if (st == GDA_ERR_STORE || st == GDA_ERR_TIMEOUT) {
+        /* The outcome is unknown: the write may have applied and only its
+         * answer been lost. One read tells, when the store answers it. */
+        gda_error ignored;
+        if (confirm_own_finish(idem, &rec, body, body_len, &call, &ignored) == GDA_OK) {
+            gda_error_clear(err);
+            st = GDA_OK;
+        }
+    }
     if (st == GDA_OK)
         cache_offer(idem, &rec, now);
     free(sealed);
@@ -540,7 +705,7 @@ gda_status gda_idem_abort(gda_idem *idem, const gda_idem_lease *lease, bool *rel
     char owner[GDA_OWNER_TOKEN_SIZE];
     memcpy(owner, lease->owner, sizeof owner);
     owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
-    gda_store_call call = {.now_ms = idem->cfg.now(idem->cfg.clock_user), .deadline_ms = 0};
+    gda_store_call call = store_call(idem, idem->cfg.now(idem->cfg.clock_user), 0);
     bool applied = false;
     st = gda_store_release(idem->store, lease->key, owner, &call, &applied, err);
     sodium_memzero(owner, sizeof owner);
@@ -551,9 +716,11 @@ gda_status gda_idem_abort(gda_idem *idem, const gda_idem_lease *lease, bool *rel
 
 /* ---- lookup ------------------------------------------------------------- */
 
-gda_status gda_idem_lookup(gda_idem *idem, const char *key, gda_idem_result *out, gda_error *err)
+gda_status gda_idem_lookup(gda_idem *idem, const char *key,
+                           const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN], gda_idem_result *out,
+                           gda_error *err)
 {
-    if (!idem || !key || !out)
+    if (!idem || !key || !principal || !out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "idempotency lookup: missing argument");
     gda_status st = check_key(key, err);
     if (st != GDA_OK)
@@ -563,15 +730,22 @@ gda_status gda_idem_lookup(gda_idem *idem, const char *key, gda_idem_result *out
     memset(&rec, 0, sizeof rec);
     const bool from_cache = cache_lookup(idem, key, now, &rec);
     if (!from_cache) {
-        gda_store_call call = {.now_ms = now, .deadline_ms = 0};
+        gda_store_call call = store_call(idem, now, 0);
         bool found = false;
         st = gda_store_get(idem->store, key, &call, &rec, &found, err);
         if (st != GDA_OK)
             return st;
-        if (!found || !gda_record_is_live(&rec, now)) {
+        if (found && !gda_record_is_live(&rec, now))
+            found = false;
+        if (!found) {
             gda_record_clear(&rec);
             return gda_error_set(err, GDA_ERR_NOT_FOUND, NULL, "no such idempotency record");
         }
+    }
+    /* Another principal's record is no record at all, to this caller. */
+    if (sodium_memcmp(rec.principal, principal, GDA_PRINCIPAL_DIGEST_LEN) != 0) {
+        gda_record_clear(&rec);
+        return gda_error_set(err, GDA_ERR_NOT_FOUND, NULL, "no such idempotency record");
     }
     if (rec.state == GDA_RECORD_IN_PROGRESS) {
         gda_idem_result_clear(out);

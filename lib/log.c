@@ -475,6 +475,8 @@ const char *gda_log_outcome_str(gda_log_outcome outcome)
         return "in_progress";
     case GDA_LOG_OUTCOME_MISMATCH:
         return "mismatch";
+    case GDA_LOG_OUTCOME_CONFLICT:
+        return "conflict";
     case GDA_LOG_OUTCOME_UNSET:
         break;
     }

@@ -340,6 +340,9 @@ static const char *fixed_message(gda_status code)
         return "this request id was already used with a different payload";
     case GDA_ERR_UNPROCESSABLE: return "the request could not be processed";
     case GDA_ERR_RATE_LIMITED: return "too many requests, retry later";
+    case GDA_ERR_KEY_CONFLICT: return "this request id is already in use";
+    case GDA_ERR_LEASE_LOST: return "the request's execution lost its lease";
+    case GDA_ERR_RESULT_TOO_LARGE: return "the result is too large to keep";
     case GDA_ERR_INTERNAL:
     case GDA_ERR_NOMEM:
     case GDA_ERR_CONFIG:

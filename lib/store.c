@@ -35,13 +35,16 @@ nomem:
     return GDA_ERR_NOMEM;
 }
 
-bool gda_record_is_live(const gda_record *rec, int64_t now_ms)
+bool gda_record_expired(const gda_record *rec, int64_t now_ms)
 {
-    if (!rec)
-        return false;
     /* Expiry is whole seconds (DynamoDB's TTL unit): live through the second
      * it names, dead from the next one on. */
-    if (rec->expires_at_s > 0 && now_ms / 1000 > rec->expires_at_s)
+    return rec && rec->expires_at_s > 0 && now_ms / 1000 > rec->expires_at_s;
+}
+
+bool gda_record_is_live(const gda_record *rec, int64_t now_ms)
+{
+    if (!rec || gda_record_expired(rec, now_ms))
         return false;
     switch (rec->state) {
     case GDA_RECORD_COMPLETED:
@@ -53,10 +56,24 @@ bool gda_record_is_live(const gda_record *rec, int64_t now_ms)
     return false;
 }
 
+bool gda_record_blocks_takeover(const gda_record *rec, const gda_store_call *call)
+{
+    if (!rec || !call)
+        return rec != NULL; /* no clock: the conservative answer */
+    int64_t skew = call->skew_ms > 0 ? call->skew_ms : 0;
+    return gda_record_is_live(rec, call->now_ms - skew);
+}
+
 static gda_status check_store(gda_store *store, gda_error *err)
 {
-    if (!store || !store->ops || store->ops->version < 1)
+    if (!store || !store->ops)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no store configured");
+    if (store->ops->version != GDA_STORE_OPS_VERSION)
+        return gda_error_set(err, GDA_ERR_CONFIG, NULL,
+                             "store backend '%s' implements store interface version %d; "
+                             "this libgda needs version %d",
+                             store->ops->name ? store->ops->name : "?", store->ops->version,
+                             GDA_STORE_OPS_VERSION);
     return GDA_OK;
 }
 
@@ -98,6 +115,11 @@ gda_status gda_store_complete(gda_store *store, const gda_record *rec,
         return st;
     if (!rec || !rec->key || !call)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "store complete: missing record");
+    if (store->max_body && rec->body_len > store->max_body)
+        return gda_error_set(err, GDA_ERR_RESULT_TOO_LARGE, NULL,
+                             "result of %zu bytes is over the %s store's %zu-byte limit",
+                             rec->body_len, store->ops->name ? store->ops->name : "",
+                             store->max_body);
     return store->ops->complete(store, rec, call, applied ? applied : &applied_local, err);
 }
 

@@ -1,16 +1,21 @@
-/* libgda — the in-process memory store (gda_memory_store_new in store.h).
+/* libgda — the in-process memory store (gda_memory_store_new in store.h) and
+ * the engine's local cache (gda_memory_cache_new in store_memory.h).
  *
- * One mutex guards a chained hash table and two recency lists:
+ * One mutex guards a chained hash table and two lists:
  *   - pending: IN_PROGRESS and ACCEPTED records, oldest first at the tail;
- *   - done: COMPLETED records, least recently used at the tail.
- * Keeping them apart makes eviction cheap: a completed result can always be
- * dropped (the cost is a re-execution), a live lease never can.
+ *   - done: COMPLETED records, oldest at the tail.
+ * As a store, nothing live is ever dropped: forgetting a completed result
+ * within its TTL would let a retry run the handler again. done is then kept
+ * in completion order, and since every record of an engine has the same
+ * TTL, its tail is the first to expire: if the tail is live, all are. As a
+ * cache (a copy of what a remote store holds), done is least recently used
+ * at the tail and its tail may always be dropped.
  *
  * Keys come from callers (ultimately from the network), so buckets are chosen
  * with SipHash under a per-store random key: nobody can aim many keys at one
  * chain.
  */
-#include <gda/store.h>
+#include "store_memory.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -42,6 +47,7 @@ typedef struct memory_store {
     size_t max_entries;
     mem_list pending;
     mem_list done;
+    bool cache; /* a local cache: live completed records may be evicted */
 } memory_store;
 
 static void list_init(mem_list *l)
@@ -150,8 +156,8 @@ static void maybe_grow(memory_store *ms)
     ms->bucket_count = n;
 }
 
-/* Make room for one more entry: a dead record first, then the least recently
- * used completed one; never a live lease or a live accepted job. */
+/* Make room for one more entry: a dead record; in a cache, else the least
+ * recently used completed one; never a live lease or a live accepted job. */
 static bool evict_one(memory_store *ms, int64_t now_ms)
 {
     mem_entry *done = list_oldest(&ms->done);
@@ -164,7 +170,7 @@ static bool evict_one(memory_store *ms, int64_t now_ms)
         entry_destroy(ms, pending);
         return true;
     }
-    if (done) {
+    if (done && ms->cache) {
         entry_destroy(ms, done);
         return true;
     }
@@ -193,11 +199,11 @@ static gda_status mem_put_if_absent(gda_store *store, const gda_record *rec,
 
     pthread_mutex_lock(&ms->mu);
     mem_entry *e = lookup(ms, rec->key, hash);
-    if (e && gda_record_is_live(&e->rec, call->now_ms)) {
+    if (e && gda_record_blocks_takeover(&e->rec, call)) {
         st = gda_record_copy(existing, &e->rec);
         if (st == GDA_OK) {
             *inserted = false;
-            if (e->rec.state == GDA_RECORD_COMPLETED) {
+            if (ms->cache && e->rec.state == GDA_RECORD_COMPLETED) {
                 list_unlink(e);
                 list_push_front(&ms->done, e);
             }
@@ -222,7 +228,9 @@ static gda_status mem_put_if_absent(gda_store *store, const gda_record *rec,
         pthread_mutex_unlock(&ms->mu);
         gda_record_clear(&copy);
         return gda_error_set(err, GDA_ERR_STORE, NULL,
-                             "memory store full of in-flight requests");
+                             "memory store is full of live records (%zu); raise its size "
+                             "or use a durable store",
+                             ms->max_entries);
     }
     e = calloc(1, sizeof *e);
     if (!e) {
@@ -261,7 +269,7 @@ static gda_status mem_get(gda_store *store, const char *key, const gda_store_cal
         st = gda_record_copy(out, &e->rec);
         if (st == GDA_OK) {
             *found = true;
-            if (e->rec.state == GDA_RECORD_COMPLETED) {
+            if (ms->cache && e->rec.state == GDA_RECORD_COMPLETED) {
                 list_unlink(e);
                 list_push_front(&ms->done, e);
             }
@@ -362,7 +370,7 @@ static const gda_store_ops memory_ops = {
     .close = mem_close,
 };
 
-gda_store *gda_memory_store_new(size_t max_entries, gda_error *err)
+static gda_store *memory_new(size_t max_entries, bool cache, gda_error *err)
 {
     if (sodium_init() < 0) {
         gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
@@ -374,6 +382,7 @@ gda_store *gda_memory_store_new(size_t max_entries, gda_error *err)
         return NULL;
     }
     ms->base.ops = &memory_ops;
+    ms->cache = cache;
     ms->max_entries = max_entries ? max_entries : MEMORY_DEFAULT_MAX;
     ms->bucket_count = MEMORY_MIN_BUCKETS;
     ms->buckets = calloc(ms->bucket_count, sizeof *ms->buckets);
@@ -387,4 +396,14 @@ gda_store *gda_memory_store_new(size_t max_entries, gda_error *err)
     list_init(&ms->pending);
     list_init(&ms->done);
     return &ms->base;
+}
+
+gda_store *gda_memory_store_new(size_t max_entries, gda_error *err)
+{
+    return memory_new(max_entries, false, err);
+}
+
+gda_store *gda_memory_cache_new(size_t max_entries, gda_error *err)
+{
+    return memory_new(max_entries, true, err);
 }

@@ -23,12 +23,19 @@
  * A direct Lambda invocation (GDA_EVENT_DIRECT, no method or path) is
  * POST {route}. GET /healthz belongs to the shims, not to the app.
  *
- * Two-phase handshake: a handler that starts long-running work returns
- * GDA_ACCEPTED; the caller gets 202 {"status":"accepted","pollUrl":
- * "{route}/{requestId}",…}, the record is stored as ACCEPTED (retries replay
- * the 202), and GET on the poll URL returns that 202 until someone calls
- * gda_app_finish() with the token from gda_ctx_completion_token(); from then
- * on the poll (and any retry) returns the final result.
+ * Two-phase handshake: a handler that starts long-running work first calls
+ * gda_ctx_accept(), which stores the record as ACCEPTED with its 202 body
+ * {"status":"accepted","pollUrl":"{route}/{requestId}",…} durably and only
+ * then hands out the completion token. Only after that may the job start;
+ * the handler returns GDA_ACCEPTED. Retries replay the 202, and GET on the
+ * poll URL returns it, until someone calls gda_app_finish() with the token;
+ * from then on the poll (and any retry) returns the final result. So a job
+ * that was started is never started again: it cannot start before its
+ * record is durable, and a durable ACCEPTED record is never taken over (it
+ * lives until its TTL or its final result). Every key's poll URL fits a
+ * header, so a 202 can always be answered.
+ *
+ * Every answer carries "Cache-Control: no-store".
  *
  * Clocks: the app never reads a clock itself; it calls the configured hook
  * (default: the system wall clock) or takes gda_invocation.now_ms.
@@ -69,8 +76,10 @@ typedef struct gda_ctx gda_ctx;
  * after authentication and validation succeeded, with a deadline to respect
  * (gda_ctx_remaining_ms).
  *   return GDA_OK with *data_out = a new JSON object → 200, cached, replayed;
- *   return GDA_ACCEPTED (work continues elsewhere; see gda_ctx_completion_token
- *          and gda_app_finish) → 202 with a poll URL; *data_out is ignored;
+ *   return GDA_ACCEPTED after a successful gda_ctx_accept (work continues
+ *          elsewhere; see gda_app_finish) → 202 with a poll URL; *data_out
+ *          is ignored. GDA_ACCEPTED without it is a handler bug (500, lease
+ *          released); after it, any return answers the 202;
  *   return a non-retryable 4xx code (e.g. GDA_ERR_UNPROCESSABLE) with err
  *          filled → that error, cached like a success (Genesys does not retry
  *          4xx); err->message and err->field reach the caller, so never put
@@ -136,6 +145,12 @@ typedef struct gda_app_config {
     gda_payload_hash_mode payload_hash; /**< default GDA_PAYLOAD_HASH_RAW */
     const uint8_t *data_key;     /**< GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
                                   * bodies (copied into locked memory); NULL: off */
+    /** GDA_IDEM_HASH_KEY_LEN bytes keying payload hashes and principal
+     * digests (copied into locked memory); NULL: derived from data_key, or
+     * random for this app only (idempotency.h says when that is right). */
+    const uint8_t *hash_key;
+    int64_t clock_skew_ms;       /**< takeover skew allowance; default
+                                  * GDA_STORE_DEFAULT_SKEW_MS */
     size_t local_cache_entries;  /**< LRU of completed records in front of the store; 0: off */
 
     /** Direct Lambda invocation is already authenticated by IAM (only a
@@ -190,11 +205,16 @@ GDA_API gda_status gda_app_handle(gda_app *app, const gda_http_request *req,
  *   data (borrowed) a JSON object: the final result, cached as the 200 body;
  *   error: a non-retryable (4xx) final error, cached as its error body.
  * Polls and retries then return that result byte-for-byte.
+ * Repeating a finish that already applied, with the same data (or the same
+ * error code), is GDA_OK.
  * Errors: GDA_ERR_INVALID_REQUEST (token malformed), GDA_ERR_INTERNAL (app
  * NULL, both or neither of data/error, data not an object, error retryable
- * or not an error code), GDA_ERR_IN_PROGRESS (stale token: the record was
- * finished already, expired or taken over; nothing written), GDA_ERR_STORE /
- * GDA_ERR_TIMEOUT (store failure; the call may be repeated), GDA_ERR_NOMEM. */
+ * or not an error code), GDA_ERR_LEASE_LOST (nothing written: the record was
+ * finished with another result, taken over, or has expired — a late finish
+ * never revives it), GDA_ERR_RESULT_TOO_LARGE (the result is over the
+ * store's limit; the request was finished with the cached error
+ * result_too_large instead, so polls end), GDA_ERR_STORE / GDA_ERR_TIMEOUT
+ * (store failure, the outcome is unknown; repeat the call), GDA_ERR_NOMEM. */
 GDA_API gda_status gda_app_finish(gda_app *app, const char *token, const json_t *data,
                                   const gda_error *error, gda_error *err);
 
@@ -241,12 +261,22 @@ GDA_API gda_logger *gda_ctx_logger(const gda_ctx *ctx);
 GDA_API const gda_log_fields *gda_ctx_log_fields(const gda_ctx *ctx);
 
 /** Longest completion token, including its NUL. */
-#define GDA_COMPLETION_TOKEN_SIZE (5 + 2 * GDA_PAYLOAD_HASH_LEN + GDA_OWNER_TOKEN_SIZE + GDA_KEY_MAX)
+#define GDA_COMPLETION_TOKEN_SIZE                                                                 \
+    (5 + 2 * GDA_PAYLOAD_HASH_LEN + 2 * GDA_PRINCIPAL_DIGEST_LEN + GDA_OWNER_TOKEN_SIZE +         \
+     GDA_KEY_MAX)
 
-/** Opaque token naming this execution (key, payload hash and owner), for
- * gda_app_finish after the handler returned GDA_ACCEPTED. It holds the
- * fencing secret of the execution: do not log it. */
-GDA_API const char *gda_ctx_completion_token(const gda_ctx *ctx);
+/** Accept the request for long-running work (two-phase; see the top of this
+ * file): store the record as ACCEPTED with its 202 body, durably, then set
+ * *token to the completion token for gda_app_finish (key, payload hash,
+ * principal and owner; it holds the execution's fencing secret: do not log
+ * it; borrowed, valid during the handler call: copy it). Start the job only
+ * after this returned GDA_OK; then return GDA_ACCEPTED. Calling it again
+ * gives the same token. Errors (start nothing, and return a retryable error
+ * such as GDA_ERR_UNAVAILABLE so the lease is released and Genesys retries):
+ * GDA_ERR_STORE / GDA_ERR_TIMEOUT (the store failed), GDA_ERR_LEASE_LOST (the
+ * lease was taken over meanwhile), GDA_ERR_NOMEM; GDA_ERR_INTERNAL when ctx
+ * or token is NULL or ctx is not a handler's. */
+GDA_API gda_status gda_ctx_accept(const gda_ctx *ctx, const char **token, gda_error *err);
 
 #ifdef __cplusplus
 }

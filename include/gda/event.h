@@ -139,7 +139,7 @@ GDA_API size_t gda_http_request_header_count(const gda_http_request *req, const 
 /** Size of a response header name slot, including the NUL. */
 #define GDA_RESPONSE_HEADER_NAME_SIZE 48
 /** Size of a response header value slot, including the NUL. */
-#define GDA_RESPONSE_HEADER_VALUE_SIZE 256
+#define GDA_RESPONSE_HEADER_VALUE_SIZE 1024
 
 /** One HTTP response: status, a few fixed-size headers and an owned body.
  * Fill it with the builders of response.h; release it with

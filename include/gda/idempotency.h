@@ -20,11 +20,37 @@
  *   abort    the handler failed retryably: delete the record (owner-
  *            conditioned) so the retry re-executes.
  *
- * Records hold only the SHA-256 of the canonical payload, never the payload.
+ * Records never hold the payload or the credential. They hold a keyed hash
+ * of the payload (HMAC-SHA256 under the engine's hash key), so that the
+ * store, even together with the logs, does not let anyone confirm a guessed
+ * payload (a phone number has few enough values to try them all), and a
+ * keyed digest of the principal that created them: only that principal may
+ * replay or poll the record; any other gets GDA_ERR_KEY_CONFLICT (begin) or
+ * GDA_ERR_NOT_FOUND (lookup), and never learns anything about the payload.
+ *
+ * The hash key is gda_idem_config.hash_key when given; else it is derived
+ * from the data key (so every instance that shares the data key, and so the
+ * store, agrees on it); with neither, the engine draws a random key of its
+ * own, which is right only for a store that lives no longer than the engine
+ * and is shared with no other process (the memory store): elsewhere a retry
+ * that reaches another process or a restarted one is refused as MISMATCH
+ * (422), never executed twice. The shims refuse to start that way with a
+ * durable store.
+ *
+ * A conditional write that comes back refused may be our own: a lost answer
+ * re-sent by a retry loop or silently by an HTTP client. The owner token is
+ * 128 random bits, so a refused write whose stored record carries our owner
+ * token in the state (and, for complete, with the result) we wrote is our
+ * write, and counts as applied, whatever backend and whoever re-sent it.
+ *
+ * Takeovers allow for clock skew between hosts (gda_idem_config.clock_skew_ms,
+ * default GDA_STORE_DEFAULT_SKEW_MS): a lease or an expiry counts as past
+ * only that long after it, on the clock of the host that would take over.
+ *
  * With a data key configured, cached bodies are sealed with
  * XChaCha20-Poly1305 (IETF); the associated data binds the record key, the
- * payload hash, the state and the HTTP status, so a tampered, moved or
- * re-labelled record is GDA_ERR_INTEGRITY and is never replayed.
+ * payload hash, the principal, the state and the HTTP status, so a tampered,
+ * moved or re-labelled record is GDA_ERR_INTEGRITY and is never replayed.
  *
  * Thread safety: a gda_idem is immutable after gda_idem_new and may be shared
  * by any number of threads (the store must be thread-safe, as every
@@ -50,6 +76,9 @@ extern "C" {
 
 /** Length in bytes of the data key that encrypts cached results. */
 #define GDA_IDEM_DATA_KEY_LEN 32
+/** Length in bytes of the hash key that keys payload hashes and principal
+ * digests. */
+#define GDA_IDEM_HASH_KEY_LEN 32
 
 /** Wall clock in epoch milliseconds. */
 typedef int64_t (*gda_idem_now_fn)(void *user);
@@ -78,6 +107,14 @@ typedef struct gda_idem_config {
      * copied into locked memory by gda_idem_new (the caller may wipe its copy). */
     const uint8_t *data_key;
     size_t data_key_len;         /**< bytes at data_key (0 when NULL) */
+    /** NULL: derived from data_key, or random (see the top of this file); or
+     * GDA_IDEM_HASH_KEY_LEN secret bytes shared by every instance that
+     * shares the store, copied into locked memory by gda_idem_new. */
+    const uint8_t *hash_key;
+    size_t hash_key_len;         /**< bytes at hash_key (0 when NULL) */
+    /** Clock-skew allowance for takeovers (ms, 0..60000); default
+     * GDA_STORE_DEFAULT_SKEW_MS. */
+    int64_t clock_skew_ms;
     /** > 0: keep up to this many COMPLETED records in a local LRU in front of
      * the store, so replays of hot keys skip the remote round trip. */
     size_t local_cache_entries;
@@ -94,7 +131,8 @@ typedef enum gda_idem_outcome {
     GDA_IDEM_NEW = 1,         /**< the caller holds the lease: execute, then complete/accept/abort */
     GDA_IDEM_REPLAY = 2,      /**< return the cached result byte-for-byte */
     GDA_IDEM_IN_PROGRESS = 3, /**< a twin still runs after the wait */
-    GDA_IDEM_MISMATCH = 4     /**< the key was used with another payload */
+    GDA_IDEM_MISMATCH = 4,    /**< the key was used with another payload */
+    GDA_IDEM_FOREIGN = 5      /**< the key belongs to another principal's record */
 } gda_idem_outcome;
 
 /** What the executor of a NEW begin holds. Plain data: it may be copied to
@@ -104,6 +142,7 @@ typedef struct gda_idem_lease {
     char key[GDA_KEY_MAX + 1];                  /**< the idempotency key, NUL-terminated */
     char owner[GDA_OWNER_TOKEN_SIZE];           /**< fencing token of this execution */
     uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN]; /**< hash the record was begun with */
+    uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN]; /**< digest of the principal it was begun for */
     int64_t lease_until_ms; /**< epoch ms: finish before this or lose the key */
     int64_t deadline_ms;    /**< the invocation deadline begin was given (0 = none) */
 } gda_idem_lease;
@@ -131,10 +170,15 @@ GDA_API gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda
 GDA_API void gda_idem_free(gda_idem *idem);
 
 /** Start an execution of `key` (1..GDA_KEY_MAX bytes of UTF-8) for a payload
- * whose hash is payload_hash, within the invocation deadline deadline_ms
- * (epoch ms; 0 = none). *outcome is always set when one was reached.
+ * whose hash is payload_hash (gda_idem_payload_hash*), on behalf of the
+ * principal whose digest is principal (gda_idem_principal_digest), within the
+ * invocation deadline deadline_ms (epoch ms; 0 = none). *outcome is always
+ * set when one was reached.
  *   GDA_OK, NEW:      *lease filled; call complete, accept or abort.
  *   GDA_OK, REPLAY:   *replay holds the cached status and body (caller clears).
+ *   GDA_ERR_KEY_CONFLICT, FOREIGN: the key is held by another principal's
+ *                     record (live, in any state): do not execute (409);
+ *                     nothing about that record is revealed.
  *   GDA_ERR_PAYLOAD_MISMATCH, MISMATCH: do not execute (422).
  *   GDA_ERR_IN_PROGRESS (409) or GDA_ERR_BUSY (503), IN_PROGRESS: per policy;
  *                     replay->retry_after_ms says when the twin's lease ends.
@@ -146,16 +190,23 @@ GDA_API void gda_idem_free(gda_idem *idem);
  * (GDA_ERR_STORE, GDA_ERR_TIMEOUT). replay must be zeroed or cleared. */
 GDA_API gda_status gda_idem_begin(gda_idem *idem, const char *key,
                                   const uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN],
+                                  const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN],
                                   int64_t deadline_ms, gda_idem_outcome *outcome,
                                   gda_idem_lease *lease, gda_idem_result *replay, gda_error *err);
 
 /** Cache the final result of lease's execution and finish it: status_code
  * must be 2xx (but not 202, see gda_idem_accept) or a non-retryable 4xx (any
  * 4xx except 408, 425 and 429, which invite a retry). body is copied (and
- * sealed when a data key is configured). Errors: GDA_ERR_INTERNAL (NULL
- * argument, or a status that must be aborted instead), GDA_ERR_TIMEOUT (the
- * lease was lost: another executor took the key over, or it was already
- * completed; nothing written), GDA_ERR_NOMEM, store errors. */
+ * sealed when a data key is configured). A refused write whose record holds
+ * this lease's owner, state, status and body (our own earlier attempt, or a
+ * repeat of this same call) is GDA_OK.
+ * Errors: GDA_ERR_INTERNAL (NULL argument, or a status that must be aborted
+ * instead), GDA_ERR_RESULT_TOO_LARGE (the sealed body is over the store's
+ * max_body; nothing written: cache a small final error instead),
+ * GDA_ERR_LEASE_LOST (nothing written: the key was taken over, finished with
+ * another result, or the record expired — a late finish never revives it),
+ * GDA_ERR_NOMEM, and the store's own failures (GDA_ERR_STORE, GDA_ERR_TIMEOUT:
+ * the outcome is unknown, the call may be repeated). */
 GDA_API gda_status gda_idem_complete(gda_idem *idem, const gda_idem_lease *lease,
                                      int status_code, const void *body, size_t body_len,
                                      gda_error *err);
@@ -173,26 +224,40 @@ GDA_API gda_status gda_idem_accept(gda_idem *idem, const gda_idem_lease *lease,
 GDA_API gda_status gda_idem_abort(gda_idem *idem, const gda_idem_lease *lease, bool *released,
                                   gda_error *err);
 
-/** Read the state of key for a poll: GDA_OK with out->state COMPLETED or
- * ACCEPTED (status and decrypted body) or IN_PROGRESS (no body). The caller
- * clears out. Errors: GDA_ERR_NOT_FOUND (no live record), GDA_ERR_INVALID_REQUEST
- * (bad key), GDA_ERR_INTEGRITY, GDA_ERR_CONFIG, GDA_ERR_NOMEM, store errors. */
-GDA_API gda_status gda_idem_lookup(gda_idem *idem, const char *key, gda_idem_result *out,
-                                   gda_error *err);
+/** Read the state of key for a poll by the principal whose digest is
+ * principal: GDA_OK with out->state COMPLETED or ACCEPTED (status and
+ * decrypted body) or IN_PROGRESS (no body). The caller clears out.
+ * Errors: GDA_ERR_NOT_FOUND (no live record, or one another principal
+ * created: the two are indistinguishable), GDA_ERR_INVALID_REQUEST (bad key),
+ * GDA_ERR_INTEGRITY, GDA_ERR_CONFIG, GDA_ERR_NOMEM, store errors. */
+GDA_API gda_status gda_idem_lookup(gda_idem *idem, const char *key,
+                                   const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN],
+                                   gda_idem_result *out, gda_error *err);
 
 /** Free the body of a result and zero it. NULL-safe. */
 GDA_API void gda_idem_result_clear(gda_idem_result *res);
 
-/** SHA-256 of the canonical JSON of payload (compact, keys sorted, UTF-8), so
- * the same data with keys in another order or other whitespace hashes the
- * same. Errors: GDA_ERR_INTERNAL (NULL), GDA_ERR_NOMEM. */
-GDA_API gda_status gda_idem_payload_hash(const json_t *payload,
+/** Keyed hash (HMAC-SHA256 under the engine's hash key) of the canonical JSON
+ * of payload (compact, keys sorted, UTF-8), so the same data with keys in
+ * another order or other whitespace hashes the same. Errors:
+ * GDA_ERR_INTERNAL (NULL), GDA_ERR_NOMEM. */
+GDA_API gda_status gda_idem_payload_hash(const gda_idem *idem, const json_t *payload,
                                          uint8_t out[GDA_PAYLOAD_HASH_LEN], gda_error *err);
 
-/** SHA-256 of raw payload bytes, for payloads that are not JSON. data may be
- * NULL when len is 0. */
-GDA_API void gda_idem_payload_hash_bytes(const void *data, size_t len,
+/** Keyed hash of raw payload bytes (HMAC-SHA256 under the engine's hash
+ * key). data may be NULL when len is 0. idem NULL zeroes out. */
+GDA_API void gda_idem_payload_hash_bytes(const gda_idem *idem, const void *data, size_t len,
                                          uint8_t out[GDA_PAYLOAD_HASH_LEN]);
+
+/** Keyed digest (HMAC-SHA256 under the engine's hash key, domain-separated
+ * from payload hashes) of a principal: the caller it authenticated as and
+ * the principal name within it (verify.h's gda_auth_result caller and
+ * principal; both "" for one's own trusted door, such as a trusted direct
+ * invocation, which is then one principal of its own). NULL strings are "".
+ * The digest, never the name, is what records keep. idem NULL zeroes out. */
+GDA_API void gda_idem_principal_digest(const gda_idem *idem, const char *caller,
+                                       const char *principal,
+                                       uint8_t out[GDA_PRINCIPAL_DIGEST_LEN]);
 
 #ifdef __cplusplus
 }

@@ -156,7 +156,8 @@ typedef enum gda_log_outcome {
     GDA_LOG_OUTCOME_NEW,         /**< "new": the handler ran */
     GDA_LOG_OUTCOME_REPLAY,      /**< "replay": cached result returned */
     GDA_LOG_OUTCOME_IN_PROGRESS, /**< "in_progress": a twin was still running */
-    GDA_LOG_OUTCOME_MISMATCH     /**< "mismatch": same key, other payload */
+    GDA_LOG_OUTCOME_MISMATCH,    /**< "mismatch": same key, other payload */
+    GDA_LOG_OUTCOME_CONFLICT     /**< "conflict": same key, another principal's record */
 } gda_log_outcome;
 
 /** "none", "new", "replay", "in_progress", "mismatch"; NULL for UNSET or an

@@ -41,6 +41,10 @@ typedef enum gda_status {
     GDA_ERR_PAYLOAD_MISMATCH = 33,    /**< 422 idempotency key reused with another payload */
     GDA_ERR_UNPROCESSABLE = 34,       /**< 422 a business rule refused the request */
     GDA_ERR_RATE_LIMITED = 35,        /**< 429 */
+    GDA_ERR_KEY_CONFLICT = 36,        /**< 409 the key belongs to another caller's request */
+    GDA_ERR_LEASE_LOST = 37,          /**< 409 the execution's lease is gone: taken over,
+                                       * finished with another result, or expired */
+    GDA_ERR_RESULT_TOO_LARGE = 38,    /**< 422 the result is larger than the store can cache */
 
     GDA_ERR_INTERNAL = 50,            /**< 500 a bug or an unexpected failure */
     GDA_ERR_NOMEM = 51,               /**< 500 allocation failed */

@@ -37,9 +37,11 @@ extern "C" {
 
 /** Version of gda_store_ops this header describes; a backend sets it in
  * gda_store_ops.version. */
-#define GDA_STORE_OPS_VERSION 1
-/** Length of a payload hash (SHA-256) in bytes. */
+#define GDA_STORE_OPS_VERSION 2
+/** Length of a payload hash (HMAC-SHA256) in bytes. */
 #define GDA_PAYLOAD_HASH_LEN 32
+/** Length of a principal digest (HMAC-SHA256) in bytes. */
+#define GDA_PRINCIPAL_DIGEST_LEN 32
 /** Owner tokens are 16 random bytes as 32 lowercase hex digits + NUL. */
 #define GDA_OWNER_TOKEN_SIZE 33
 /** Longest idempotency key a store must accept (bytes, UTF-8). */
@@ -55,12 +57,15 @@ typedef enum gda_record_state {
 /** The cached body is AEAD ciphertext (see idempotency.h). */
 #define GDA_RECORD_ENCRYPTED 0x1u
 
-/** What a store keeps per idempotency key: never the payload, only its hash
- * and the (possibly encrypted) result. */
+/** What a store keeps per idempotency key: never the payload, only its keyed
+ * hash, a keyed digest of the principal that created it (never the
+ * credential), and the (possibly encrypted) result. A store persists every
+ * field and returns them unchanged. */
 typedef struct gda_record {
     char *key;                 /**< heap, NUL-terminated */
     gda_record_state state;    /**< IN_PROGRESS, COMPLETED or ACCEPTED */
-    uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN]; /**< SHA-256 of the canonical payload */
+    uint8_t payload_hash[GDA_PAYLOAD_HASH_LEN]; /**< keyed hash of the payload (idempotency.h) */
+    uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN]; /**< keyed digest of the creating principal */
     char owner[GDA_OWNER_TOKEN_SIZE];           /**< fencing token of the executor */
     int64_t lease_until_ms;    /**< IN_PROGRESS: lease deadline, epoch milliseconds */
     int64_t expires_at_s;      /**< epoch seconds after which the record is dead (TTL) */
@@ -76,15 +81,33 @@ GDA_API void gda_record_clear(gda_record *rec);
 /** Deep copy src into *dst (which is overwritten, not freed). GDA_ERR_NOMEM. */
 GDA_API gda_status gda_record_copy(gda_record *dst, const gda_record *src);
 
-/** Whether rec blocks a new begin at now_ms: COMPLETED/ACCEPTED and not
- * expired, or IN_PROGRESS with its lease not yet past (and not expired). */
+/** Whether rec is live at now_ms: COMPLETED/ACCEPTED and not expired, or
+ * IN_PROGRESS with its lease not yet past (and not expired). */
 GDA_API bool gda_record_is_live(const gda_record *rec, int64_t now_ms);
+
+/** Whether rec has expired at now_ms: expiry is whole seconds (DynamoDB's
+ * TTL unit), live through the second expires_at_s names, dead from the next
+ * one on (now_ms / 1000 > expires_at_s); expires_at_s 0 never expires. */
+GDA_API bool gda_record_expired(const gda_record *rec, int64_t now_ms);
+
+/** Default clock-skew allowance between hosts sharing a store (ms). */
+#define GDA_STORE_DEFAULT_SKEW_MS 2000
 
 /** Per-call timing, injected so tests control the clock. */
 typedef struct gda_store_call {
     int64_t now_ms;      /**< wall clock, epoch milliseconds */
     int64_t deadline_ms; /**< stop retrying and fail after this; 0 = no deadline */
+    /** Clock-skew allowance (ms, >= 0): hosts' clocks disagree, so a takeover
+     * (put_if_absent replacing a record) treats a lease or an expiry as past
+     * only when it lies more than skew_ms before now_ms. A host whose clock
+     * runs up to skew_ms ahead therefore never takes over a live lease. */
+    int64_t skew_ms;
 } gda_store_call;
+
+/** Whether rec still blocks a takeover under call: gda_record_is_live at
+ * call->now_ms - call->skew_ms. Backends use it (or the same rule in their
+ * own conditional write) in put_if_absent. */
+GDA_API bool gda_record_blocks_takeover(const gda_record *rec, const gda_store_call *call);
 
 typedef struct gda_store gda_store;
 
@@ -94,11 +117,13 @@ typedef struct gda_store_ops {
     int version;      /**< GDA_STORE_OPS_VERSION */
     const char *name; /**< "memory", "sqlite", "dynamodb", ... */
 
-    /** Atomically insert rec (state IN_PROGRESS) unless a live record (see
-     * gda_record_is_live at call->now_ms) exists for rec->key; a dead record
-     * is replaced. On insert: *inserted = true, *existing untouched. On
-     * conflict: *inserted = false and *existing receives a copy of the live
-     * record. */
+    /** Atomically insert rec (state IN_PROGRESS) unless a record that
+     * blocks a takeover (gda_record_blocks_takeover under call) exists for
+     * rec->key; any other record is replaced. On insert: *inserted = true,
+     * *existing untouched. On conflict: *inserted = false and *existing
+     * receives a copy of the stored record as it is now — also when it is
+     * our own earlier write (a lost answer or a silently resent request):
+     * the engine recognises its owner token. */
     gda_status (*put_if_absent)(gda_store *store, const gda_record *rec,
                                 const gda_store_call *call, bool *inserted,
                                 gda_record *existing, gda_error *err);
@@ -110,8 +135,14 @@ typedef struct gda_store_ops {
 
     /** Write rec's state (COMPLETED or ACCEPTED), status_code, body, flags and
      * expires_at_s, only if the stored record for rec->key still has owner
-     * rec->owner and is not COMPLETED. *applied false means the condition
-     * failed (a stale executor whose lease was taken over): nothing written. */
+     * rec->owner, is not COMPLETED, and has not expired at call->now_ms
+     * (gda_record_expired false for the stored record; no skew allowance: a
+     * late finish must never bring an expired record back). *applied false means the
+     * condition failed: nothing written. A refusal may be our own earlier
+     * write (a lost answer): the engine re-reads the record to tell.
+     * A body longer than gda_store.max_body is GDA_ERR_RESULT_TOO_LARGE,
+     * checked before any write (the engine checks first; backends check
+     * again as a guard). */
     gda_status (*complete)(gda_store *store, const gda_record *rec,
                            const gda_store_call *call, bool *applied, gda_error *err);
 
@@ -127,6 +158,11 @@ typedef struct gda_store_ops {
 /** The base every backend's handle starts with. */
 struct gda_store {
     const gda_store_ops *ops; /**< the backend's operations */
+    /** Largest cached body (bytes at gda_record.body, after sealing) this
+     * backend can keep, set by the backend when it opens; 0 = no limit.
+     * The engine refuses a larger result before writing it, so a result the
+     * store cannot hold never leaves a record that a retry would re-run. */
+    size_t max_body;
 };
 
 /** Thin wrappers that check arguments, then call through the vtable. A NULL
@@ -154,13 +190,12 @@ GDA_API gda_status gda_store_release(gda_store *store, const char *key, const ch
 GDA_API void gda_store_close(gda_store *store);
 
 /** The memory store: in-process, thread-safe, TTL-aware; records past their
- * expiry are dropped lazily. max_entries bounds memory (0 = 100000); when
- * full, a dead record or else the least recently used COMPLETED one is
- * evicted, and a put that would need to evict a live IN_PROGRESS or ACCEPTED
- * record fails with GDA_ERR_STORE rather than lose a lease. put_if_absent
- * accepts records in any state, so the engine can use a memory store as a
- * local cache of COMPLETED records in front of a remote store. Returns NULL on
- * GDA_ERR_NOMEM (or GDA_ERR_INTERNAL if libsodium cannot initialise). */
+ * expiry are dropped lazily. max_entries bounds memory (0 = 100000). It never
+ * forgets a live record (that would let a retry run the handler again): when
+ * it is full of live records, a put that needs room fails with
+ * GDA_ERR_STORE ("full", 503 with Retry-After) and a dead record is dropped
+ * to make room. Returns NULL on GDA_ERR_NOMEM (or GDA_ERR_INTERNAL if
+ * libsodium cannot initialise). */
 GDA_API gda_store *gda_memory_store_new(size_t max_entries, gda_error *err);
 
 #ifdef __cplusplus

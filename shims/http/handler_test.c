@@ -62,9 +62,15 @@ static void *finish_later(void *arg)
 static gda_status start_finisher(test_handler *th, const gda_ctx *ctx, json_t *data,
                                  int64_t delay_ms, gda_error *err)
 {
-    const char *token = gda_ctx_completion_token(ctx);
+    /* The 202 is durable before the worker may start. */
+    const char *token = NULL;
+    gda_status ast = gda_ctx_accept(ctx, &token, err);
+    if (ast != GDA_OK) {
+        json_decref(data);
+        return gda_status_retryable(ast) ? ast : GDA_ERR_UNAVAILABLE;
+    }
     finish_job *job = calloc(1, sizeof *job);
-    if (!job || !token || !th->app || !(job->token = strdup(token))) {
+    if (!job || !th->app || !(job->token = strdup(token))) {
         free(job);
         json_decref(data);
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "test: cannot defer the work");

@@ -15,6 +15,7 @@
 #include <gda/store.h>
 #include <gda/store/dynamodb.h>
 
+#include "test_idem.h"
 #include "dynalite.h"
 
 static double seconds_now(void)
@@ -70,11 +71,11 @@ int main(int argc, char **argv)
     double t0 = seconds_now();
     for (unsigned i = 0; i < unique; i++) {
         snprintf(key, sizeof key, "bench-%08u", i);
-        gda_idem_payload_hash_bytes(key, strlen(key), hash);
+        test_payload_hash(key, strlen(key), hash);
         gda_idem_outcome outcome = 0;
         gda_idem_lease lease;
         gda_idem_result replay = {0};
-        if (gda_idem_begin(idem, key, hash, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
+        if (gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
             outcome != GDA_IDEM_NEW ||
             gda_idem_complete(idem, &lease, 200, body, sizeof body - 1, &err) != GDA_OK) {
             fprintf(stderr, "bench_dynamodb: unique request %u failed: %s\n", i, err.message);
@@ -87,11 +88,11 @@ int main(int argc, char **argv)
     gda_dynamodb_store_stats(store, &mid, &err);
     for (unsigned i = 0; i < retried; i++) {
         snprintf(key, sizeof key, "bench-%08u", i % unique);
-        gda_idem_payload_hash_bytes(key, strlen(key), hash);
+        test_payload_hash(key, strlen(key), hash);
         gda_idem_outcome outcome = 0;
         gda_idem_lease lease;
         gda_idem_result replay = {0};
-        if (gda_idem_begin(idem, key, hash, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
+        if (gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
             outcome != GDA_IDEM_REPLAY || replay.body_len != sizeof body - 1) {
             fprintf(stderr, "bench_dynamodb: retried request %u failed: %s\n", i, err.message);
             gda_idem_result_clear(&replay);

@@ -34,6 +34,7 @@
 #include <gda/response.h>
 #include <gda/verify.h>
 
+#include "test_idem.h"
 #include "alloc_count.h"
 #include "digest.h"
 
@@ -259,6 +260,8 @@ typedef struct fixture {
     gda_signed_headers token_sig;
     gda_signed_headers hmac_sig;
     gda_spec *spec;
+    gda_store *store;
+    gda_idem *idem; /* keys the payload hashes */
     char *event;
     size_t event_len;
     volatile uint8_t sink; /* keeps digests observable */
@@ -351,7 +354,7 @@ static bool op_payload_hash_json(void *p)
 {
     fixture *f = p;
     uint8_t out[GDA_PAYLOAD_HASH_LEN];
-    if (gda_idem_payload_hash(f->body_json, out, NULL) != GDA_OK)
+    if (gda_idem_payload_hash(f->idem, f->body_json, out, NULL) != GDA_OK)
         return false;
     f->sink ^= out[0];
     return true;
@@ -361,7 +364,7 @@ static bool op_payload_hash_bytes(void *p)
 {
     fixture *f = p;
     uint8_t out[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes(f->body, f->size, out);
+    gda_idem_payload_hash_bytes(f->idem, f->body, f->size, out);
     f->sink ^= out[0];
     return true;
 }
@@ -406,6 +409,8 @@ static void fixture_free(fixture *f)
     gda_verifier_free(f->token_v);
     gda_verifier_free(f->hmac_v);
     gda_spec_free(f->spec);
+    gda_idem_free(f->idem);
+    gda_store_close(f->store);
     json_decref(f->body_json);
     free(f->event);
     free(f->body);
@@ -421,6 +426,8 @@ static bool fixture_init(fixture *f, size_t size)
     if (!(f->body = make_body(size, 1)) ||
         !(f->body_json = json_loadb(f->body, size, JSON_REJECT_DUPLICATES, &jerr)) ||
         !(f->spec = gda_spec_new_reference()) ||
+        !(f->store = gda_memory_store_new(0, &err)) ||
+        !(f->idem = gda_idem_new(f->store, NULL, &err)) ||
         gda_verifier_new_from_config("token", ring_text, sizeof ring_text - 1, NULL, &f->token_v,
                                      &err) != GDA_OK ||
         gda_verifier_new_from_config("hmac-sha256", ring_text, sizeof ring_text - 1, NULL,
@@ -587,7 +594,7 @@ static bool print_step_allocs(void)
     static const char result[] = "{\"status\":\"completed\",\"data\":{\"tier\":\"gold\"},"
                                  "\"requiresRetry\":false}";
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes("{}", 2, hash);
+    gda_idem_payload_hash_bytes(idem, "{}", 2, hash);
     size_t n_log = 0, n_emf = 0, n_begin = 0, n_replay = 0;
     bool ok = true;
     for (int pass = 0; pass < 2 && ok; pass++) { /* the first pass warms up */
@@ -606,7 +613,7 @@ static bool print_step_allocs(void)
         gda_idem_result res = {0};
         alloc_count_reset();
         ok = ok &&
-             gda_idem_begin(idem, key, hash, NOW_MS + 3000, &outcome, &lease, &res, &err) ==
+             gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, NOW_MS + 3000, &outcome, &lease, &res, &err) ==
                  GDA_OK &&
              outcome == GDA_IDEM_NEW &&
              gda_idem_complete(idem, &lease, 200, result, sizeof result - 1, &err) == GDA_OK;
@@ -614,7 +621,7 @@ static bool print_step_allocs(void)
         n_begin = c.allocs + c.reallocs;
         alloc_count_reset();
         ok = ok &&
-             gda_idem_begin(idem, key, hash, NOW_MS + 3000, &outcome, &lease, &res, &err) ==
+             gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, NOW_MS + 3000, &outcome, &lease, &res, &err) ==
                  GDA_OK &&
              outcome == GDA_IDEM_REPLAY;
         c = alloc_count_get();

@@ -10,6 +10,8 @@
 
 #include <gda/idempotency.h>
 
+#include "test_idem.h"
+
 static const char body[] = "{\"data\":{\"customerId\":\"c-123456\",\"balance\":1042.17,"
                            "\"tier\":\"gold\",\"openCases\":2}}";
 
@@ -45,7 +47,7 @@ static int run_pass(const char *label, const uint8_t *data_key, size_t ops)
         return 1;
     }
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes("{\"customerId\":\"c-123456\"}", 25, hash);
+    test_payload_hash("{\"customerId\":\"c-123456\"}", 25, hash);
     char key[32];
     char what[80];
     int rc = 0;
@@ -56,7 +58,7 @@ static int run_pass(const char *label, const uint8_t *data_key, size_t ops)
         gda_idem_outcome outcome;
         gda_idem_lease lease;
         gda_idem_result res = {0};
-        if (gda_idem_begin(idem, key, hash, 0, &outcome, &lease, &res, &err) != GDA_OK ||
+        if (gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &res, &err) != GDA_OK ||
             outcome != GDA_IDEM_NEW ||
             gda_idem_complete(idem, &lease, 200, body, sizeof body - 1, &err) != GDA_OK) {
             fprintf(stderr, "begin+complete %s: %s\n", key, err.message);
@@ -74,7 +76,7 @@ static int run_pass(const char *label, const uint8_t *data_key, size_t ops)
         gda_idem_outcome outcome;
         gda_idem_lease lease;
         gda_idem_result res = {0};
-        if (gda_idem_begin(idem, key, hash, 0, &outcome, &lease, &res, &err) != GDA_OK ||
+        if (gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &res, &err) != GDA_OK ||
             outcome != GDA_IDEM_REPLAY || res.body_len != sizeof body - 1) {
             fprintf(stderr, "replay %s: %s\n", key, err.message);
             rc = 1;

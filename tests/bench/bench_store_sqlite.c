@@ -19,6 +19,8 @@
 #include <gda/idempotency.h>
 #include <gda/store/sqlite.h>
 
+#include "test_idem.h"
+
 #define PASS_BUDGET_S 2.0
 #define THREADS 4
 
@@ -80,7 +82,7 @@ static void key_of(char *key, size_t size, int worker, size_t i)
 static size_t execute_keys(gda_idem *idem, int worker, size_t max, double budget_s)
 {
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes("payload", 7, hash);
+    test_payload_hash("payload", 7, hash);
     const double stop = now_s() + budget_s;
     size_t done = 0;
     for (; done < max; done++) {
@@ -92,7 +94,7 @@ static size_t execute_keys(gda_idem *idem, int worker, size_t max, double budget
         gda_idem_lease lease;
         gda_idem_result replay = {0};
         gda_error err;
-        if (gda_idem_begin(idem, key, hash, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
+        if (gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
             outcome != GDA_IDEM_NEW) {
             fprintf(stderr, "begin %s: %s\n", key, err.message);
             gda_idem_result_clear(&replay);
@@ -110,7 +112,7 @@ static size_t execute_keys(gda_idem *idem, int worker, size_t max, double budget
 static size_t replay_keys(gda_idem *idem, size_t count, size_t max, double budget_s)
 {
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes("payload", 7, hash);
+    test_payload_hash("payload", 7, hash);
     const double stop = now_s() + budget_s;
     size_t done = 0;
     for (; done < max; done++) {
@@ -122,7 +124,7 @@ static size_t replay_keys(gda_idem *idem, size_t count, size_t max, double budge
         gda_idem_lease lease;
         gda_idem_result replay = {0};
         gda_error err;
-        if (gda_idem_begin(idem, key, hash, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
+        if (gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &replay, &err) != GDA_OK ||
             outcome != GDA_IDEM_REPLAY || replay.body_len != sizeof body - 1) {
             fprintf(stderr, "replay %s: %s\n", key, err.message);
             gda_idem_result_clear(&replay);

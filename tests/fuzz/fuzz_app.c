@@ -87,8 +87,10 @@ static gda_status handler(const gda_request *req, const gda_ctx *ctx, json_t **d
     case '4':
         return gda_error_set(err, GDA_ERR_UNPROCESSABLE, "queueId", "queue closed");
     case '2': {
-        const char *t = gda_ctx_completion_token(ctx);
-        if (t && strlen(t) < sizeof s->token)
+        const char *t = NULL;
+        if (gda_ctx_accept(ctx, &t, err) != GDA_OK)
+            return GDA_ERR_UNAVAILABLE;
+        if (strlen(t) < sizeof s->token)
             strcpy(s->token, t);
         return GDA_ACCEPTED;
     }

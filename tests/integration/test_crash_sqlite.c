@@ -33,6 +33,8 @@
 #include <gda/store.h>
 #include <gda/store/sqlite.h>
 
+#include "test_idem.h"
+
 #define T0_MS INT64_C(1700000000000)
 #define LEASE_MS INT64_C(30000)
 #define REAL_LEASE_MS INT64_C(1500)
@@ -111,7 +113,7 @@ static const uint8_t *payload_hash(void)
 {
     static uint8_t hash[GDA_PAYLOAD_HASH_LEN];
     static const char payload[] = "{\"interactionId\":\"i-1\",\"amount\":42}";
-    gda_idem_payload_hash_bytes(payload, sizeof payload - 1, hash);
+    test_payload_hash(payload, sizeof payload - 1, hash);
     return hash;
 }
 
@@ -142,7 +144,7 @@ static int child(env *e, enum role role, const char *key, const char *who, int r
     gda_idem_lease lease;
     gda_idem_result replay;
     memset(&replay, 0, sizeof replay);
-    gda_status st = gda_idem_begin(idem, key, payload_hash(), 0, &outcome, &lease, &replay, &err);
+    gda_status st = gda_idem_begin(idem, key, payload_hash(), TEST_PRINCIPAL, 0, &outcome, &lease, &replay, &err);
     if (st != GDA_OK || outcome != GDA_IDEM_NEW) {
         fprintf(stderr, "crash %s: begin gave %d/%d: %s\n", who, st, outcome, err.message);
         gda_idem_result_clear(&replay);
@@ -254,7 +256,7 @@ static gda_idem_outcome retry(env *e, const char *key, gda_status *st_out, gda_i
     gda_idem_outcome outcome = 0;
     gda_idem_lease lease;
     memset(res, 0, sizeof *res);
-    *st_out = gda_idem_begin(idem, key, payload_hash(), 0, &outcome, &lease, res, &err);
+    *st_out = gda_idem_begin(idem, key, payload_hash(), TEST_PRINCIPAL, 0, &outcome, &lease, res, &err);
     if (*st_out == GDA_OK && outcome == GDA_IDEM_NEW) {
         /* Not expected by any caller here: give the key back at once so the
          * failure is reported by the assertion, not by a stuck lease. */

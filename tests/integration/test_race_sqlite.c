@@ -31,6 +31,8 @@
 #include <gda/store.h>
 #include <gda/store/sqlite.h>
 
+#include "test_idem.h"
+
 enum { PROCS = 16, THREADS = 4, KEYS = 1000, CALLERS = PROCS * THREADS };
 
 /* A body line in a results file: "E|R key status hexbody waited\n". */
@@ -98,7 +100,7 @@ static void run_key(worker *w, int k)
     char payload[48];
     int payload_len = snprintf(payload, sizeof payload, "{\"order\":%d}", k);
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes(payload, (size_t)payload_len, hash);
+    test_payload_hash(payload, (size_t)payload_len, hash);
 
     bool waited = false;
     for (int attempt = 0; attempt < 5000; attempt++) {
@@ -107,7 +109,7 @@ static void run_key(worker *w, int k)
         gda_idem_result replay;
         gda_error err;
         memset(&replay, 0, sizeof replay);
-        gda_status st = gda_idem_begin(w->idem, key, hash, wall_ms() + 30000, &outcome, &lease,
+        gda_status st = gda_idem_begin(w->idem, key, hash, TEST_PRINCIPAL, wall_ms() + 30000, &outcome, &lease,
                                        &replay, &err);
         char line[LINE_MAX_LEN];
         char body_hex[2 * BODY_MAX + 1];
@@ -374,7 +376,7 @@ static void check_store(const key_tally *tally)
         snprintf(key, sizeof key, "race-%04d", k);
         gda_idem_result res;
         memset(&res, 0, sizeof res);
-        assert_int_equal(gda_idem_lookup(idem, key, &res, &err), GDA_OK);
+        assert_int_equal(gda_idem_lookup(idem, key, TEST_PRINCIPAL, &res, &err), GDA_OK);
         assert_int_equal(res.state, GDA_RECORD_COMPLETED);
         assert_int_equal(res.status_code, 200);
         char body_hex[2 * BODY_MAX + 1];

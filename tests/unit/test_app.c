@@ -121,8 +121,14 @@ static gda_status test_handler(const gda_request *req, const gda_ctx *ctx, json_
     case MODE_BUSINESS_4XX:
         return gda_error_set(err, GDA_ERR_UNPROCESSABLE, "queueId", "queue is closed");
     case MODE_ACCEPTED:
-        snprintf(h->token, sizeof h->token, "%s", gda_ctx_completion_token(ctx));
+    {
+        const char *token = NULL;
+        gda_status ast = gda_ctx_accept(ctx, &token, err);
+        if (ast != GDA_OK)
+            return GDA_ERR_UNAVAILABLE;
+        snprintf(h->token, sizeof h->token, "%s", token);
         return GDA_ACCEPTED;
+    }
     case MODE_NESTED: {
         gda_invocation inv = {0};
         gda_app_handle(h->app, h->nested_req, &inv, &h->nested_resp);
@@ -142,7 +148,7 @@ static gda_status test_handler(const gda_request *req, const gda_ctx *ctx, json_
         assert_string_equal(gda_ctx_log_fields(ctx)->request_id, gda_ctx_request_id(ctx));
         gda_record rec = {0};
         bool found = false;
-        gda_store_call call = {fake_now, 0};
+        gda_store_call call = {fake_now, 0, 0};
         assert_int_equal(gda_store_get(h->store, gda_ctx_request_id(ctx), &call, &rec, &found,
                                        NULL),
                          GDA_OK);
@@ -766,7 +772,7 @@ static const gda_store_ops down_ops = {GDA_STORE_OPS_VERSION, "down", down_put, 
 static void test_store_unreachable(void **state)
 {
     (void)state;
-    static gda_store down = {&down_ops};
+    static gda_store down = {&down_ops, 0};
     harness h;
     down_closed = 0;
     setup_app(&h, &(opts){.store = &down});
@@ -963,14 +969,18 @@ static void test_accepted_poll_finish(void **state)
     assert_memory_equal(after.body, done.body, done.body_len);
     assert_int_equal(h.executions, 1);
 
-    /* A stale token (already finished) is refused and changes nothing. */
+    /* Repeating the same finish (its answer was lost) succeeds. */
+    json_t *same = json_pack("{s:s}", "tier", "platinum");
+    assert_int_equal(gda_app_finish(h.app, h.token, same, NULL, &err), GDA_OK);
+    json_decref(same);
+    /* Another result under a spent token is refused and changes nothing. */
     json_t *other = json_pack("{s:s}", "tier", "bronze");
-    assert_int_equal(gda_app_finish(h.app, h.token, other, NULL, &err), GDA_ERR_IN_PROGRESS);
+    assert_int_equal(gda_app_finish(h.app, h.token, other, NULL, &err), GDA_ERR_LEASE_LOST);
     gda_http_response still = do_poll(&h, ROUTE "/job-1", true);
     assert_memory_equal(still.body, done.body, done.body_len);
 
     /* Malformed tokens and wrong arguments. */
-    assert_int_equal(gda_app_finish(h.app, "gda1.zz", other, NULL, &err),
+    assert_int_equal(gda_app_finish(h.app, "gda2.zz", other, NULL, &err),
                      GDA_ERR_INVALID_REQUEST);
     assert_int_equal(gda_app_finish(h.app, "", other, NULL, &err), GDA_ERR_INVALID_REQUEST);
     assert_int_equal(gda_app_finish(h.app, h.token, NULL, NULL, &err), GDA_ERR_INTERNAL);
@@ -984,7 +994,7 @@ static void test_accepted_poll_finish(void **state)
     char forged[GDA_COMPLETION_TOKEN_SIZE];
     snprintf(forged, sizeof forged, "%s", h.token);
     forged[5] = forged[5] == 'a' ? 'b' : 'a';
-    assert_int_equal(gda_app_finish(h.app, forged, other, NULL, &err), GDA_ERR_IN_PROGRESS);
+    assert_int_equal(gda_app_finish(h.app, forged, other, NULL, &err), GDA_ERR_LEASE_LOST);
 
     json_decref(data);
     json_decref(other);
@@ -1035,23 +1045,37 @@ static void test_poll_while_running(void **state)
     (void)state;
     harness h;
     setup_app(&h, &(opts){0});
-    /* A record IN_PROGRESS (an execution under way elsewhere). */
+    /* The handler polls its own request while it runs: 202, come back. */
+    req_buf r;
+    make_post(&r, "busy-1", "+15551234567");
+    req_buf g;
+    make_req(&g, "GET", ROUTE "/busy-1", NULL, 0);
+    add_header(&g, "X-Genesys-Signature", SECRET_B64);
+    h.mode = MODE_NESTED;
+    h.nested_req = &g.http;
+    gda_http_response done = handle(&h, &r.http);
+    assert_int_equal(done.status, 200);
+    assert_int_equal(h.nested_resp.status, 202);
+    json_t *j = body_json(&h.nested_resp);
+    assert_string_equal(json_string_value(json_object_get(j, "pollUrl")), ROUTE "/busy-1");
+    json_decref(j);
+    gda_http_response_release(&done);
+
+    /* A record another principal created (here: a digest no caller has) is
+     * no record at all to this caller: 404, whatever its state. */
     gda_record rec = {0};
-    rec.key = "busy-1";
+    rec.key = "busy-2";
     rec.state = GDA_RECORD_IN_PROGRESS;
     snprintf(rec.owner, sizeof rec.owner, "%032x", 7);
     rec.lease_until_ms = fake_now + 10000;
     rec.expires_at_s = fake_now / 1000 + 3600;
-    gda_store_call call = {fake_now, 0};
+    gda_store_call call = {fake_now, 0, 0};
     bool inserted = false;
     assert_int_equal(gda_store_put_if_absent(h.store, &rec, &call, &inserted, NULL, NULL),
                      GDA_OK);
     assert_true(inserted);
-    gda_http_response resp = do_poll(&h, ROUTE "/busy-1", true);
-    assert_int_equal(resp.status, 202);
-    json_t *j = body_json(&resp);
-    assert_string_equal(json_string_value(json_object_get(j, "pollUrl")), ROUTE "/busy-1");
-    json_decref(j);
+    gda_http_response resp = do_poll(&h, ROUTE "/busy-2", true);
+    expect_error(&resp, 404, GDA_ERR_NOT_FOUND, false);
     gda_http_response_release(&resp);
     teardown_app(&h);
 }
@@ -1202,7 +1226,9 @@ static void test_config_errors(void **state)
     gda_app_free(NULL);
     clear_lines();
     assert_int_equal(gda_ctx_deadline_ms(NULL), 0);
-    assert_null(gda_ctx_completion_token(NULL));
+    const char *token = "x";
+    assert_int_equal(gda_ctx_accept(NULL, &token, NULL), GDA_ERR_INTERNAL);
+    assert_null(token);
     assert_null(gda_ctx_logger(NULL));
 }
 

@@ -13,6 +13,7 @@
 
 #include <gda/idempotency.h>
 
+#include "test_idem.h"
 #include "digest.h"
 
 #define T0_MS INT64_C(1700000000000)
@@ -51,6 +52,12 @@ typedef struct wrap_store {
     bool fail;              /* every call fails like a down backend */
     long tamper_body_at;    /* >= 0: flip this body byte of records read */
     bool tamper_status;     /* change the status of records read */
+    /* Apply each conditional write, then send it once more and report the
+     * second answer, as an HTTP client that re-sends a request on a dead
+     * keep-alive connection does: the resend is refused by our own write. */
+    bool resend_writes;
+    bool fail_after_write; /* apply complete, then report a store failure */
+    const uint8_t *relabel; /* non-NULL: records read claim this principal */
 } wrap_store;
 
 static void tamper(const wrap_store *w, gda_record *rec)
@@ -59,6 +66,8 @@ static void tamper(const wrap_store *w, gda_record *rec)
         rec->body[w->tamper_body_at] ^= 0x01;
     if (w->tamper_status && rec->status_code)
         rec->status_code = rec->status_code == 200 ? 201 : 200;
+    if (w->relabel)
+        memcpy(rec->principal, w->relabel, GDA_PRINCIPAL_DIGEST_LEN);
 }
 
 static gda_status wrap_put(gda_store *s, const gda_record *rec, const gda_store_call *call,
@@ -69,6 +78,8 @@ static gda_status wrap_put(gda_store *s, const gda_record *rec, const gda_store_
     if (w->fail)
         return gda_error_set(err, GDA_ERR_STORE, NULL, "backend down");
     gda_status st = w->inner->ops->put_if_absent(w->inner, rec, call, inserted, existing, err);
+    if (st == GDA_OK && *inserted && w->resend_writes)
+        st = w->inner->ops->put_if_absent(w->inner, rec, call, inserted, existing, err);
     if (st == GDA_OK && !*inserted)
         tamper(w, existing);
     return st;
@@ -94,7 +105,12 @@ static gda_status wrap_complete(gda_store *s, const gda_record *rec, const gda_s
     w->completes++;
     if (w->fail)
         return gda_error_set(err, GDA_ERR_STORE, NULL, "backend down");
-    return w->inner->ops->complete(w->inner, rec, call, applied, err);
+    gda_status st = w->inner->ops->complete(w->inner, rec, call, applied, err);
+    if (st == GDA_OK && *applied && w->resend_writes)
+        st = w->inner->ops->complete(w->inner, rec, call, applied, err);
+    if (st == GDA_OK && w->fail_after_write)
+        return gda_error_set(err, GDA_ERR_TIMEOUT, NULL, "answer lost");
+    return st;
 }
 
 static gda_status wrap_release(gda_store *s, const char *key, const char *owner,
@@ -154,6 +170,9 @@ static int fx_setup(void **state)
     f->cfg.sleep = fake_sleep;
     f->cfg.clock_user = &f->clock;
     f->cfg.in_progress_wait_ms = 0;
+    /* Exact lease arithmetic in most tests; test_clock_skew_allowance
+     * covers the allowance. */
+    f->cfg.clock_skew_ms = 0;
     *state = f;
     return 0;
 }
@@ -179,7 +198,7 @@ static gda_idem *engine(fx *f)
 
 static void hash_of(const char *payload, uint8_t out[GDA_PAYLOAD_HASH_LEN])
 {
-    gda_idem_payload_hash_bytes(payload, strlen(payload), out);
+    test_payload_hash(payload, strlen(payload), out);
 }
 
 typedef struct begun {
@@ -195,7 +214,7 @@ static begun begin_hashed(gda_idem *idem, const char *key,
 {
     begun b;
     memset(&b, 0, sizeof b);
-    b.st = gda_idem_begin(idem, key, h, deadline_ms, &b.outcome, &b.lease, &b.result, &b.err);
+    b.st = gda_idem_begin(idem, key, h, TEST_PRINCIPAL, deadline_ms, &b.outcome, &b.lease, &b.result, &b.err);
     return b;
 }
 
@@ -307,13 +326,13 @@ static void test_bad_arguments_and_keys(void **state)
     gda_idem_result res;
     memset(&res, 0, sizeof res);
     gda_error err;
-    assert_int_equal(gda_idem_begin(NULL, "k", h, 0, &outcome, &lease, &res, &err),
+    assert_int_equal(gda_idem_begin(NULL, "k", h, TEST_PRINCIPAL, 0, &outcome, &lease, &res, &err),
                      GDA_ERR_INTERNAL);
-    assert_int_equal(gda_idem_begin(idem, NULL, h, 0, &outcome, &lease, &res, &err),
+    assert_int_equal(gda_idem_begin(idem, NULL, h, TEST_PRINCIPAL, 0, &outcome, &lease, &res, &err),
                      GDA_ERR_INTERNAL);
-    assert_int_equal(gda_idem_begin(idem, "k", NULL, 0, &outcome, &lease, &res, &err),
+    assert_int_equal(gda_idem_begin(idem, "k", NULL, TEST_PRINCIPAL, 0, &outcome, &lease, &res, &err),
                      GDA_ERR_INTERNAL);
-    assert_int_equal(gda_idem_begin(idem, "k", h, 0, NULL, &lease, &res, &err),
+    assert_int_equal(gda_idem_begin(idem, "k", h, TEST_PRINCIPAL, 0, NULL, &lease, &res, &err),
                      GDA_ERR_INTERNAL);
 
     char longest[GDA_KEY_MAX + 2];
@@ -337,8 +356,8 @@ static void test_bad_arguments_and_keys(void **state)
     assert_int_equal(gda_idem_complete(idem, NULL, 200, "", 0, &err), GDA_ERR_INTERNAL);
     assert_int_equal(gda_idem_complete(idem, &b.lease, 200, NULL, 3, &err), GDA_ERR_INTERNAL);
     assert_int_equal(gda_idem_abort(idem, NULL, NULL, &err), GDA_ERR_INTERNAL);
-    assert_int_equal(gda_idem_lookup(idem, NULL, &res, &err), GDA_ERR_INTERNAL);
-    assert_int_equal(gda_idem_lookup(idem, "", &res, &err), GDA_ERR_INVALID_REQUEST);
+    assert_int_equal(gda_idem_lookup(idem, NULL, TEST_PRINCIPAL, &res, &err), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_idem_lookup(idem, "", TEST_PRINCIPAL, &res, &err), GDA_ERR_INVALID_REQUEST);
 }
 
 /* ---- the basic transitions ---------------------------------------------- */
@@ -376,7 +395,7 @@ static void test_new_complete_replay(void **state)
     gda_record_clear(&rec);
 
     /* Completing twice is refused: the lease is spent. */
-    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "x", 1, &err), GDA_ERR_TIMEOUT);
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "x", 1, &err), GDA_ERR_LEASE_LOST);
 
     f->clock.now += 1000;
     begun r = begin(idem, "req-1", "{\"a\":1}", 0);
@@ -535,8 +554,8 @@ static void test_stale_owner_cannot_complete(void **state)
     assert_string_not_equal(a.lease.owner, b.lease.owner);
 
     gda_error err;
-    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "stale", 5, &err), GDA_ERR_TIMEOUT);
-    assert_int_equal(err.code, GDA_ERR_TIMEOUT);
+    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "stale", 5, &err), GDA_ERR_LEASE_LOST);
+    assert_int_equal(err.code, GDA_ERR_LEASE_LOST);
     bool released = true;
     assert_int_equal(gda_idem_abort(idem, &a.lease, &released, NULL), GDA_OK);
     assert_false(released);
@@ -549,7 +568,7 @@ static void test_stale_owner_cannot_complete(void **state)
     begun c = begin(idem, "s", "p", 0);
     expect_replay(&c, 200, "fresh");
     /* Too late for the stale one even now. */
-    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "stale", 5, NULL), GDA_ERR_TIMEOUT);
+    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "stale", 5, NULL), GDA_ERR_LEASE_LOST);
     c = begin(idem, "s", "p", 0);
     expect_replay(&c, 200, "fresh");
 }
@@ -665,11 +684,11 @@ static void test_accepted_poll_completed(void **state)
     gda_idem_result res;
     memset(&res, 0, sizeof res);
     gda_error err;
-    assert_int_equal(gda_idem_lookup(idem, "job", &res, &err), GDA_ERR_NOT_FOUND);
+    assert_int_equal(gda_idem_lookup(idem, "job", TEST_PRINCIPAL, &res, &err), GDA_ERR_NOT_FOUND);
 
     begun a = begin(idem, "job", "p", 0);
     expect_new(&a);
-    assert_int_equal(gda_idem_lookup(idem, "job", &res, &err), GDA_OK);
+    assert_int_equal(gda_idem_lookup(idem, "job", TEST_PRINCIPAL, &res, &err), GDA_OK);
     assert_int_equal(res.state, GDA_RECORD_IN_PROGRESS);
     assert_null(res.body);
     assert_int_equal(res.retry_after_ms, 1000);
@@ -677,7 +696,7 @@ static void test_accepted_poll_completed(void **state)
     static const char accepted[] = "{\"status\":\"accepted\",\"poll\":\"/jobs/job\"}";
     assert_int_equal(gda_idem_accept(idem, &a.lease, accepted, sizeof accepted - 1, &err),
                      GDA_OK);
-    assert_int_equal(gda_idem_lookup(idem, "job", &res, &err), GDA_OK);
+    assert_int_equal(gda_idem_lookup(idem, "job", TEST_PRINCIPAL, &res, &err), GDA_OK);
     assert_int_equal(res.state, GDA_RECORD_ACCEPTED);
     assert_int_equal(res.status_code, 202);
     assert_memory_equal(res.body, accepted, sizeof accepted - 1);
@@ -695,12 +714,12 @@ static void test_accepted_poll_completed(void **state)
     expect_new(&x);
     gda_idem_lease forged = a.lease;
     memcpy(forged.owner, x.lease.owner, sizeof forged.owner);
-    assert_int_equal(gda_idem_complete(idem, &forged, 200, "no", 2, &err), GDA_ERR_TIMEOUT);
+    assert_int_equal(gda_idem_complete(idem, &forged, 200, "no", 2, &err), GDA_ERR_LEASE_LOST);
 
     static const char final_body[] = "{\"data\":{\"done\":true}}";
     assert_int_equal(
         gda_idem_complete(idem, &a.lease, 200, final_body, sizeof final_body - 1, &err), GDA_OK);
-    assert_int_equal(gda_idem_lookup(idem, "job", &res, &err), GDA_OK);
+    assert_int_equal(gda_idem_lookup(idem, "job", TEST_PRINCIPAL, &res, &err), GDA_OK);
     assert_int_equal(res.state, GDA_RECORD_COMPLETED);
     assert_int_equal(res.status_code, 200);
     assert_int_equal(res.body_len, sizeof final_body - 1);
@@ -709,7 +728,7 @@ static void test_accepted_poll_completed(void **state)
     b = begin(idem, "job", "p", 0);
     expect_replay(&b, 200, final_body);
     /* Accepting again after completion is refused. */
-    assert_int_equal(gda_idem_accept(idem, &a.lease, accepted, 3, &err), GDA_ERR_TIMEOUT);
+    assert_int_equal(gda_idem_accept(idem, &a.lease, accepted, 3, &err), GDA_ERR_LEASE_LOST);
 }
 
 /* ---- encryption ---------------------------------------------------------- */
@@ -781,7 +800,7 @@ static void test_tamper_detected(void **state)
         assert_null(b.result.body);
         gda_idem_result res;
         memset(&res, 0, sizeof res);
-        assert_int_equal(gda_idem_lookup(f->idem, "tam", &res, NULL), GDA_ERR_INTEGRITY);
+        assert_int_equal(gda_idem_lookup(f->idem, "tam", TEST_PRINCIPAL, &res, NULL), GDA_ERR_INTEGRITY);
         assert_null(res.body);
     }
     f->remote->tamper_body_at = -1;
@@ -870,7 +889,7 @@ static void test_local_cache_skips_remote(void **state)
     assert_int_equal(r.st, GDA_ERR_PAYLOAD_MISMATCH);
     gda_idem_result res;
     memset(&res, 0, sizeof res);
-    assert_int_equal(gda_idem_lookup(b, "hot", &res, NULL), GDA_OK);
+    assert_int_equal(gda_idem_lookup(b, "hot", TEST_PRINCIPAL, &res, NULL), GDA_OK);
     assert_int_equal(res.status_code, 200);
     gda_idem_result_clear(&res);
     assert_int_equal(wrap_calls(f->remote), before);
@@ -915,7 +934,7 @@ static void test_store_failure_propagates(void **state)
     assert_int_equal(gda_idem_abort(idem, &a.lease, NULL, NULL), GDA_ERR_STORE);
     gda_idem_result res;
     memset(&res, 0, sizeof res);
-    assert_int_equal(gda_idem_lookup(idem, "down", &res, NULL), GDA_ERR_STORE);
+    assert_int_equal(gda_idem_lookup(idem, "down", TEST_PRINCIPAL, &res, NULL), GDA_ERR_STORE);
     f->remote->fail = false;
     assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "x", 1, NULL), GDA_OK);
 }
@@ -933,24 +952,45 @@ static void test_payload_hash_canonical(void **state)
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(c);
-    uint8_t ha[32], hb[32], hc[32], expect[32];
-    assert_int_equal(gda_idem_payload_hash(a, ha, NULL), GDA_OK);
-    assert_int_equal(gda_idem_payload_hash(b, hb, NULL), GDA_OK);
-    assert_int_equal(gda_idem_payload_hash(c, hc, NULL), GDA_OK);
+    /* The hash is keyed: HMAC-SHA256 under a sub-key derived from the hash
+     * key, so a payload cannot be confirmed from a stored hash without it. */
+    uint8_t hash_key[GDA_IDEM_HASH_KEY_LEN];
+    memset(hash_key, 0x5a, sizeof hash_key);
+    gda_idem_config cfg;
+    gda_idem_config_default(&cfg);
+    cfg.hash_key = hash_key;
+    cfg.hash_key_len = sizeof hash_key;
+    gda_store *store = gda_memory_store_new(0, NULL);
+    gda_idem *idem = gda_idem_new(store, &cfg, NULL);
+    assert_non_null(idem);
+    uint8_t ha[32], hb[32], hc[32], expect[32], sub[32];
+    assert_int_equal(gda_idem_payload_hash(idem, a, ha, NULL), GDA_OK);
+    assert_int_equal(gda_idem_payload_hash(idem, b, hb, NULL), GDA_OK);
+    assert_int_equal(gda_idem_payload_hash(idem, c, hc, NULL), GDA_OK);
     assert_memory_equal(ha, hb, 32);
     assert_memory_not_equal(ha, hc, 32);
     static const char canonical[] = "{\"a\":[1,2,{\"y\":\"\xc3\xa9\",\"z\":null}],\"b\":1}";
-    gda_idem_payload_hash_bytes(canonical, sizeof canonical - 1, expect);
+    crypto_auth_hmacsha256(sub, (const unsigned char *)"gda-payload-hash-v1", 19, hash_key);
+    crypto_auth_hmacsha256(expect, (const unsigned char *)canonical, sizeof canonical - 1, sub);
     assert_memory_equal(ha, expect, 32);
     gda_sha256(canonical, sizeof canonical - 1, expect);
-    assert_memory_equal(ha, expect, 32);
+    assert_memory_not_equal(ha, expect, 32); /* never the plain digest */
+    gda_idem_payload_hash_bytes(idem, canonical, sizeof canonical - 1, hb);
+    assert_memory_equal(ha, hb, 32);
 
-    gda_idem_payload_hash_bytes(NULL, 0, hc);
-    gda_sha256("", 0, expect);
-    assert_memory_equal(hc, expect, 32);
+    /* Another hash key, another hash; the same key, the same hash. */
+    hash_key[0] ^= 1;
+    gda_idem *other = gda_idem_new(store, &cfg, NULL);
+    assert_non_null(other);
+    gda_idem_payload_hash_bytes(other, canonical, sizeof canonical - 1, hc);
+    assert_memory_not_equal(ha, hc, 32);
 
     gda_error err;
-    assert_int_equal(gda_idem_payload_hash(NULL, ha, &err), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_idem_payload_hash(NULL, a, ha, &err), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_idem_payload_hash(idem, NULL, ha, &err), GDA_ERR_INTERNAL);
+    gda_idem_free(other);
+    gda_idem_free(idem);
+    gda_store_close(store);
     json_decref(a);
     json_decref(b);
     json_decref(c);
@@ -1037,6 +1077,189 @@ static void test_engine_shared_by_threads(void **state)
     }
 }
 
+
+/* ---- refused writes that were our own, finishing, size, skew, principals -- */
+
+/* issue 14.1: a begin whose PutItem was applied and then re-sent by the HTTP
+ * client is refused by our own record; the engine must see its own owner
+ * token and run the handler, not report a running twin. */
+static void test_resent_writes_are_ours(void **state)
+{
+    fx *f = *state;
+    f->remote->resend_writes = true;
+    gda_idem *idem = engine(f);
+    begun b = begin(idem, "resent", "p", 0);
+    expect_new(&b);
+    gda_error err;
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "done", 4, &err), GDA_OK);
+    begun r = begin(idem, "resent", "p", 0);
+    expect_replay(&r, 200, "done");
+
+    /* The same for a sealed body (the resend carries the same ciphertext). */
+    f->cfg.data_key = data_key;
+    f->cfg.data_key_len = sizeof data_key;
+    idem = engine(f);
+    b = begin(idem, "resent-sealed", "p", 0);
+    expect_new(&b);
+    assert_int_equal(gda_idem_accept(idem, &b.lease, "202", 3, &err), GDA_OK);
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "final", 5, &err), GDA_OK);
+    r = begin(idem, "resent-sealed", "p", 0);
+    expect_replay(&r, 200, "final");
+}
+
+/* issue 14.2: a store failure is reported as one (retryable), a lost lease
+ * as GDA_ERR_LEASE_LOST, a repeat of an applied finish succeeds, and a
+ * finish after the TTL never revives the record. */
+static void test_finish_outcomes(void **state)
+{
+    fx *f = *state;
+    f->cfg.ttl_s = 10;
+    gda_idem *idem = engine(f);
+    gda_error err;
+
+    /* The write applied and its answer was lost: one read tells it was ours. */
+    begun a = begin(idem, "lost-answer", "p", 0);
+    expect_new(&a);
+    f->remote->fail_after_write = true;
+    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "ok", 2, &err), GDA_OK);
+    f->remote->fail_after_write = false;
+
+    /* The store is down: a store failure, never "lease lost". */
+    begun b = begin(idem, "down", "p", 0);
+    expect_new(&b);
+    f->remote->fail = true;
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "ok", 2, &err), GDA_ERR_STORE);
+    f->remote->fail = false;
+    /* Repeated once the store is back: applied; repeated again: still OK. */
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "ok", 2, &err), GDA_OK);
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "ok", 2, &err), GDA_OK);
+    /* Another result under the same lease: lost, nothing written. */
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "KO", 2, &err), GDA_ERR_LEASE_LOST);
+    begun r = begin(idem, "down", "p", 0);
+    expect_replay(&r, 200, "ok");
+
+    /* A job accepted, finished after its record expired: lost, and the
+     * record stays dead (the key is free for a new execution). */
+    begun c = begin(idem, "late", "p", 0);
+    expect_new(&c);
+    assert_int_equal(gda_idem_accept(idem, &c.lease, "202", 3, &err), GDA_OK);
+    f->clock.now += 11 * 1000 + 1000;
+    assert_int_equal(gda_idem_complete(idem, &c.lease, 200, "late", 4, &err), GDA_ERR_LEASE_LOST);
+    gda_idem_result res = {0};
+    assert_int_equal(gda_idem_lookup(idem, "late", TEST_PRINCIPAL, &res, &err), GDA_ERR_NOT_FOUND);
+    begun d = begin(idem, "late", "p", 0);
+    expect_new(&d);
+}
+
+/* issue 14.4: a result over the store's limit is refused before any write. */
+static void test_result_over_store_limit(void **state)
+{
+    fx *f = *state;
+    f->remote->base.max_body = 8;
+    gda_idem *idem = engine(f);
+    gda_error err;
+    begun b = begin(idem, "big", "p", 0);
+    expect_new(&b);
+    int completes = f->remote->completes;
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 200, "123456789", 9, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    assert_int_equal(f->remote->completes, completes); /* nothing sent */
+    /* The lease is intact: a small final result still fits. */
+    assert_int_equal(gda_idem_complete(idem, &b.lease, 422, "too big", 7, &err), GDA_OK);
+    begun r = begin(idem, "big", "p", 0);
+    expect_replay(&r, 422, "too big");
+}
+
+/* issue 14.5: a host whose clock runs ahead by less than the allowance does
+ * not take over a live lease, nor replace a record about to expire. */
+static void test_clock_skew_allowance(void **state)
+{
+    fx *f = *state;
+    f->cfg.clock_skew_ms = 2000;
+    f->cfg.max_lease_ms = 1000;
+    gda_idem *idem = engine(f);
+    begun a = begin(idem, "skew", "p", 0);
+    expect_new(&a);
+    /* 1.5 s after the lease ended on this clock: still within the skew. */
+    f->clock.now = a.lease.lease_until_ms + 1500;
+    begun b = begin(idem, "skew", "p", 0);
+    assert_int_equal(b.st, GDA_ERR_BUSY);
+    gda_idem_result_clear(&b.result);
+    /* Past lease + allowance: taken over. */
+    f->clock.now = a.lease.lease_until_ms + 2001;
+    b = begin(idem, "skew", "p", 0);
+    expect_new(&b);
+    gda_idem_config def;
+    gda_idem_config_default(&def);
+    assert_int_equal(def.clock_skew_ms, GDA_STORE_DEFAULT_SKEW_MS);
+}
+
+/* issue 13.2: a record belongs to the principal that created it. */
+static void test_foreign_principal(void **state)
+{
+    fx *f = *state;
+    gda_idem *idem = engine(f);
+    uint8_t alice[GDA_PRINCIPAL_DIGEST_LEN], bob[GDA_PRINCIPAL_DIGEST_LEN], h[32];
+    gda_idem_principal_digest(idem, "genesys", "alice", alice);
+    gda_idem_principal_digest(idem, "genesys", "bob", bob);
+    assert_memory_not_equal(alice, bob, sizeof alice);
+    /* Length-prefixed: ("ab","c") is not ("a","bc"). */
+    uint8_t x[32], y[32];
+    gda_idem_principal_digest(idem, "ab", "c", x);
+    gda_idem_principal_digest(idem, "a", "bc", y);
+    assert_memory_not_equal(x, y, sizeof x);
+    hash_of("p", h);
+    gda_error err;
+
+    begun a;
+    memset(&a, 0, sizeof a);
+    a.st = gda_idem_begin(idem, "mine", h, alice, 0, &a.outcome, &a.lease, &a.result, &a.err);
+    expect_new(&a);
+    /* Running: bob is refused at once, whatever the payload. */
+    begun b;
+    memset(&b, 0, sizeof b);
+    b.st = gda_idem_begin(idem, "mine", h, bob, 0, &b.outcome, &b.lease, &b.result, &b.err);
+    assert_int_equal(b.st, GDA_ERR_KEY_CONFLICT);
+    assert_int_equal(b.outcome, GDA_IDEM_FOREIGN);
+    assert_null(b.result.body);
+    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "secret", 6, &err), GDA_OK);
+    /* Completed: bob never gets the result, by POST or by poll. */
+    memset(&b, 0, sizeof b);
+    b.st = gda_idem_begin(idem, "mine", h, bob, 0, &b.outcome, &b.lease, &b.result, &b.err);
+    assert_int_equal(b.st, GDA_ERR_KEY_CONFLICT);
+    assert_null(b.result.body);
+    uint8_t other_hash[32];
+    hash_of("other", other_hash);
+    memset(&b, 0, sizeof b);
+    b.st = gda_idem_begin(idem, "mine", other_hash, bob, 0, &b.outcome, &b.lease, &b.result,
+                          &b.err);
+    assert_int_equal(b.st, GDA_ERR_KEY_CONFLICT); /* not MISMATCH: nothing is revealed */
+    gda_idem_result res = {0};
+    assert_int_equal(gda_idem_lookup(idem, "mine", bob, &res, &err), GDA_ERR_NOT_FOUND);
+    assert_null(res.body);
+    assert_int_equal(gda_idem_lookup(idem, "mine", alice, &res, &err), GDA_OK);
+    assert_int_equal(res.body_len, 6);
+    gda_idem_result_clear(&res);
+
+    /* Sealed records bind the principal: relabelled, they do not open. */
+    f->cfg.data_key = data_key;
+    f->cfg.data_key_len = sizeof data_key;
+    idem = engine(f);
+    gda_idem_principal_digest(idem, "genesys", "alice", alice);
+    gda_idem_principal_digest(idem, "genesys", "bob", bob);
+    memset(&a, 0, sizeof a);
+    a.st = gda_idem_begin(idem, "sealed", h, alice, 0, &a.outcome, &a.lease, &a.result, &a.err);
+    expect_new(&a);
+    assert_int_equal(gda_idem_complete(idem, &a.lease, 200, "secret", 6, &err), GDA_OK);
+    /* Someone with write access to the store relabels it as bob's. */
+    f->remote->relabel = bob;
+    assert_int_equal(gda_idem_lookup(idem, "sealed", bob, &res, &err), GDA_ERR_INTEGRITY);
+    assert_null(res.body);
+    f->remote->relabel = NULL;
+    assert_int_equal(gda_idem_lookup(idem, "sealed", alice, &res, &err), GDA_OK);
+    gda_idem_result_clear(&res);
+}
+
 #define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -1063,6 +1286,11 @@ int main(void)
         FX_TEST(test_store_failure_propagates),
         FX_TEST(test_payload_hash_canonical),
         FX_TEST(test_engine_shared_by_threads),
+        FX_TEST(test_resent_writes_are_ours),
+        FX_TEST(test_finish_outcomes),
+        FX_TEST(test_result_over_store_limit),
+        FX_TEST(test_clock_skew_allowance),
+        FX_TEST(test_foreign_principal),
     };
     return cmocka_run_group_tests_name("idempotency", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Tests for lib/store_memory.c: the shared store contract suite, then what is
- * particular to the memory store (bounded entries, LRU eviction that never
- * drops a live lease, lazy expiry). */
+ * particular to the memory store (bounded entries, never forgetting a live
+ * record, lazy expiry) and to the engine's local cache (LRU eviction of
+ * completed copies, never of a live lease). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <gda/store.h>
 
+#include "store_memory.h"
 #include "store_suite.h"
 
 #define T0_MS INT64_C(1700000000000)
@@ -68,10 +70,43 @@ static bool has(gda_store *s, const char *key, int64_t now_ms)
     return found;
 }
 
-static void test_evicts_least_recently_used_completed(void **state)
+/* issue 14.6: a flood of unique keys must not evict a completed result
+ * within its TTL (a retry would run the handler again): the store refuses
+ * the new key instead, and takes it once a record has expired. */
+static void test_never_evicts_live_results(void **state)
 {
     (void)state;
     gda_store *s = gda_memory_store_new(3, NULL);
+    assert_non_null(s);
+    put_completed(s, "a", T0_MS);
+    put_completed(s, "b", T0_MS);
+    put_completed(s, "c", T0_MS);
+    gda_record d = pending("d", "0000000000000000000000000000000d", T0_MS + 1000);
+    bool inserted = true;
+    gda_error err;
+    assert_int_equal(gda_store_put_if_absent(s, &d, &(gda_store_call){.now_ms = T0_MS}, &inserted,
+                                             NULL, &err),
+                     GDA_ERR_STORE);
+    assert_non_null(strstr(err.message, "full"));
+    assert_true(has(s, "a", T0_MS));
+    assert_true(has(s, "b", T0_MS));
+    assert_true(has(s, "c", T0_MS));
+    /* Once the oldest has expired, its room is reused. */
+    int64_t later = (T0_S + 3601) * 1000;
+    d.lease_until_ms = later + 1000;
+    d.expires_at_s = later / 1000 + 3600;
+    assert_int_equal(put(s, &d, later, &inserted), GDA_OK); /* a, b, c expired */
+    assert_true(inserted);
+    assert_true(has(s, "d", later));
+    gda_store_close(s);
+}
+
+/* The engine's local cache is only a copy: it drops the least recently used
+ * completed record to make room. */
+static void test_cache_evicts_least_recently_used_completed(void **state)
+{
+    (void)state;
+    gda_store *s = gda_memory_cache_new(3, NULL);
     assert_non_null(s);
     put_completed(s, "a", T0_MS);
     put_completed(s, "b", T0_MS);
@@ -179,10 +214,13 @@ static void test_grows_past_initial_table(void **state)
         snprintf(key, sizeof key, "g%d", i);
         assert_true(has(s, key, T0_MS));
     }
-    /* Full: the next insert evicts exactly one, the least recently used. */
-    put_completed(s, "extra", T0_MS);
-    assert_false(has(s, "g0", T0_MS));
-    assert_true(has(s, "g1", T0_MS));
+    /* Full of live results: the next key is refused, nothing is lost. */
+    gda_record extra = pending("extra", "000000000000000000000000000000ee", T0_MS + 1000);
+    bool inserted = true;
+    assert_int_equal(gda_store_put_if_absent(s, &extra, &(gda_store_call){.now_ms = T0_MS},
+                                             &inserted, NULL, NULL),
+                     GDA_ERR_STORE);
+    assert_true(has(s, "g0", T0_MS));
     gda_store_close(s);
 }
 
@@ -193,7 +231,8 @@ int main(void)
     int failed = store_suite_run(&memory);
 
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_evicts_least_recently_used_completed),
+        cmocka_unit_test(test_never_evicts_live_results),
+        cmocka_unit_test(test_cache_evicts_least_recently_used_completed),
         cmocka_unit_test(test_full_of_leases_refuses),
         cmocka_unit_test(test_accepted_not_evicted),
         cmocka_unit_test(test_expired_dropped_lazily),

@@ -27,6 +27,7 @@
 #include <gda/store.h>
 #include <gda/store/dynamodb.h>
 
+#include "test_idem.h"
 #include "dynalite.h"
 #include "http_standin.h"
 
@@ -106,7 +107,7 @@ static void *work(void *arg)
         char key[32];
         snprintf(key, sizeof key, "fault-%04d", index);
         uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-        gda_idem_payload_hash_bytes(key, strlen(key), hash);
+        test_payload_hash(key, strlen(key), hash);
         int64_t give_up = now_ms() + 20000;
         bool done = false;
         while (!done && now_ms() < give_up) {
@@ -115,7 +116,7 @@ static void *work(void *arg)
             gda_idem_result replay = {0};
             gda_error err;
             int64_t deadline = now_ms() + CALL_BUDGET_MS;
-            gda_status st = gda_idem_begin(sh->idem, key, hash, deadline, &outcome, &lease,
+            gda_status st = gda_idem_begin(sh->idem, key, hash, TEST_PRINCIPAL, deadline, &outcome, &lease,
                                            &replay, &err);
             if (st == GDA_OK && outcome == GDA_IDEM_REPLAY) {
                 gda_idem_result_clear(&replay);
@@ -234,8 +235,8 @@ static void test_server_killed_and_restarted(void **state)
     gda_idem_lease lease;
     gda_idem_result replay = {0};
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes("fault-0000", 10, hash);
-    assert_int_equal(gda_idem_begin(sh->idem, "fault-0000", hash, now_ms() + 2000, &outcome,
+    test_payload_hash("fault-0000", 10, hash);
+    assert_int_equal(gda_idem_begin(sh->idem, "fault-0000", hash, TEST_PRINCIPAL, now_ms() + 2000, &outcome,
                                     &lease, &replay, &err),
                      GDA_OK);
     assert_int_equal(outcome, GDA_IDEM_REPLAY);
@@ -295,11 +296,11 @@ static void test_throttling_backoff_through_engine(void **state)
     assert_non_null(idem);
 
     uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-    gda_idem_payload_hash_bytes("t", 1, hash);
+    test_payload_hash("t", 1, hash);
     gda_idem_outcome outcome = 0;
     gda_idem_lease lease;
     gda_idem_result replay = {0};
-    assert_int_equal(gda_idem_begin(idem, "throttled-key", hash, now_ms() + 5000, &outcome,
+    assert_int_equal(gda_idem_begin(idem, "throttled-key", hash, TEST_PRINCIPAL, now_ms() + 5000, &outcome,
                                     &lease, &replay, &err),
                      GDA_OK);
     assert_int_equal(outcome, GDA_IDEM_NEW);
@@ -328,7 +329,7 @@ static void test_throttling_backoff_through_engine(void **state)
     idem = gda_idem_new(store, NULL, &err);
     assert_non_null(idem);
     int64_t start = now_ms();
-    gda_status st = gda_idem_begin(idem, "throttled-key", hash, start + 400, &outcome, &lease,
+    gda_status st = gda_idem_begin(idem, "throttled-key", hash, TEST_PRINCIPAL, start + 400, &outcome, &lease,
                                    &replay, &err);
     assert_int_equal(st, GDA_ERR_STORE);
     assert_int_equal(gda_status_http(st), 503);

@@ -24,6 +24,7 @@
 #include <gda/store.h>
 #include <gda/store/dynamodb.h>
 
+#include "test_idem.h"
 #include "dynalite.h"
 
 #define PROCESSES 8
@@ -62,7 +63,7 @@ static void *work(void *arg)
         char key[32];
         key_name(k, key, sizeof key);
         uint8_t hash[GDA_PAYLOAD_HASH_LEN];
-        gda_idem_payload_hash_bytes(key, strlen(key), hash);
+        test_payload_hash(key, strlen(key), hash);
         for (int tries = 0;; tries++) {
             if (tries > 2000) {
                 w->failures++;
@@ -72,7 +73,7 @@ static void *work(void *arg)
             gda_idem_lease lease;
             gda_idem_result replay = {0};
             gda_error err;
-            gda_status st = gda_idem_begin(w->idem, key, hash, 0, &outcome, &lease, &replay, &err);
+            gda_status st = gda_idem_begin(w->idem, key, hash, TEST_PRINCIPAL, 0, &outcome, &lease, &replay, &err);
             if (st == GDA_OK && outcome == GDA_IDEM_NEW) {
                 char line[64];
                 int len = snprintf(line, sizeof line, "%s %d\n", key, w->id);
