@@ -113,6 +113,8 @@ gda_status gda_store_complete(gda_store *store, const gda_record *rec,
     gda_status st = check_store(store, err);
     if (st != GDA_OK)
         return st;
+    if (applied)
+        *applied = false;
     if (!rec || !rec->key || !call)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "store complete: missing record");
     if (store->max_body && rec->body_len > store->max_body)

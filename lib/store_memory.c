@@ -185,6 +185,23 @@ static bool evict_one(memory_store *ms, int64_t now_ms)
     return false;
 }
 
+/* Free up to two dead records from the old ends of the lists: each put
+ * adds at most one, so expired records are given back at the rate they are
+ * made, and memory follows the live set instead of the high-water mark. */
+static void sweep_dead(memory_store *ms, int64_t now_ms)
+{
+    for (int i = 0; i < 2; i++) {
+        mem_entry *done = list_oldest(&ms->done);
+        mem_entry *pending = list_oldest(&ms->pending);
+        if (done && !gda_record_is_live(&done->rec, now_ms))
+            entry_destroy(ms, done);
+        else if (pending && !gda_record_is_live(&pending->rec, now_ms))
+            entry_destroy(ms, pending);
+        else
+            return;
+    }
+}
+
 static gda_status mem_put_if_absent(gda_store *store, const gda_record *rec,
                                     const gda_store_call *call, bool *inserted,
                                     gda_record *existing, gda_error *err)
@@ -224,6 +241,7 @@ static gda_status mem_put_if_absent(gda_store *store, const gda_record *rec,
         pthread_mutex_unlock(&ms->mu);
         return GDA_OK;
     }
+    sweep_dead(ms, call->now_ms);
     if (ms->count >= ms->max_entries && !evict_one(ms, call->now_ms)) {
         pthread_mutex_unlock(&ms->mu);
         gda_record_clear(&copy);

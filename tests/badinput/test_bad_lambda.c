@@ -77,7 +77,10 @@ static bool fixture_start(fixture *f, int door)
     snprintf(store_env, sizeof store_env, "GDA_STORE=sqlite:%s", f->db);
     snprintf(ledger_env, sizeof ledger_env, "GDA_TEST_LEDGER=%s", f->ledger);
     const char *env[] = {"GDA_AUTH=token", "GDA_SECRETS=" BAD_KEYRING, store_env, ledger_env,
-                         "GDA_LOG_LEVEL=ERROR", NULL};
+                         "GDA_LOG_LEVEL=ERROR",
+                         /* shared by both runtimes: the payload hash and the
+                          * principal digests must agree across them */
+                         "GDA_DATA_KEY=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=", NULL};
     /* One after the other: the first creates the database schema. A runtime
      * is up when it has asked for work. */
     for (int i = 0; i < RUNTIMES; i++) {

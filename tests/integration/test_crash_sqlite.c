@@ -83,6 +83,9 @@ static gda_idem *engine_open(env *e, gda_store **store, gda_error *err)
     cfg.busy_policy = GDA_IDEM_BUSY_CONFLICT;
     if (e->clock) {
         cfg.max_lease_ms = LEASE_MS;
+        /* One injected clock shared by every process: no skew between
+         * hosts to allow for, so lease boundaries are exact. */
+        cfg.clock_skew_ms = 0;
         cfg.now = shared_now;
         cfg.sleep = shared_sleep;
         cfg.clock_user = e;
@@ -170,8 +173,8 @@ static int child(env *e, enum role role, const char *key, const char *who, int r
     st = gda_idem_complete(idem, &lease, 200, body, strlen(body), &err);
     if (role == ROLE_BEGIN_WAIT_COMPLETE) {
         /* Taken over while stalled: the engine must refuse the stale result. */
-        if (st != GDA_ERR_TIMEOUT) {
-            fprintf(stderr, "crash %s: stale complete gave %d, want GDA_ERR_TIMEOUT\n", who, st);
+        if (st != GDA_ERR_LEASE_LOST) {
+            fprintf(stderr, "crash %s: stale complete gave %d, want GDA_ERR_LEASE_LOST\n", who, st);
             return 1;
         }
         ledger_note(e, "fenced", key, who);
@@ -444,7 +447,8 @@ static void test_killed_executor_real_clock(void **state)
                  (long long)REAL_LEASE_MS);
     expect_in_progress(e, key);
 
-    while (real_ms() <= lease_until) {
+    /* The default skew allowance keeps the lease for 2 s more. */
+    while (real_ms() <= lease_until + GDA_STORE_DEFAULT_SKEW_MS) {
         struct timespec nap = {.tv_nsec = 20 * 1000000};
         nanosleep(&nap, NULL);
     }

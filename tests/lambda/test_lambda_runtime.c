@@ -277,13 +277,31 @@ static void test_replay(void **state)
     assert_int_equal(rb.kind, RAPI_RESPONSE);
     assert_int_equal(ra.body_len, rb.body_len);
     assert_memory_equal(ra.body, rb.body, ra.body_len); /* byte for byte */
+    /* The same key through API Gateway is another principal (the token's
+     * caller, not the trusted direct door): 409, and never the result. */
     json_t *rc = expect_response(&f, c);
-    assert_int_equal(json_integer_value(json_object_get(rc, "statusCode")), 200);
-    assert_string_equal(json_string_value(json_object_get(rc, "body")), ra.body);
+    assert_int_equal(json_integer_value(json_object_get(rc, "statusCode")), 409);
+    const char *other = json_string_value(json_object_get(rc, "body"));
+    assert_non_null(strstr(other, "idempotency_key_conflict"));
+    assert_null(strstr(other, "\"data\""));
     json_decref(rc);
     rapi_result_clear(&ra);
     rapi_result_clear(&rb);
     assert_int_equal(ledger_lines(&f, "replay-1"), 1); /* the handler ran once */
+
+    /* Through API Gateway with the same credential: a replay, byte for byte. */
+    char *body2 = harness_request_body("replay-2", NULL);
+    uint64_t d = push_json(&f, http_event("apigw-rest.json", f.token, body2));
+    uint64_t e = push_json(&f, http_event("apigw-rest.json", f.token, body2));
+    free(body2);
+    json_t *rd = expect_response(&f, d), *re = expect_response(&f, e);
+    assert_int_equal(json_integer_value(json_object_get(rd, "statusCode")), 200);
+    assert_int_equal(json_integer_value(json_object_get(re, "statusCode")), 200);
+    assert_string_equal(json_string_value(json_object_get(rd, "body")),
+                        json_string_value(json_object_get(re, "body")));
+    json_decref(rd);
+    json_decref(re);
+    assert_int_equal(ledger_lines(&f, "replay-2"), 1);
     fx_stop(&f);
 }
 

@@ -222,11 +222,12 @@ static void test_open_creates_versioned_wal_database(void **state)
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     /* Only what a gda_record holds: no column could carry a raw payload. */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('gda_idempotency')"), 9);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('gda_idempotency')"), 10);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('gda_idempotency')"
                                  " WHERE name IN ('key','state','payload_hash','owner',"
-                                 "'lease_until_ms','expires_at_s','status_code','body','flags')"),
-                     9);
+                                 "'lease_until_ms','expires_at_s','status_code','body','flags',"
+                                 "'principal')"),
+                     10);
     sqlite3_close(db);
     gda_store_close(s);
 }
@@ -342,17 +343,17 @@ static void test_newer_schema_refused(void **state)
     gda_store_close(s);
 
     sqlite3 *db = raw_open(t->path);
-    raw_exec(db, "PRAGMA user_version = 2");
+    raw_exec(db, "PRAGMA user_version = 3");
     sqlite3_close(db);
 
     gda_error err;
     assert_null(gda_sqlite_store_open(t->path, NULL, &err));
     assert_int_equal(err.code, GDA_ERR_CONFIG);
-    assert_message_has(&err, "schema version 2 is newer");
+    assert_message_has(&err, "schema version 3 is newer");
 
     /* Refused, not altered. */
     db = raw_open(t->path);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
     sqlite3_close(db);
 }
 
@@ -475,8 +476,10 @@ static void test_malformed_row_reported(void **state)
     gda_store *s = gda_sqlite_store_open(t->path, NULL, NULL);
     assert_non_null(s);
     sqlite3 *db = raw_open(t->path);
-    raw_exec(db, "INSERT INTO gda_idempotency VALUES ('odd', 9, zeroblob(32), 'o', 0, 0, 0, NULL, 0),"
-                 " ('short', 2, zeroblob(5), 'o', 0, 0, 200, NULL, 0)");
+    raw_exec(db, "INSERT INTO gda_idempotency VALUES"
+                 " ('odd', 9, zeroblob(32), 'o', 0, 0, 0, NULL, 0, zeroblob(32)),"
+                 " ('short', 2, zeroblob(5), 'o', 0, 0, 200, NULL, 0, zeroblob(32)),"
+                 " ('who', 2, zeroblob(32), 'o', 0, 0, 200, NULL, 0, zeroblob(31))");
     sqlite3_close(db);
 
     gda_store_call call = {.now_ms = T0_MS};
@@ -489,11 +492,146 @@ static void test_malformed_row_reported(void **state)
     assert_false(found);
     assert_int_equal(gda_store_get(s, "short", &call, &out, &found, &err), GDA_ERR_STORE);
     assert_null(out.key);
+    assert_int_equal(gda_store_get(s, "who", &call, &out, &found, &err), GDA_ERR_STORE);
     /* A put over a malformed row neither trusts nor silently replaces it. */
     gda_record rec = pending("odd", "a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7", T0_MS, T0_S + 60);
     bool inserted = true;
     assert_int_equal(put_at(s, &rec, T0_MS, &inserted, &err), GDA_ERR_STORE);
     assert_false(inserted);
+    gda_store_close(s);
+}
+
+/* A file written by libgda 0.1 (schema 1, no principal column) is upgraded
+ * in place: its rows stay, owned by the all-zero digest, so no caller is
+ * shown them and none of them runs again before its TTL. */
+static void test_schema_1_upgraded_in_place(void **state)
+{
+    tmp_db *t = *state;
+    sqlite3 *db = raw_open(t->path);
+    raw_exec(db, "PRAGMA journal_mode = WAL;"
+                 "CREATE TABLE gda_idempotency (key TEXT NOT NULL PRIMARY KEY,"
+                 " state INTEGER NOT NULL, payload_hash BLOB NOT NULL, owner TEXT NOT NULL,"
+                 " lease_until_ms INTEGER NOT NULL, expires_at_s INTEGER NOT NULL,"
+                 " status_code INTEGER NOT NULL, body BLOB, flags INTEGER NOT NULL);"
+                 "CREATE INDEX gda_idempotency_expiry ON gda_idempotency (expires_at_s);"
+                 "PRAGMA application_id = 1195655473; PRAGMA user_version = 1;"
+                 "INSERT INTO gda_idempotency VALUES ('old', 2, zeroblob(32), 'o', 0, 0, 200,"
+                 " CAST('{}' AS BLOB), 0);");
+    sqlite3_close(db);
+
+    gda_error err;
+    gda_store *s = gda_sqlite_store_open(t->path, NULL, &err);
+    if (!s)
+        fail_msg("upgrade refused: %s", err.message);
+    gda_store_call call = {.now_ms = T0_MS};
+    gda_record out;
+    memset(&out, 0, sizeof out);
+    bool found = false;
+    assert_int_equal(gda_store_get(s, "old", &call, &out, &found, &err), GDA_OK);
+    assert_true(found);
+    static const uint8_t zero[GDA_PRINCIPAL_DIGEST_LEN];
+    assert_memory_equal(out.principal, zero, sizeof zero);
+    assert_int_equal(out.body_len, 2);
+    gda_record_clear(&out);
+    gda_store_close(s);
+
+    db = raw_open(t->path);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), GDA_SQLITE_SCHEMA_VERSION);
+    sqlite3_close(db);
+    /* Opening again finds the current schema and changes nothing. */
+    s = gda_sqlite_store_open(t->path, NULL, &err);
+    assert_non_null(s);
+    gda_store_close(s);
+}
+
+static mode_t file_mode(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        fail_msg("stat %s: %s", path, strerror(errno));
+    return sb.st_mode & 0777;
+}
+
+/* Hashes and cached results are private whatever the umask: the database
+ * and the -wal/-shm SQLite creates next to it are 0600. */
+static void test_files_private_whatever_the_umask(void **state)
+{
+    tmp_db *t = *state;
+    mode_t old = umask(0);
+    gda_store *s = gda_sqlite_store_open(t->path, NULL, NULL);
+    umask(old);
+    assert_non_null(s);
+    gda_record rec = pending("p", "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", T0_MS, T0_S + 60);
+    put_ok(s, &rec, T0_MS);
+    char side[320];
+    assert_int_equal(file_mode(t->path), 0600);
+    snprintf(side, sizeof side, "%s-wal", t->path);
+    assert_int_equal(file_mode(side), 0600);
+    snprintf(side, sizeof side, "%s-shm", t->path);
+    assert_int_equal(file_mode(side), 0600);
+    gda_store_close(s);
+
+    /* A file someone left world-readable is made private on open. */
+    assert_int_equal(chmod(t->path, 0644), 0);
+    s = gda_sqlite_store_open(t->path, NULL, NULL);
+    assert_non_null(s);
+    assert_int_equal(file_mode(t->path), 0600);
+    gda_store_close(s);
+}
+
+/* A symlink at the path (or at its -wal) is refused: whoever planted it
+ * would choose where the records go. The target is left untouched. */
+static void test_symlink_refused(void **state)
+{
+    tmp_db *t = *state;
+    char target[320], side[320];
+    snprintf(target, sizeof target, "%s/elsewhere", t->dir);
+    int fd = open(target, O_CREAT | O_WRONLY, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(symlink(target, t->path), 0);
+    gda_error err;
+    assert_null(gda_sqlite_store_open(t->path, NULL, &err));
+    assert_int_equal(err.code, GDA_ERR_CONFIG);
+    assert_message_has(&err, "symbolic link");
+    struct stat sb;
+    assert_int_equal(stat(target, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    assert_int_equal(sb.st_mode & 0777, 0644);
+    unlink(t->path);
+
+    snprintf(side, sizeof side, "%s-wal", t->path);
+    assert_int_equal(symlink(target, side), 0);
+    assert_null(gda_sqlite_store_open(t->path, NULL, &err));
+    assert_int_equal(err.code, GDA_ERR_CONFIG);
+    assert_message_has(&err, "symbolic link");
+    unlink(side);
+    unlink(target);
+}
+
+/* The store says how large a body it keeps (SQLite's length limit less a
+ * row's other fields), and a larger one is refused before any write. */
+static void test_max_body_from_sqlite_limit(void **state)
+{
+    tmp_db *t = *state;
+    gda_store *s = gda_sqlite_store_open(t->path, NULL, NULL);
+    assert_non_null(s);
+    /* SQLite's default length limit is 10^9 bytes. */
+    assert_true(s->max_body > 100000000u && s->max_body < 1000000000u);
+    gda_record rec = pending("big", "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2", T0_MS, T0_S + 60);
+    put_ok(s, &rec, T0_MS);
+    gda_record done = rec;
+    done.state = GDA_RECORD_COMPLETED;
+    done.status_code = 200;
+    static uint8_t byte;
+    done.body = &byte; /* never read: refused on its length */
+    done.body_len = s->max_body + 1;
+    gda_store_call call = {.now_ms = T0_MS};
+    bool applied = true;
+    gda_error err;
+    assert_int_equal(gda_store_complete(s, &done, &call, &applied, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    assert_false(applied);
     gda_store_close(s);
 }
 
@@ -738,6 +876,10 @@ int main(void)
         T(test_garbage_file_is_corrupt),
         T(test_damaged_pages_are_corrupt),
         T(test_malformed_row_reported),
+        T(test_schema_1_upgraded_in_place),
+        T(test_files_private_whatever_the_umask),
+        T(test_symlink_refused),
+        T(test_max_body_from_sqlite_limit),
         T(test_locked_past_busy_timeout),
         T(test_lock_wait_bounded_by_deadline),
         T(test_write_failure_is_store_error),

@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 /** The schema version this library writes and reads. */
-#define GDA_SQLITE_SCHEMA_VERSION 1
+#define GDA_SQLITE_SCHEMA_VERSION 2
 
 /* Defaults used for fields left at zero. */
 #define GDA_SQLITE_DEFAULT_BUSY_TIMEOUT_MS 5000 /**< default busy_timeout_ms */

@@ -2,12 +2,14 @@
 #include <gda/store/sqlite.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,9 +34,19 @@ static const char schema_sql[] =
     " expires_at_s INTEGER NOT NULL,"
     " status_code INTEGER NOT NULL,"
     " body BLOB,"
-    " flags INTEGER NOT NULL);"
+    " flags INTEGER NOT NULL,"
+    " principal BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS gda_idempotency_expiry ON gda_idempotency (expires_at_s);"
     "PRAGMA application_id = " STR(GDA_SQLITE_APPLICATION_ID) ";"
+    "PRAGMA user_version = " STR(GDA_SQLITE_SCHEMA_VERSION) ";";
+
+/* Schema 1 (libgda 0.1) had no principal column. Its rows get the all-zero
+ * digest, which no caller's digest equals (it is an HMAC output), so they
+ * stay in place until their TTL and answer 409 to every caller: never run
+ * again, never shown to anyone. Their payload hashes were unkeyed anyway. */
+static const char migrate_v1_sql[] =
+    "ALTER TABLE gda_idempotency ADD COLUMN principal BLOB NOT NULL"
+    " DEFAULT x'0000000000000000000000000000000000000000000000000000000000000000';"
     "PRAGMA user_version = " STR(GDA_SQLITE_SCHEMA_VERSION) ";";
 
 /* Record states are stored as their enum values. */
@@ -60,13 +72,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_SELECT] = "SELECT state, payload_hash, owner, lease_until_ms, expires_at_s,"
-                    " status_code, body, flags FROM gda_idempotency WHERE key = ?1",
+                    " status_code, body, flags, principal FROM gda_idempotency WHERE key = ?1",
     [STMT_UPSERT] = "INSERT OR REPLACE INTO gda_idempotency (key, state, payload_hash, owner,"
-                    " lease_until_ms, expires_at_s, status_code, body, flags)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    " lease_until_ms, expires_at_s, status_code, body, flags, principal)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     /* complete and release run after conditional_write() checked the owner
      * and state under the same write lock. */
-    [STMT_OWNER] = "SELECT state, owner FROM gda_idempotency WHERE key = ?1",
+    [STMT_OWNER] = "SELECT state, owner, expires_at_s FROM gda_idempotency WHERE key = ?1",
     [STMT_COMPLETE] = "UPDATE gda_idempotency SET state = ?2, status_code = ?3, body = ?4,"
                       " flags = ?5, expires_at_s = ?6 WHERE key = ?1",
     [STMT_RELEASE] = "DELETE FROM gda_idempotency WHERE key = ?1",
@@ -243,17 +255,21 @@ static gda_status read_row(sqlite3_stmt *st, const char *key, gda_record *out, g
     sqlite3_int64 flags = sqlite3_column_int64(st, 7);
     const void *body = sqlite3_column_blob(st, 6);
     int body_len = sqlite3_column_bytes(st, 6);
+    const void *principal = sqlite3_column_blob(st, 8);
+    int principal_len = sqlite3_column_bytes(st, 8);
     int code = sqlite3_errcode(sqlite3_db_handle(st));
 
     if (code == SQLITE_NOMEM)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory (sqlite get)");
     if (!valid_state(state) || !hash || hash_len != GDA_PAYLOAD_HASH_LEN || !owner ||
         owner_len < 0 || owner_len >= GDA_OWNER_TOKEN_SIZE || flags < 0 || flags > UINT32_MAX ||
-        body_len < 0 || (body_len > 0 && !body))
+        body_len < 0 || (body_len > 0 && !body) || !principal ||
+        principal_len != GDA_PRINCIPAL_DIGEST_LEN)
         return gda_error_set(err, GDA_ERR_STORE, NULL, "database record is malformed");
 
     rec.state = (gda_record_state)state;
     memcpy(rec.payload_hash, hash, GDA_PAYLOAD_HASH_LEN);
+    memcpy(rec.principal, principal, GDA_PRINCIPAL_DIGEST_LEN);
     memcpy(rec.owner, owner, (size_t)owner_len);
     rec.owner[owner_len] = '\0';
     rec.lease_until_ms = sqlite3_column_int64(st, 3);
@@ -373,7 +389,7 @@ static gda_status sqlite_put_if_absent(gda_store *store, const gda_record *rec,
         goto sql_fail;
     if (st != GDA_OK)
         goto fail;
-    if (found && gda_record_is_live(&current, call->now_ms))
+    if (found && gda_record_blocks_takeover(&current, call))
         goto conflict;
     gda_record_clear(&current);
 
@@ -385,7 +401,7 @@ static gda_status sqlite_put_if_absent(gda_store *store, const gda_record *rec,
         goto sql_fail;
     if (st != GDA_OK)
         goto fail;
-    if (found && gda_record_is_live(&current, call->now_ms)) {
+    if (found && gda_record_blocks_takeover(&current, call)) {
         /* Nothing written: ending the transaction cannot lose anything. */
         rollback(s);
         goto conflict;
@@ -401,7 +417,9 @@ static gda_status sqlite_put_if_absent(gda_store *store, const gda_record *rec,
         (rc = sqlite3_bind_int64(up, 6, rec->expires_at_s)) != SQLITE_OK ||
         (rc = sqlite3_bind_int(up, 7, rec->status_code)) != SQLITE_OK ||
         (rc = bind_body(up, 8, rec)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(up, 9, (sqlite3_int64)rec->flags)) != SQLITE_OK) {
+        (rc = sqlite3_bind_int64(up, 9, (sqlite3_int64)rec->flags)) != SQLITE_OK ||
+        (rc = sqlite3_bind_blob(up, 10, rec->principal, GDA_PRINCIPAL_DIGEST_LEN,
+                                SQLITE_STATIC)) != SQLITE_OK) {
         sqlite3_clear_bindings(up);
         goto sql_fail;
     }
@@ -458,13 +476,14 @@ static bool owner_matches(const unsigned char *stored, int stored_len, const cha
 }
 
 /* One owner-conditioned write as a single IMMEDIATE transaction: read the
- * key's state and owner, and only when the owner matches and the state
- * allows it run `id` (STMT_COMPLETE or STMT_RELEASE, bound by the caller
+ * key's state, owner and expiry, and only when the owner matches and the
+ * state allows it (a complete also needs the row unexpired at now_ms, so a
+ * late finish never revives a dead record) run `id` (STMT_COMPLETE or STMT_RELEASE, bound by the caller
  * except for the key). The lock held from BEGIN to COMMIT makes the check
  * and the write one step for every other connection. */
 static gda_status conditional_write(sqlite_store *s, enum stmt_id id, const char *key,
-                                    const char *owner, bool release, const char *op,
-                                    bool *applied, gda_error *err)
+                                    const char *owner, bool release, int64_t now_ms,
+                                    const char *op, bool *applied, gda_error *err)
 {
     sqlite3_stmt *sel = s->stmt[STMT_OWNER];
     sqlite3_stmt *wr = s->stmt[id];
@@ -476,8 +495,10 @@ static gda_status conditional_write(sqlite_store *s, enum stmt_id id, const char
         rc = sqlite3_step(sel);
         if (rc == SQLITE_ROW) {
             int state = sqlite3_column_int(sel, 0);
+            gda_record row = {.expires_at_s = sqlite3_column_int64(sel, 2)};
             bool state_ok = release ? state == GDA_RECORD_IN_PROGRESS
-                                    : state != GDA_RECORD_COMPLETED;
+                                    : state != GDA_RECORD_COMPLETED &&
+                                          !gda_record_expired(&row, now_ms);
             allowed = owner_matches(sqlite3_column_text(sel, 1), sqlite3_column_bytes(sel, 1),
                                     owner) &&
                       state_ok;
@@ -534,8 +555,8 @@ static gda_status sqlite_complete(gda_store *store, const gda_record *rec,
         sqlite3_clear_bindings(up);
         st = map_error(s, rc, "sqlite complete", err);
     } else {
-        st = conditional_write(s, STMT_COMPLETE, rec->key, rec->owner, false, "sqlite complete",
-                               applied, err);
+        st = conditional_write(s, STMT_COMPLETE, rec->key, rec->owner, false, call->now_ms,
+                               "sqlite complete", applied, err);
     }
     pthread_mutex_unlock(&s->lock);
     return st;
@@ -548,8 +569,8 @@ static gda_status sqlite_release(gda_store *store, const char *key, const char *
     *applied = false;
     pthread_mutex_lock(&s->lock);
     begin_budget(s, call);
-    gda_status st = conditional_write(s, STMT_RELEASE, key, owner, true, "sqlite release",
-                                      applied, err);
+    gda_status st = conditional_write(s, STMT_RELEASE, key, owner, true, call->now_ms,
+                                      "sqlite release", applied, err);
     pthread_mutex_unlock(&s->lock);
     return st;
 }
@@ -619,8 +640,11 @@ static gda_status enable_wal(sqlite_store *s, gda_error *err)
     return GDA_OK;
 }
 
+/* What a file needs before use: nothing, the schema, or schema 1's upgrade. */
+enum schema_need { SCHEMA_CURRENT, SCHEMA_CREATE, SCHEMA_MIGRATE_V1 };
+
 /* Versions as found in the file; decides whether it is ours and current. */
-static gda_status check_versions(sqlite_store *s, bool *current, gda_error *err)
+static gda_status check_versions(sqlite_store *s, enum schema_need *need, gda_error *err)
 {
     int64_t version = 0, app_id = 0;
     int rc = pragma_int(s->db, "PRAGMA user_version", &version);
@@ -628,7 +652,7 @@ static gda_status check_versions(sqlite_store *s, bool *current, gda_error *err)
         rc = pragma_int(s->db, "PRAGMA application_id", &app_id);
     if (rc != SQLITE_OK)
         return map_error(s, rc, "sqlite open", err);
-    *current = false;
+    *need = SCHEMA_CREATE;
     if (app_id != 0 && app_id != GDA_SQLITE_APPLICATION_ID)
         return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                              "database file belongs to another application");
@@ -637,8 +661,12 @@ static gda_status check_versions(sqlite_store *s, bool *current, gda_error *err)
                              "database schema version %" PRId64
                              " is newer than this libgda supports (%d)",
                              version, GDA_SQLITE_SCHEMA_VERSION);
-    if (version == GDA_SQLITE_SCHEMA_VERSION && app_id == GDA_SQLITE_APPLICATION_ID) {
-        *current = true;
+    if (app_id == GDA_SQLITE_APPLICATION_ID && version == GDA_SQLITE_SCHEMA_VERSION) {
+        *need = SCHEMA_CURRENT;
+        return GDA_OK;
+    }
+    if (app_id == GDA_SQLITE_APPLICATION_ID && version == 1) {
+        *need = SCHEMA_MIGRATE_V1;
         return GDA_OK;
     }
     if (version != 0 || app_id != 0)
@@ -655,21 +683,22 @@ static gda_status check_versions(sqlite_store *s, bool *current, gda_error *err)
     return GDA_OK;
 }
 
-/* Create the schema unless the file already has the current one. The
- * second check runs under the write lock, so processes opening a new file
- * at the same moment create it exactly once. */
+/* Create or upgrade the schema unless the file already has the current one.
+ * The second check runs under the write lock, so processes opening a new or
+ * old file at the same moment create or upgrade it exactly once. */
 static gda_status ensure_schema(sqlite_store *s, gda_error *err)
 {
-    bool current = false;
-    gda_status st = check_versions(s, &current, err);
-    if (st != GDA_OK || current)
+    enum schema_need need = SCHEMA_CURRENT;
+    gda_status st = check_versions(s, &need, err);
+    if (st != GDA_OK || need == SCHEMA_CURRENT)
         return st;
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return map_error(s, rc, "sqlite open", err);
-    st = check_versions(s, &current, err);
-    if (st == GDA_OK && !current) {
-        rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+    st = check_versions(s, &need, err);
+    if (st == GDA_OK && need != SCHEMA_CURRENT) {
+        rc = sqlite3_exec(s->db, need == SCHEMA_CREATE ? schema_sql : migrate_v1_sql, NULL, NULL,
+                          NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
@@ -681,6 +710,60 @@ static gda_status ensure_schema(sqlite_store *s, gda_error *err)
     }
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
+/* Room a row needs besides its body: key, hashes, owner, integers and
+ * SQLite's record header, with margin. */
+#define ROW_OVERHEAD (GDA_KEY_MAX + 4096)
+
+/* Open path (creating it) without following a symlink, and make it private
+ * to its owner. SQLite gives -wal and -shm the database file's mode, so a
+ * 0600 database keeps its journals 0600 too, whatever the umask. */
+static gda_status secure_file(const char *path, bool must_exist_regular, gda_error *err)
+{
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (must_exist_regular ? 0 : O_CREAT),
+                  S_IRUSR | S_IWUSR);
+    if (fd < 0) {
+        if (errno == ENOENT && must_exist_regular)
+            return GDA_OK;
+        if (errno == ELOOP)
+            return gda_error_set(err, GDA_ERR_CONFIG, "path",
+                                 "database path (or its -wal/-shm file) is a symbolic link; "
+                                 "give the real path");
+        return gda_error_set(err, GDA_ERR_STORE, "path", "cannot open the database file: %s",
+                             strerror(errno));
+    }
+    struct stat sb;
+    gda_status st = GDA_OK;
+    if (fstat(fd, &sb) != 0)
+        st = gda_error_set(err, GDA_ERR_STORE, "path", "cannot stat the database file: %s",
+                           strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        st = gda_error_set(err, GDA_ERR_CONFIG, "path", "database path is not a regular file");
+    else if ((sb.st_mode & (S_IRWXG | S_IRWXO)) && fchmod(fd, S_IRUSR | S_IWUSR) != 0)
+        st = gda_error_set(err, GDA_ERR_STORE, "path",
+                           "cannot make the database file private (chmod 0600): %s",
+                           strerror(errno));
+    close(fd);
+    return st;
+}
+
+/* The database and any journal files left from an earlier run. */
+static gda_status secure_files(const char *path, gda_error *err)
+{
+    static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+    gda_status st = secure_file(path, false, err);
+    size_t len = strlen(path);
+    for (size_t i = 0; st == GDA_OK && i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char *side = malloc(len + 9);
+        if (!side)
+            return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory (sqlite open)");
+        memcpy(side, path, len);
+        strcpy(side + len, suffixes[i]);
+        st = secure_file(side, true, err);
+        free(side);
+    }
     return st;
 }
 
@@ -725,14 +808,24 @@ gda_store *gda_sqlite_store_open(const char *path, const gda_sqlite_options *opt
     if (s->jitter == 0)
         s->jitter = 0x9e3779b97f4a7c15u;
 
-    /* NOMUTEX: the store's own mutex already serializes the connection. */
+    if (secure_files(path, err) != GDA_OK)
+        goto fail;
+    /* NOMUTEX: the store's own mutex already serializes the connection.
+     * NOFOLLOW: no symlink swapped in after the check above either. */
     int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                 SQLITE_OPEN_NOFOLLOW,
                              NULL);
     if (rc != SQLITE_OK) {
-        map_error(s, rc, "sqlite open", err);
+        if ((rc & 0xff) == SQLITE_CANTOPEN && rc == SQLITE_CANTOPEN_SYMLINK)
+            gda_error_set(err, GDA_ERR_CONFIG, "path",
+                          "database path is a symbolic link; give the real path");
+        else
+            map_error(s, rc, "sqlite open", err);
         goto fail;
     }
+    int length_limit = sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1);
+    s->base.max_body = length_limit > ROW_OVERHEAD ? (size_t)(length_limit - ROW_OVERHEAD) : 0;
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_handler(s->db, busy_wait, s);
     begin_budget(s, NULL);
