@@ -601,10 +601,15 @@ static gda_status finish_execution(run *r, const gda_idem_lease *lease, gda_stat
         gda_idem_complete(app->idem, lease, r->resp->status, r->resp->body, r->resp->body_len, &e);
     if (cst == GDA_ERR_RESULT_TOO_LARGE)
         return cache_too_large(r, lease, &e);
-    if (cst != GDA_OK) {
-        /* The result exists and is sent; only its caching failed (a lost
-         * lease, or the store down past its retries), so a retry after the
-         * lease runs out may execute again. Say so in the log. */
+    if (cst == GDA_ERR_LEASE_LOST) {
+        /* The handler overran its lease and a retry took the key over: the
+         * one case where a handler runs twice. Logged and counted. */
+        r->fields.lease_lost = true;
+        note_detail(r, &e);
+    } else if (cst != GDA_OK) {
+        /* The result exists and is sent; only its caching failed (the store
+         * down past its retries), so a retry after the lease runs out may
+         * execute again. Say so in the log. */
         r->store_error = true;
         note_detail(r, &e);
     }
@@ -808,6 +813,12 @@ static void log_request(run *r)
     gda_log_level level = r->resp->status >= 500   ? GDA_LOG_ERROR
                           : r->resp->status >= 400 ? GDA_LOG_WARN
                                                    : GDA_LOG_INFO;
+    /* A lost lease means this key may have run twice: an operator must see
+     * it whatever the answer was. A result that could not be cached too. */
+    if (r->fields.lease_lost)
+        level = GDA_LOG_ERROR;
+    else if (r->store_error && level < GDA_LOG_WARN)
+        level = GDA_LOG_WARN;
     if (gda_logger_enabled(app->logger, level)) {
         json_t *extra = json_object();
         if (extra) {

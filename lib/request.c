@@ -977,23 +977,19 @@ bool gda_request_bool(const gda_request *req, const char *name, bool *out)
 
 size_t gda_mask_pii(const char *value, char *out, size_t out_size)
 {
-    /* "+" 4 digits "***" 4 digits NUL */
-    char masked[1 + 4 + sizeof MASK - 1 + 4 + 1];
+    /* "***" + the last 4 digits + NUL */
+    char masked[sizeof MASK - 1 + 4 + 1];
     size_t len = value ? strlen(value) : 0;
     size_t digits = len ? len - 1 : 0;
-    /* 11 digits minimum so that keeping 4 + 4 still hides at least 3. */
+    /* 11 digits minimum so that keeping 4 still hides at least 7: with the
+     * country code and area code guessable, fewer would leave a dictionary
+     * small enough to rebuild the number from the log line. */
     bool phone = len > 1 && value[0] == '+' && value[1] != '0' && digits >= 11 && digits <= 15;
     for (size_t i = 1; phone && i < len; i++)
         phone = is_digit(value[i]);
-    if (phone) {
-        masked[0] = '+';
-        memcpy(masked + 1, value + 1, 4);
-        memcpy(masked + 5, MASK, sizeof MASK - 1);
-        memcpy(masked + 5 + sizeof MASK - 1, value + len - 4, 4);
-        masked[sizeof masked - 1] = '\0';
-    } else {
-        memcpy(masked, MASK, sizeof MASK);
-    }
+    memcpy(masked, MASK, sizeof MASK);
+    if (phone)
+        memcpy(masked + sizeof MASK - 1, value + len - 4, 5);
     size_t masked_len = strlen(masked);
     if (out && out_size) {
         size_t n = masked_len < out_size - 1 ? masked_len : out_size - 1;

@@ -180,6 +180,10 @@ typedef struct gda_log_fields {
     const char *error_code;     /**< "errorCode", e.g. gda_status_str(code) */
     const char *auth_failure;   /**< "authFailure": the failure class, never the credential */
     const char *key_id;         /**< "keyId": which key ring entry matched or was tried */
+    /** "leaseLost":true — the handler ran past its lease and another
+     * execution of the same key took over, so its result was not cached:
+     * the one way a handler can run twice (docs/architecture.md). */
+    bool lease_lost;
 } gda_log_fields;
 
 /** Write one log line if level is enabled. fields and extra may be NULL.
@@ -205,8 +209,8 @@ GDA_API gda_status gda_logf(gda_logger *lg, gda_log_level level, int64_t now_ms,
     ;
 
 /** Mask one PII value the way extra fields are masked: a string that looks
- * like an E.164 number with at least 11 digits ("+15551234567") keeps the
- * "+", its first 4 and last 4 digits ("+1555***4567"); anything else
+ * like an E.164 number with at least 11 digits ("+15551234567") keeps only
+ * its last 4 digits ("***4567"); anything else
  * (shorter numbers, other text, numbers, objects) becomes "***". Returns a
  * new reference, NULL on allocation failure. value may be NULL ("***"). */
 GDA_API json_t *gda_log_mask_value(const json_t *value);
@@ -249,6 +253,7 @@ typedef struct gda_metric {
 #define GDA_METRIC_IN_PROGRESS_CONFLICTS "InProgressConflicts" /**< Count */
 #define GDA_METRIC_ERRORS_4XX "Errors4xx"                  /**< Count */
 #define GDA_METRIC_ERRORS_5XX "Errors5xx"                  /**< Count */
+#define GDA_METRIC_LEASE_LOST "LeaseLost"                  /**< Count */
 
 /** Write one EMF line carrying n metrics (1..GDA_METRICS_MAX_PER_LINE) in the
  * logger's namespace with the dimension set [["Service"]]:
@@ -269,7 +274,8 @@ GDA_API gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, s
  * Requests 1; Latency = executionTimeMs (omitted when not set); Replays 1 when
  * outcome is replay; InProgressConflicts 1 when outcome is in_progress;
  * AuthFailures 1 when auth_failure is set; StoreErrors 1 when store_error;
- * Errors4xx / Errors5xx 1 when status_code is in that class. Zeros are
+ * Errors4xx / Errors5xx 1 when status_code is in that class; LeaseLost 1
+ * when lease_lost. Zeros are
  * written too so Sum/SampleCount statistics stay meaningful.
  * Errors: as gda_metrics_emit; fields NULL is GDA_ERR_INTERNAL. */
 GDA_API gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields,

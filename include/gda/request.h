@@ -242,9 +242,9 @@ GDA_API bool gda_request_bool(const gda_request *req, const char *name, bool *ou
  * including the NUL (out may be NULL when out_size is 0) and returns the
  * length of the full masked text. The rule:
  *   - "+" followed by 11 to 15 digits only, the first not 0 (an E.164
- *     number long enough that at least 3 digits stay hidden): keep the "+",
- *     the first 4 digits and the last 4, "***" between:
- *     "+15551234567" -> "+1555***4567";
+ *     number long enough that at least 7 digits stay hidden): "***" and the
+ *     last 4 digits, nothing else (not the "+", not the country code):
+ *     "+15551234567" -> "***4567";
  *   - anything else, including shorter numbers (where keeping 8 digits would
  *     reveal nearly all of it), other strings and NULL: "***".
  * Nothing else of the value, not even its length, is revealed. This is the

@@ -78,13 +78,29 @@ static const char *table_get(const char *name, void *user)
 }
 
 /* The app writes a log and a metrics line per request; the tests read
- * responses and the ledger instead. */
+ * responses and the ledger, and count the lines reporting a lost lease. */
+static atomic_int lease_lost_logs, lease_lost_metrics;
+
+static bool line_has(const char *line, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(line + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
 static void quiet_sink(const char *line, size_t len, void *user)
 {
-    (void)line;
-    (void)len;
     (void)user;
+    if (line_has(line, len, "\"leaseLost\":true"))
+        atomic_fetch_add(&lease_lost_logs, 1);
+    if (line_has(line, len, "\"LeaseLost\":1"))
+        atomic_fetch_add(&lease_lost_metrics, 1);
 }
+
+int fault_lease_lost_logs(void) { return atomic_load(&lease_lost_logs); }
+int fault_lease_lost_metrics(void) { return atomic_load(&lease_lost_metrics); }
 
 static gda_status handler(const gda_request *req, const gda_ctx *ctx, json_t **data_out,
                           gda_error *err, void *user)

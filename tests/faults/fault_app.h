@@ -56,6 +56,11 @@ char *fault_body(const char *request_id, const char *extra);
 /* Lines of the ledger equal to request_id. */
 int fault_ledger_count(const char *ledger_path, const char *request_id);
 
+/* Log lines with "leaseLost":true and metric lines with "LeaseLost":1 the
+ * apps of this process wrote since it started. */
+int fault_lease_lost_logs(void);
+int fault_lease_lost_metrics(void);
+
 /* The error code and requiresRetry of an error body; false if not one. */
 bool fault_error_is(const char *body, const char *code, bool requires_retry);
 

@@ -353,6 +353,8 @@ static void test_handler_timeout(void **state)
     fault_set_overrun_hook(retry_during_overrun, &o);
 
     char *stale = NULL;
+    int lost_before = fault_lease_lost_logs();
+    assert_int_equal(lost_before, fault_lease_lost_metrics());
     int stale_status = fault_post(app, body, 1000, &stale);
     /* Within the lease: the twin is told to retry and does not run. */
     assert_int_equal(o.executions_before_retry, 1);
@@ -362,8 +364,13 @@ static void test_handler_timeout(void **state)
     assert_int_equal(o.after_status, 200);
     assert_int_equal(fault_ledger_count(ledger, "timeout-1"), 2);
     /* The stale executor answered its own caller (who had given up at the
-     * deadline), but its complete was refused: what replays is the retry's. */
+     * deadline), but its complete was refused: what replays is the retry's.
+     * A handler that overruns its lease is the one case where a key runs
+     * twice (fencing keeps the first result out of the store, but cannot
+     * undo its side effects); it is logged and counted, exactly once. */
     assert_int_equal(stale_status, 200);
+    assert_int_equal(fault_lease_lost_logs(), lost_before + 1);
+    assert_int_equal(fault_lease_lost_metrics(), lost_before + 1);
     assert_string_not_equal(stale, o.after_resp);
     char *replay = NULL;
     assert_int_equal(fault_post(app, body, 5000, &replay), 200);

@@ -349,7 +349,7 @@ static void test_success_logs_and_metrics(void **state)
     assert_non_null(json_object_get(log, "executionTimeMs"));
     assert_null(json_object_get(log, "errorCode"));
     json_t *input = json_object_get(log, "input");
-    assert_string_equal(json_string_value(json_object_get(input, "callerId")), "+1555***4567");
+    assert_string_equal(json_string_value(json_object_get(input, "callerId")), "***4567");
     assert_string_equal(json_string_value(json_object_get(input, "queueId")),
                         "6a1f0c2d-3b4e-4f5a-8b6c-7d8e9f0a1b2c");
     json_decref(log);

@@ -603,9 +603,9 @@ static void expect_mask(json_t *value, const char *expected)
 static void test_mask_value(void **state)
 {
     (void)state;
-    expect_mask(json_string("+15551234567"), "+1555***4567");
-    expect_mask(json_string("+447911123456"), "+4479***3456");
-    expect_mask(json_string("+123456789012345"), "+1234***2345"); /* 15 digits */
+    expect_mask(json_string("+15551234567"), "***4567");
+    expect_mask(json_string("+447911123456"), "***3456");
+    expect_mask(json_string("+123456789012345"), "***2345"); /* 15 digits */
     expect_mask(json_string("+1234567890123456"), "***");         /* 16: not E.164 */
     expect_mask(json_string("+4930123456"), "***");   /* 10 digits: too few to keep ends */
     expect_mask(json_string("+05551234567"), "***");  /* no country code starts with 0 */
@@ -662,17 +662,17 @@ static void test_pii_redaction(void **state)
     assert_int_equal(gda_log(lg, GDA_LOG_INFO, T0, NULL, extra, "lookup", NULL), GDA_OK);
 
     json_t *obj = parse_line(cap.lines[0]);
-    assert_string_equal(str_member(obj, "callerId"), "+1555***4567");
+    assert_string_equal(str_member(obj, "callerId"), "***4567");
     assert_string_equal(str_member(obj, "queueId"), "q-7");
     const json_t *customer = json_object_get(obj, "customer");
     assert_string_equal(str_member(customer, "email"), "***");
-    assert_string_equal(str_member(customer, "CALLERID"), "+4479***3456");
+    assert_string_equal(str_member(customer, "CALLERID"), "***3456");
     assert_string_equal(str_member(customer, "tier"), "gold");
     const json_t *contact = json_object_get(customer, "contact");
-    assert_string_equal(str_member(contact, "ani"), "+1555***6543");
+    assert_string_equal(str_member(contact, "ani"), "***6543");
     assert_string_equal(str_member(contact, "ssnLast4"), "***");
     const json_t *history = json_object_get(obj, "history");
-    assert_string_equal(str_member(json_array_get(history, 0), "callerId"), "+1555***1111");
+    assert_string_equal(str_member(json_array_get(history, 0), "callerId"), "***1111");
     /* An unnamed array element is not a PII field: it is kept. Put numbers
      * under a PII name to have them masked. */
     assert_string_equal(json_string_value(json_array_get(history, 1)), "+15551234567");
@@ -689,7 +689,7 @@ static void test_pii_redaction(void **state)
     assert_null(strstr(cap.lines[0], "jane@"));
     assert_null(strstr(cap.lines[0], "7911123456"));
     assert_null(strstr(cap.lines[0], "123-45"));
-    assert_non_null(strstr(cap.lines[0], "\"history\":[{\"callerId\":\"+1555***1111\"}"));
+    assert_non_null(strstr(cap.lines[0], "\"history\":[{\"callerId\":\"***1111\"}"));
     assert_true(predicate_calls > 0);
 
     /* The caller's data still holds the real values. */
@@ -822,37 +822,40 @@ static void test_metrics_request(void **state)
     static const char *const names[] = {
         GDA_METRIC_LATENCY,       GDA_METRIC_REQUESTS,    GDA_METRIC_REPLAYS,
         GDA_METRIC_AUTH_FAILURES, GDA_METRIC_STORE_ERRORS, GDA_METRIC_IN_PROGRESS_CONFLICTS,
-        GDA_METRIC_ERRORS_4XX,    GDA_METRIC_ERRORS_5XX,
+        GDA_METRIC_ERRORS_4XX,    GDA_METRIC_ERRORS_5XX,   GDA_METRIC_LEASE_LOST,
     };
     static const struct {
         int status;
         gda_log_outcome outcome;
         const char *auth_failure;
         bool store_error;
-        double expected[8]; /* in the order of names[] */
+        bool lease_lost;
+        double expected[9]; /* in the order of names[] */
     } cases[] = {
-        {200, GDA_LOG_OUTCOME_NEW, NULL, false, {4.25, 1, 0, 0, 0, 0, 0, 0}},
-        {200, GDA_LOG_OUTCOME_REPLAY, NULL, false, {4.25, 1, 1, 0, 0, 0, 0, 0}},
-        {401, GDA_LOG_OUTCOME_NONE, "bad_signature", false, {4.25, 1, 0, 1, 0, 0, 1, 0}},
-        {409, GDA_LOG_OUTCOME_IN_PROGRESS, NULL, false, {4.25, 1, 0, 0, 0, 1, 1, 0}},
-        {422, GDA_LOG_OUTCOME_MISMATCH, NULL, false, {4.25, 1, 0, 0, 0, 0, 1, 0}},
-        {503, GDA_LOG_OUTCOME_NONE, NULL, true, {4.25, 1, 0, 0, 1, 0, 0, 1}},
-        {500, GDA_LOG_OUTCOME_NEW, NULL, false, {4.25, 1, 0, 0, 0, 0, 0, 1}},
+        {200, GDA_LOG_OUTCOME_NEW, NULL, false, false, {4.25, 1, 0, 0, 0, 0, 0, 0, 0}},
+        {200, GDA_LOG_OUTCOME_REPLAY, NULL, false, false, {4.25, 1, 1, 0, 0, 0, 0, 0, 0}},
+        {401, GDA_LOG_OUTCOME_NONE, "bad_signature", false, false, {4.25, 1, 0, 1, 0, 0, 1, 0, 0}},
+        {409, GDA_LOG_OUTCOME_IN_PROGRESS, NULL, false, false, {4.25, 1, 0, 0, 0, 1, 1, 0, 0}},
+        {422, GDA_LOG_OUTCOME_MISMATCH, NULL, false, false, {4.25, 1, 0, 0, 0, 0, 1, 0, 0}},
+        {503, GDA_LOG_OUTCOME_NONE, NULL, true, false, {4.25, 1, 0, 0, 1, 0, 0, 1, 0}},
+        {500, GDA_LOG_OUTCOME_NEW, NULL, false, false, {4.25, 1, 0, 0, 0, 0, 0, 1, 0}},
+        {200, GDA_LOG_OUTCOME_NEW, NULL, false, true, {4.25, 1, 0, 0, 0, 0, 0, 0, 1}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         gda_log_fields f = {0};
         f.status_code = cases[c].status;
         f.outcome = cases[c].outcome;
         f.auth_failure = cases[c].auth_failure;
+        f.lease_lost = cases[c].lease_lost;
         f.has_execution_time = true;
         f.execution_time_ms = 4.25;
         assert_int_equal(gda_metrics_emit_request(lg, &f, cases[c].store_error, T0, NULL),
                          GDA_OK);
         json_t *obj = check_emf(cap.lines[c], T0, "libgda", "libgda");
-        for (size_t i = 0; i < 8; i++)
+        for (size_t i = 0; i < 9; i++)
             assert_true(metric_value(obj, names[i]) == cases[c].expected[i]);
         assert_string_equal(metric_unit(obj, GDA_METRIC_LATENCY), "Milliseconds");
-        for (size_t i = 1; i < 8; i++)
+        for (size_t i = 1; i < 9; i++)
             assert_string_equal(metric_unit(obj, names[i]), "Count");
         /* Counts are JSON integers. */
         assert_true(json_is_integer(json_object_get(obj, GDA_METRIC_REQUESTS)));
@@ -863,7 +866,7 @@ static void test_metrics_request(void **state)
     gda_log_fields f = {0};
     f.status_code = 200;
     assert_int_equal(gda_metrics_emit_request(lg, &f, false, T0, NULL), GDA_OK);
-    json_t *obj = check_emf(cap.lines[7], T0, "libgda", "libgda");
+    json_t *obj = check_emf(cap.lines[8], T0, "libgda", "libgda");
     assert_null(json_object_get(obj, GDA_METRIC_LATENCY));
     assert_true(metric_value(obj, GDA_METRIC_REQUESTS) == 1);
     json_decref(obj);
@@ -871,7 +874,7 @@ static void test_metrics_request(void **state)
     gda_error err;
     assert_int_equal(gda_metrics_emit_request(lg, NULL, false, T0, &err), GDA_ERR_INTERNAL);
     assert_int_equal(gda_metrics_emit_request(NULL, &f, false, T0, &err), GDA_ERR_INTERNAL);
-    assert_int_equal(cap.calls, 8);
+    assert_int_equal(cap.calls, 9);
     gda_logger_free(lg);
     capture_reset(&cap);
 }
