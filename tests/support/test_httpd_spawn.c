@@ -53,9 +53,7 @@ bool test_httpd_start(const test_httpd_config *cfg, pid_t *pid_out, int *port_ou
         setenv("GDA_AUTH", "token", 1);
         setenv("GDA_SECRETS", cfg->keyring, 1);
         setenv("GDA_STORE", cfg->store, 1);
-        /* A durable store shared across restarts needs the same secret key
-         * for the payload hash and principal digests in every life. */
-        setenv("GDA_DATA_KEY", "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=", 1);
+        setenv("GDA_DATA_KEY", TEST_HTTPD_DATA_KEY_B64, 1);
         setenv("GDA_TEST_LEDGER", cfg->ledger, 1);
         setenv("GDA_LOG_LEVEL", cfg->log_level, 1);
         unsetenv("GDA_MAX_BODY");

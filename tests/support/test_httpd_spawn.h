@@ -12,6 +12,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* GDA_DATA_KEY of every server started here: a durable store shared across
+ * restarts needs the same secret for the payload hash and principal digests
+ * in every life, and tests that inspect the store need to know it. */
+#define TEST_HTTPD_DATA_KEY_B64 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+
 typedef struct test_httpd_config {
     const char *bin;       /* the gda-httpd-test binary */
     const char *threads;   /* --threads */
