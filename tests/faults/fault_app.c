@@ -45,6 +45,19 @@ static void fake_sleep(int64_t ms, void *user)
     fault_clock_advance(ms);
 }
 
+static void (*accept_before)(void *), (*accept_after)(void *);
+static void *accept_user;
+static char last_token[GDA_COMPLETION_TOKEN_SIZE];
+
+void fault_set_accept_hooks(void (*before)(void *), void (*after)(void *), void *user)
+{
+    accept_before = before;
+    accept_after = after;
+    accept_user = user;
+}
+
+const char *fault_last_token(void) { return last_token; }
+
 void fault_set_overrun_hook(void (*hook)(gda_app *, void *), void *user)
 {
     overrun_hook = hook;
@@ -129,6 +142,21 @@ static gda_status handler(const gda_request *req, const gda_ctx *ctx, json_t **d
     }
     if (mode && strcmp(mode, "rewind") == 0)
         fault_clock_advance(-advance);
+    if (mode && strcmp(mode, "accept") == 0) {
+        if (accept_before)
+            accept_before(accept_user);
+        const char *token = NULL;
+        gda_status st = gda_ctx_accept(ctx, &token, err);
+        if (accept_after)
+            accept_after(accept_user);
+        if (st != GDA_OK)
+            return gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL, "could not accept the job");
+        snprintf(last_token, sizeof last_token, "%s", token);
+        n = snprintf(line, sizeof line, "job:%s\n", id);
+        if (n > 0 && (size_t)n < sizeof line && write(ledger_fd, line, (size_t)n) != n)
+            return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "ledger write failed");
+        return GDA_ACCEPTED;
+    }
     *data_out = json_pack("{s:i}", "serial", my_serial);
     return *data_out ? GDA_OK : gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
 }

@@ -12,6 +12,11 @@
  *              hook set with fault_set_overrun_hook (a retry arriving while
  *              this stale executor still runs), then answer
  *   "rewind"   move the injected clock backwards by "advanceMs", then answer
+ *   "accept"   two-phase: call the accept hook's before (optional), then
+ *              gda_ctx_accept, then its after; when the accept succeeded,
+ *              "start the job" (ledger line "job:" + request id, token kept
+ *              for fault_last_token) and return GDA_ACCEPTED, else return
+ *              503 without starting anything
  *
  * Thread safety: one test thread; the clock is atomic.
  */
@@ -44,6 +49,12 @@ void fault_arm_crash(bool armed);
 
 /* Called from an "overrun" execution, with the app. */
 void fault_set_overrun_hook(void (*hook)(gda_app *app, void *user), void *user);
+
+/* Around gda_ctx_accept in "accept" executions; either may be NULL. */
+void fault_set_accept_hooks(void (*before)(void *user), void (*after)(void *user), void *user);
+
+/* The completion token of the last successful "accept" execution ("" before). */
+const char *fault_last_token(void);
 
 /* POST body (text) with the right credential; deadline_in_ms from the
  * app's clock (0: the app's default budget). Returns the HTTP status; *body

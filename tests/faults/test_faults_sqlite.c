@@ -384,6 +384,88 @@ static void test_handler_timeout(void **state)
     gda_app_free(app);
 }
 
+/* ---- two-phase: the ACCEPTED write fails -------------------------------------- */
+
+typedef struct lock_ctx {
+    const char *db;
+    sqlite3 *holder;
+} lock_ctx;
+
+/* Another connection takes the write lock just before the accept, and gives
+ * it back right after, so the accept fails and the release can run. */
+static void lock_db(void *user)
+{
+    lock_ctx *l = user;
+    assert_int_equal(sqlite3_open(l->db, &l->holder), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(l->holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void unlock_db(void *user)
+{
+    lock_ctx *l = user;
+    sqlite3_exec(l->holder, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(l->holder);
+    l->holder = NULL;
+}
+
+/* A job starts only once its ACCEPTED record is durable: when that write
+ * fails the caller gets a retryable 503 and no job starts; the retry starts
+ * it once; every later retry, past the lease too, replays the 202; the
+ * completion token works from another app instance on the same file. */
+static void test_accept_write_fails(void **state)
+{
+    (void)state;
+    char db[128], uri[160], ledger[128];
+    paths("accept", db, sizeof db, uri, sizeof uri, ledger, sizeof ledger);
+    gda_app *app = fault_app_new(uri, ledger, no_wait, true);
+    assert_non_null(app);
+    char *body = fault_body("accept-1", "\"mode\":\"accept\"");
+    lock_ctx l = {.db = db};
+    fault_set_accept_hooks(lock_db, unlock_db, &l);
+
+    char *resp = NULL;
+    assert_int_equal(fault_post(app, body, 300, &resp), 503);
+    if (!fault_error_is(resp, "service_unavailable", true))
+        fail_msg("accept failure answered %s", resp);
+    free(resp);
+    assert_int_equal(fault_ledger_count(ledger, "job:accept-1"), 0);
+
+    fault_set_accept_hooks(NULL, NULL, NULL);
+    char *accepted = NULL;
+    assert_int_equal(fault_post(app, body, 5000, &accepted), 202);
+    assert_int_equal(fault_ledger_count(ledger, "job:accept-1"), 1);
+    char token[GDA_COMPLETION_TOKEN_SIZE];
+    snprintf(token, sizeof token, "%s", fault_last_token());
+    assert_true(token[0] != '\0');
+
+    /* Past the lease and the skew allowance: the job still owns the key. */
+    fault_clock_advance(120000);
+    assert_int_equal(fault_post(app, body, 5000, &resp), 202);
+    assert_string_equal(resp, accepted);
+    free(resp);
+    assert_int_equal(fault_ledger_count(ledger, "job:accept-1"), 1);
+    assert_int_equal(fault_ledger_count(ledger, "accept-1"), 2); /* handler calls */
+    gda_app_free(app);
+
+    /* The worker finishes through another instance on the same file. */
+    gda_app *worker = fault_app_new(uri, ledger, no_wait, true);
+    assert_non_null(worker);
+    json_t *data = json_pack("{s:s}", "callback", "scheduled");
+    gda_error err;
+    assert_int_equal(gda_app_finish(worker, token, data, NULL, &err), GDA_OK);
+    /* Its answer lost, it finishes again: the same result is accepted. */
+    assert_int_equal(gda_app_finish(worker, token, data, NULL, &err), GDA_OK);
+    json_decref(data);
+    assert_int_equal(fault_post(worker, body, 5000, &resp), 200);
+    assert_non_null(strstr(resp, "scheduled"));
+    free(resp);
+    assert_int_equal(fault_ledger_count(ledger, "job:accept-1"), 1);
+    assert_int_equal(fault_ledger_count(ledger, "accept-1"), 2);
+    free(accepted);
+    free(body);
+    gda_app_free(worker);
+}
+
 /* ---- clock jumps ---------------------------------------------------------------- */
 
 typedef struct twin_ctx {
@@ -513,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_handler_crash),
         cmocka_unit_test(test_handler_timeout),
+        cmocka_unit_test(test_accept_write_fails),
         cmocka_unit_test(test_clock_jumps),
         cmocka_unit_test(test_clock_back_during_handler),
     };
