@@ -175,16 +175,19 @@ typedef struct opts {
     bool no_verifier;
     gda_store *store;   /* NULL: a memory store */
     gda_payload_hash_mode payload_hash;
+    const char *ring;   /* NULL: RING */
 } opts;
 
-static gda_verifier *make_verifier(const char *scheme)
+static gda_verifier *make_ring_verifier(const char *scheme, const char *ring)
 {
     gda_verifier *v = NULL;
     gda_error err;
-    assert_int_equal(gda_verifier_new_from_config(scheme, RING, strlen(RING), NULL, &v, &err),
+    assert_int_equal(gda_verifier_new_from_config(scheme, ring, strlen(ring), NULL, &v, &err),
                      GDA_OK);
     return v;
 }
+
+static gda_verifier *make_verifier(const char *scheme) { return make_ring_verifier(scheme, RING); }
 
 static void setup_app(harness *h, const opts *o)
 {
@@ -194,7 +197,9 @@ static void setup_app(harness *h, const opts *o)
     gda_app_config cfg = gda_app_config_default();
     cfg.handler = test_handler;
     cfg.handler_user = h;
-    cfg.verifier = o->no_verifier ? NULL : make_verifier(o->scheme ? o->scheme : "token");
+    cfg.verifier = o->no_verifier ? NULL
+                                  : make_ring_verifier(o->scheme ? o->scheme : "token",
+                                                       o->ring ? o->ring : RING);
     cfg.store = o->store ? o->store : gda_memory_store_new(0, NULL);
     h->store = cfg.store;
     cfg.in_progress_policy = o->policy;
@@ -1008,6 +1013,52 @@ static void test_accepted_poll_finish(void **state)
     teardown_app(&h);
 }
 
+/* Results belong to the caller that created them: another valid credential
+ * gets 404 on the poll and 409 on the same POST, never the result, and the
+ * handler does not run for it. */
+#define OTHER_B64 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+static void test_other_caller_sees_nothing(void **state)
+{
+    (void)state;
+    harness h;
+    setup_app(&h, &(opts){.ring = RING ",k9:" OTHER_B64});
+    h.mode = MODE_ACCEPTED;
+    req_buf r;
+    make_post(&r, "mine-1", "+15551234567");
+    gda_http_response accepted = handle(&h, &r.http);
+    assert_int_equal(accepted.status, 202);
+    json_t *data = json_pack("{s:s}", "tier", "platinum");
+    gda_error err;
+    assert_int_equal(gda_app_finish(h.app, h.token, data, NULL, &err), GDA_OK);
+    json_decref(data);
+
+    req_buf g;
+    make_req(&g, "GET", ROUTE "/mine-1", NULL, 0);
+    add_header(&g, "X-Genesys-Signature", OTHER_B64);
+    gda_http_response poll = handle(&h, &g.http);
+    expect_error(&poll, 404, GDA_ERR_NOT_FOUND, false);
+    assert_null(strstr((const char *)poll.body, "platinum"));
+
+    req_buf o;
+    make_post(&o, "mine-1", "+15551234567");
+    o.headers[1].value = gda_slice_cstr(OTHER_B64);
+    gda_http_response post = handle(&h, &o.http);
+    expect_error(&post, 409, GDA_ERR_KEY_CONFLICT, false);
+    assert_null(strstr((const char *)post.body, "platinum"));
+    assert_int_equal(h.executions, 1);
+
+    /* The owner still gets its result. */
+    gda_http_response mine = do_poll(&h, ROUTE "/mine-1", true);
+    assert_int_equal(mine.status, 200);
+    assert_non_null(strstr((const char *)mine.body, "platinum"));
+
+    gda_http_response_release(&accepted);
+    gda_http_response_release(&poll);
+    gda_http_response_release(&post);
+    gda_http_response_release(&mine);
+    teardown_app(&h);
+}
+
 static void test_accepted_final_error_and_encoded_key(void **state)
 {
     (void)state;
@@ -1283,6 +1334,7 @@ int main(void)
         cmocka_unit_test(test_garbage_from_handler),
         cmocka_unit_test(test_deadline_and_ctx),
         cmocka_unit_test(test_accepted_poll_finish),
+        cmocka_unit_test(test_other_caller_sees_nothing),
         cmocka_unit_test(test_accepted_final_error_and_encoded_key),
         cmocka_unit_test(test_poll_while_running),
         cmocka_unit_test(test_routing),
