@@ -62,6 +62,7 @@ static bool buf_add_subst(buf *b, const char *s, size_t n, const char *rid)
     } subst[] = {
         {"{{token}}", BAD_SECRET_B64},
         {"{{wrong}}", BAD_WRONG_B64},
+        {"{{other}}", BAD_OTHER_B64},
         {"{{iid}}", BAD_INTERACTION},
         {"{{rid}}", NULL},
     };
@@ -233,6 +234,11 @@ static void case_free(bad_case *c)
         free(c->headers[i].value);
     }
     free(c->headers);
+    for (size_t i = 0; i < c->n_prior_headers; i++) {
+        free(c->prior_headers[i].name);
+        free(c->prior_headers[i].value);
+    }
+    free(c->prior_headers);
     for (int d = 0; d < BAD_DOOR_COUNT; d++) {
         for (size_t i = 0; i < c->doors[d].n_headers; i++) {
             free(c->doors[d].headers[i].name);
@@ -292,6 +298,10 @@ static bool load_case(const char *path, const char *name, bad_case *c, char *why
         c->prior_len = p.len;
         c->prior_status = (int)json_integer_value(json_object_get(prior, "status"));
         c->prior_background = json_is_true(json_object_get(prior, "background"));
+        json_t *ph = json_object_get(prior, "headers");
+        if (ph && !load_headers(ph, rid, &c->prior_headers, &c->n_prior_headers, sub,
+                                sizeof sub))
+            goto out;
         if (!c->prior_status) {
             snprintf(sub, sizeof sub, "prior.status missing");
             goto out;
@@ -630,6 +640,10 @@ size_t bad_run_door(const bad_door_ops *ops, const bad_case *cases, size_t n)
             rows_before = 0; /* the store may not have created its file yet */
 
         prior_job prior = {.ops = ops, .c = c, .h = h, .nh = nh};
+        if (c->prior_headers) {
+            prior.h = c->prior_headers;
+            prior.nh = c->n_prior_headers;
+        }
         pthread_t thread;
         bool thread_started = false;
         if (c->has_prior && c->prior_background) {

@@ -16,8 +16,9 @@
  *                    bodies too big to commit (10 MB, 100000 brackets)
  *   "requestId"    the idempotency key the case's body carries, if any: the
  *                  runners check the store holds no record for it afterwards
- *   "prior"        {"body": s, "status": n, "background": bool}: a request
- *                  sent first with the same headers (mismatch, in-progress);
+ *   "prior"        {"body": s, "status": n, "background": bool, "headers": [..]}:
+ *                  a request sent first, with the case's headers unless it
+ *                  has its own (mismatch, in-progress, another caller);
  *                  background: still running (testMode slow) when the case is
  *                  sent. Its record and its single execution are expected.
  *   "expect"       {"status": n, "code": s, "field": s, "executes": bool}:
@@ -45,7 +46,8 @@
  *                           is the JSON error object
  *
  * Placeholders in header values and body text: {{token}} (the right
- * credential), {{wrong}} (a well-formed wrong one), {{rid}} (the case's
+ * credential), {{other}} (another caller's valid credential), {{wrong}} (a
+ * well-formed wrong one), {{rid}} (the case's
  * requestId), {{iid}} (a valid interactionId).
  *
  * Thread safety: load once on the main thread; the cases are then read only.
@@ -61,7 +63,9 @@ enum { BAD_DOOR_APP, BAD_DOOR_HTTP, BAD_DOOR_REST, BAD_DOOR_DIRECT, BAD_DOOR_COU
 /* The credential every runner configures (one 32-byte secret, "it:" id). */
 #define BAD_SECRET_B64 "YmFkLWlucHV0LWNvcnB1cy1zZWNyZXQtMzItYnl0ZXM="
 #define BAD_WRONG_B64 "d3JvbmctY3JlZGVudGlhbC1mb3ItYmFkLWlucHV0cyE="
-#define BAD_KEYRING "it:" BAD_SECRET_B64
+/* A second caller with its own valid credential ("them"). */
+#define BAD_OTHER_B64 "YW5vdGhlci1jYWxsZXItb2YtdGhlLWJhZC1jb3JwdXM="
+#define BAD_KEYRING "it:" BAD_SECRET_B64 ",them:" BAD_OTHER_B64
 #define BAD_AUTH_HEADER "X-Genesys-Signature"
 #define BAD_INTERACTION "3f1c2e8a-9b4d-4c6e-8a1f-2b3c4d5e6f70"
 #define BAD_ROUTE "/genesys/dataaction"
@@ -104,6 +108,8 @@ typedef struct bad_case {
     size_t body_len;
     char *request_id;   /* NULL when the body carries none */
     bool has_prior;
+    bad_header *prior_headers; /* NULL: the case's */
+    size_t n_prior_headers;
     char *prior_body;
     size_t prior_len;
     int prior_status;
