@@ -808,8 +808,16 @@ static void log_request(run *r)
     } else {
         r->fields.execution_time_ms = end > r->start_ms ? (double)(end - r->start_ms) : 0.0;
     }
-    if (r->resp->code != GDA_OK && r->resp->code != GDA_ACCEPTED)
+    json_t *answer = NULL;
+    if (r->resp->code != GDA_OK && r->resp->code != GDA_ACCEPTED) {
         r->fields.error_code = gda_status_str(r->resp->code);
+        /* The field and message exactly as the caller got them (fixed texts
+         * for 401 and 5xx), so an operator sees which field was wrong. */
+        answer = r->resp->body ? json_loadb(r->resp->body, r->resp->body_len, 0, NULL) : NULL;
+        json_t *error = json_object_get(answer, "error");
+        r->fields.error_field = json_string_value(json_object_get(error, "field"));
+        r->fields.error_message = json_string_value(json_object_get(error, "message"));
+    }
     gda_log_level level = r->resp->status >= 500   ? GDA_LOG_ERROR
                           : r->resp->status >= 400 ? GDA_LOG_WARN
                                                    : GDA_LOG_INFO;
@@ -835,6 +843,8 @@ static void log_request(run *r)
         json_decref(extra);
     }
     gda_metrics_emit_request(app->logger, &r->fields, r->store_error, end, NULL);
+    r->fields.error_field = r->fields.error_message = NULL;
+    json_decref(answer);
 }
 
 static gda_status route(run *r)

@@ -803,6 +803,8 @@ static void write_fields(line_buf *b, const gda_log_fields *f)
         lb_string(b, outcome, strlen(outcome));
     }
     STRING_FIELD(b, ",\"errorCode\":", f->error_code);
+    STRING_FIELD(b, ",\"errorField\":", f->error_field);
+    STRING_FIELD(b, ",\"errorMessage\":", f->error_message);
     STRING_FIELD(b, ",\"authFailure\":", f->auth_failure);
     STRING_FIELD(b, ",\"keyId\":", f->key_id);
     if (f->lease_lost)

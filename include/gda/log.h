@@ -178,6 +178,9 @@ typedef struct gda_log_fields {
     double execution_time_ms;   /**< "executionTimeMs" */
     gda_log_outcome outcome;    /**< "outcome"; UNSET omits it */
     const char *error_code;     /**< "errorCode", e.g. gda_status_str(code) */
+    const char *error_field;    /**< "errorField": the input field the error names */
+    const char *error_message;  /**< "errorMessage": the message the caller got
+                                 * (messages never hold values or PII) */
     const char *auth_failure;   /**< "authFailure": the failure class, never the credential */
     const char *key_id;         /**< "keyId": which key ring entry matched or was tried */
     /** "leaseLost":true — the handler ran past its lease and another

@@ -447,6 +447,9 @@ static void expect_401(harness *h, const gda_http_request *req, const char *reas
     assert_string_equal(json_string_value(json_object_get(log, "authFailure")), reason);
     assert_string_equal(json_string_value(json_object_get(log, "errorCode")),
                         gda_status_str(GDA_ERR_UNAUTHORIZED));
+    assert_string_equal(json_string_value(json_object_get(log, "errorMessage")),
+                        "authentication required");
+    assert_null(json_object_get(log, "errorField"));
     json_decref(log);
     json_t *m = last_line(true);
     assert_int_equal(json_integer_value(json_object_get(m, "AuthFailures")), 1);
@@ -616,6 +619,16 @@ static void expect_400(harness *h, const char *body, size_t len, gda_status code
         fail_msg("message \"%s\" does not name \"%s\"", buf, message_part);
     if (field)
         assert_string_equal(error_field(&resp, buf, sizeof buf), field);
+    /* The log line says what failed: the field and message the caller got
+     * (never the value). */
+    json_t *log = last_line(false);
+    if (field)
+        assert_string_equal(json_string_value(json_object_get(log, "errorField")), field);
+    else
+        assert_null(json_object_get(log, "errorField"));
+    assert_string_equal(json_string_value(json_object_get(log, "errorMessage")),
+                        error_message(&resp, buf, sizeof buf));
+    json_decref(log);
     gda_http_response_release(&resp);
 }
 
