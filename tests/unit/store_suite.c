@@ -797,6 +797,113 @@ static void test_wrappers_reject_missing_arguments(void **state)
     assert_false(get_record(f->store, "w", T0_MS, &out));
 }
 
+/* The principal digest is kept and returned unchanged, on a conflict too. */
+static void test_principal_round_trip(void **state)
+{
+    fixture *f = *state;
+    gda_record rec = in_progress("who", "00112233445566778899aabbccddeeff", 0x10, T0_MS);
+    for (size_t i = 0; i < GDA_PRINCIPAL_DIGEST_LEN; i++)
+        rec.principal[i] = (uint8_t)(0xa0 + i);
+    put_expect(f->store, &rec, T0_MS, true);
+    gda_record out;
+    assert_true(get_record(f->store, "who", T0_MS, &out));
+    assert_memory_equal(out.principal, rec.principal, GDA_PRINCIPAL_DIGEST_LEN);
+    gda_record_clear(&out);
+
+    gda_record twin = in_progress("who", "ffeeddccbbaa99887766554433221100", 0x10, T0_MS);
+    gda_store_call call = at(T0_MS + 1);
+    gda_record existing;
+    memset(&existing, 0, sizeof existing);
+    bool inserted = true;
+    assert_int_equal(gda_store_put_if_absent(f->store, &twin, &call, &inserted, &existing, NULL),
+                     GDA_OK);
+    assert_false(inserted);
+    assert_memory_equal(existing.principal, rec.principal, GDA_PRINCIPAL_DIGEST_LEN);
+    gda_record_clear(&existing);
+
+    gda_record done = finished(&rec, GDA_RECORD_COMPLETED, 200, "{}", 2, T0_S + TTL_S);
+    assert_true(complete(f->store, &done, T0_MS + 10));
+    assert_true(get_record(f->store, "who", T0_MS + 20, &out));
+    assert_memory_equal(out.principal, rec.principal, GDA_PRINCIPAL_DIGEST_LEN);
+    gda_record_clear(&out);
+}
+
+/* A takeover allows for clock skew: a lease that passed less than skew_ms
+ * ago on this host's clock still holds; after that it is taken over. */
+static void test_takeover_allows_skew(void **state)
+{
+    fixture *f = *state;
+    gda_record rec = in_progress("skew", "00112233445566778899aabbccddeeff", 0x20, T0_MS);
+    put_expect(f->store, &rec, T0_MS, true);
+    gda_record next = in_progress("skew", "ffeeddccbbaa99887766554433221100", 0x20,
+                                  rec.lease_until_ms + 1000);
+    gda_store_call call = at(rec.lease_until_ms + 1000); /* passed 1 s ago */
+    call.skew_ms = 2000;
+    gda_record existing;
+    memset(&existing, 0, sizeof existing);
+    bool inserted = true;
+    assert_int_equal(gda_store_put_if_absent(f->store, &next, &call, &inserted, &existing, NULL),
+                     GDA_OK);
+    assert_false(inserted);
+    assert_string_equal(existing.owner, rec.owner);
+    gda_record_clear(&existing);
+
+    call = at(rec.lease_until_ms + 2001);
+    call.skew_ms = 2000;
+    assert_int_equal(gda_store_put_if_absent(f->store, &next, &call, &inserted, NULL, NULL),
+                     GDA_OK);
+    assert_true(inserted);
+}
+
+/* A finish after the record expired is refused, even while the record is
+ * still there (DynamoDB deletes expired items only eventually): it must not
+ * come back to life. */
+static void test_complete_after_expiry_refused(void **state)
+{
+    fixture *f = *state;
+    gda_record rec = in_progress("late", "00112233445566778899aabbccddeeff", 0x30, T0_MS);
+    rec.expires_at_s = T0_S + 5;
+    put_expect(f->store, &rec, T0_MS, true);
+    gda_record done = finished(&rec, GDA_RECORD_COMPLETED, 200, "{}", 2, T0_S + TTL_S);
+    assert_false(complete(f->store, &done, (T0_S + 6) * 1000));
+    gda_record out;
+    if (get_record(f->store, "late", (T0_S + 6) * 1000, &out)) {
+        assert_int_equal(out.state, GDA_RECORD_IN_PROGRESS);
+        assert_int_equal(out.expires_at_s, T0_S + 5);
+        gda_record_clear(&out);
+    }
+    /* Within its last second it still completes. */
+    gda_record other = in_progress("late2", "00112233445566778899aabbccddeeff", 0x30, T0_MS);
+    other.expires_at_s = T0_S + 5;
+    put_expect(f->store, &other, T0_MS, true);
+    gda_record done2 = finished(&other, GDA_RECORD_COMPLETED, 200, "{}", 2, T0_S + TTL_S);
+    assert_true(complete(f->store, &done2, (T0_S + 5) * 1000 + 999));
+}
+
+/* A body over the store's declared limit is refused before any write, and
+ * the record stays as it was. */
+static void test_body_over_max_refused(void **state)
+{
+    fixture *f = *state;
+    if (f->store->max_body == 0)
+        return; /* unlimited (the memory store): nothing to exceed */
+    gda_record rec = in_progress("big", "00112233445566778899aabbccddeeff", 0x40, T0_MS);
+    put_expect(f->store, &rec, T0_MS, true);
+    static const uint8_t byte = 'x';
+    gda_record done = finished(&rec, GDA_RECORD_COMPLETED, 200, &byte, f->store->max_body + 1,
+                               T0_S + TTL_S);
+    gda_store_call call = at(T0_MS + 1);
+    bool applied = true;
+    gda_error err;
+    assert_int_equal(gda_store_complete(f->store, &done, &call, &applied, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    assert_false(applied);
+    gda_record out;
+    assert_true(get_record(f->store, "big", T0_MS + 2, &out));
+    assert_int_equal(out.state, GDA_RECORD_IN_PROGRESS);
+    gda_record_clear(&out);
+}
+
 #define SUITE_TEST(fn) cmocka_unit_test_prestate_setup_teardown(fn, fixture_setup, fixture_teardown, (void *)backend)
 
 int store_suite_run(const store_suite_backend *backend)
@@ -833,6 +940,10 @@ int store_suite_run(const store_suite_backend *backend)
         SUITE_TEST(test_many_keys),
         SUITE_TEST(test_concurrent_put_if_absent),
         SUITE_TEST(test_wrappers_reject_missing_arguments),
+        SUITE_TEST(test_principal_round_trip),
+        SUITE_TEST(test_takeover_allows_skew),
+        SUITE_TEST(test_complete_after_expiry_refused),
+        SUITE_TEST(test_body_over_max_refused),
     };
     return _cmocka_run_group_tests(backend->name ? backend->name : "store", tests,
                                    sizeof tests / sizeof tests[0], NULL, NULL);

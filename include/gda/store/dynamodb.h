@@ -18,7 +18,18 @@
  * table, partition key "requestId" of type S):
  *   requestId S, state S (IN_PROGRESS | COMPLETED | ACCEPTED), payloadHash B,
  *   owner S, leaseUntilMs N, expiresAt N (TTL, epoch s), statusCode N,
- *   body B, flags N.
+ *   body B, flags N, principal B (32 bytes; items written by libgda 0.1
+ *   lack it and read as the all-zero digest, which no caller matches).
+ *
+ * Takeovers allow for clock skew (gda_store_call.skew_ms): the PutItem
+ * condition compares the lease and the expiry with now - skew. complete
+ * also requires the item unexpired at now (DynamoDB deletes expired items
+ * only eventually), with no margin.
+ *
+ * Cached bodies are limited to GDA_DYNAMODB_MAX_BODY bytes (gda_store.max_body):
+ * DynamoDB's 400 KB item limit counts the base64-free binary size of every
+ * attribute name and value, and the other attributes with the longest key
+ * take well under 4 KB.
  *
  * Throttling, 5xx and connection failures are retried with full-jitter
  * exponential backoff, never past the call's deadline_ms.
@@ -46,6 +57,11 @@ extern "C" {
  * (e.g. http://127.0.0.1:8000 for a local DynamoDB-compatible server). */
 #define GDA_DYNAMODB_ENDPOINT_ENV "GDA_DYNAMODB_ENDPOINT"
 
+/** Largest cached body the store keeps (gda_store.max_body): DynamoDB's
+ * 400 KB item limit less 4 KB for the key (at most GDA_KEY_MAX bytes), the
+ * other attributes and their names. */
+#define GDA_DYNAMODB_MAX_BODY (400 * 1024 - 4096)
+
 /** Store settings; gda_dynamodb_options_init zeroes them (every zero or NULL
  * field takes its default) and the caller sets the table. */
 typedef struct gda_dynamodb_options {
@@ -64,6 +80,7 @@ typedef struct gda_dynamodb_options {
     const char *attr_status;     /**< "statusCode" */
     const char *attr_body;       /**< "body" */
     const char *attr_flags;      /**< "flags" */
+    const char *attr_principal;  /**< "principal" (keyed digest of the creating caller) */
 
     /** Retries of throttling / 5xx / connection failures within one call. */
     unsigned max_attempts;       /**< 0: 8 */

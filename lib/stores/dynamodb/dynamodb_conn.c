@@ -20,7 +20,7 @@ void gda_dynamodb_options_init(gda_dynamodb_options *opts)
 static void names_free(dynamodb_names *n)
 {
     char **all[] = {&n->key,    &n->state,  &n->payload, &n->owner, &n->lease,
-                    &n->expires, &n->status, &n->body,    &n->flags};
+                    &n->expires, &n->status, &n->body,    &n->flags, &n->principal};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         free(*all[i]);
         *all[i] = NULL;
@@ -54,6 +54,7 @@ static gda_status names_init(dynamodb_names *n, const gda_dynamodb_options *o, g
         {&n->status, o->attr_status, "statusCode", "attr_status"},
         {&n->body, o->attr_body, "body", "attr_body"},
         {&n->flags, o->attr_flags, "flags", "attr_flags"},
+        {&n->principal, o->attr_principal, "principal", "attr_principal"},
     };
     const size_t count = sizeof spec / sizeof spec[0];
     for (size_t i = 0; i < count; i++) {

@@ -27,6 +27,7 @@ typedef struct dynamodb_names {
     char *status;
     char *body;
     char *flags;
+    char *principal;
 } dynamodb_names;
 
 /* Everything a request needs: the client, the table and the names. */

@@ -78,7 +78,9 @@ json_t *dynamodb_item_from_record(const dynamodb_names *names, const gda_record 
               put_attr(item, names->payload, dynamodb_binary_value(rec->payload_hash, GDA_PAYLOAD_HASH_LEN)) &&
               put_attr(item, names->owner, json_pack("{s:s}", "S", rec->owner)) &&
               put_attr(item, names->lease, dynamodb_number_value(rec->lease_until_ms)) &&
-              put_attr(item, names->flags, dynamodb_number_value((int64_t)rec->flags));
+              put_attr(item, names->flags, dynamodb_number_value((int64_t)rec->flags)) &&
+              put_attr(item, names->principal,
+                       dynamodb_binary_value(rec->principal, GDA_PRINCIPAL_DIGEST_LEN));
     /* No expiry means "never": leave the TTL attribute out, so neither
      * DynamoDB's TTL nor the expiry condition ever matches it. */
     if (ok && rec->expires_at_s > 0)
@@ -178,6 +180,23 @@ gda_status dynamodb_item_to_record(const dynamodb_names *names, json_t *item, gd
         free(hash);
         if (st != GDA_OK) {
             field = names->payload;
+            goto fail;
+        }
+    }
+    /* Absent on items libgda 0.1 wrote: the all-zero digest, which no
+     * caller's HMAC equals, so such an item is nobody's to read. */
+    if (json_object_get(item, names->principal)) {
+        const char *principal = typed(item, names->principal, "B");
+        uint8_t *digest = NULL;
+        size_t digest_len = 0;
+        st = principal ? decode_binary(principal, &digest, &digest_len) : GDA_ERR_STORE;
+        if (st == GDA_OK && digest_len != GDA_PRINCIPAL_DIGEST_LEN)
+            st = GDA_ERR_STORE;
+        if (st == GDA_OK)
+            memcpy(rec.principal, digest, GDA_PRINCIPAL_DIGEST_LEN);
+        free(digest);
+        if (st != GDA_OK) {
+            field = names->principal;
             goto fail;
         }
     }

@@ -141,16 +141,18 @@ static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec
     *inserted = false;
 
     json_t *item = dynamodb_item_from_record(n, rec);
-    /* Insert unless a live record exists: exactly the negation of
-     * gda_record_is_live at now_ms (expired: expiresAt < now in seconds;
-     * lease past: leaseUntilMs <= now in ms). */
+    /* Insert unless a record blocks the takeover: exactly the negation of
+     * gda_record_blocks_takeover, i.e. of gda_record_is_live at now - skew
+     * (expired: expiresAt < then in seconds; lease past: leaseUntilMs <=
+     * then in ms), so a host whose clock runs ahead never takes over. */
+    int64_t then_ms = call->now_ms - (call->skew_ms > 0 ? call->skew_ms : 0);
     json_t *req = item ? json_pack(
         "{s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:o, s:o, s:{s:s}}, s:s}",
         "TableName", s->conn.table, "Item", item, "ConditionExpression",
         "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)",
         "ExpressionAttributeNames", "#k", n->key, "#e", n->expires, "#s", n->state, "#l",
-        n->lease, "ExpressionAttributeValues", ":now_s", dynamodb_number_value(call->now_ms / 1000),
-        ":now_ms", dynamodb_number_value(call->now_ms), ":in_progress", "S", "IN_PROGRESS",
+        n->lease, "ExpressionAttributeValues", ":now_s", dynamodb_number_value(then_ms / 1000),
+        ":now_ms", dynamodb_number_value(then_ms), ":in_progress", "S", "IN_PROGRESS",
         "ReturnValuesOnConditionCheckFailure", "ALL_OLD")
                        : NULL;
     if (!req)
@@ -180,7 +182,7 @@ static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec
             *inserted = true;
             break;
         }
-        if (found && gda_record_is_live(&current, call->now_ms)) {
+        if (found && gda_record_blocks_takeover(&current, call)) {
             *existing = current;
             break;
         }
@@ -224,6 +226,10 @@ static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
                              "store complete: state must be COMPLETED or ACCEPTED");
 
+    if (rec->body_len > GDA_DYNAMODB_MAX_BODY)
+        return gda_error_set(err, GDA_ERR_RESULT_TOO_LARGE, NULL,
+                             "result of %zu bytes is over DynamoDB's %d-byte limit",
+                             rec->body_len, GDA_DYNAMODB_MAX_BODY);
     bool has_body = rec->body && rec->body_len > 0;
     bool has_expiry = rec->expires_at_s > 0;
     char update[160];
@@ -238,6 +244,10 @@ static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
                                dynamodb_number_value(rec->status_code), ":flags",
                                dynamodb_number_value((int64_t)rec->flags), ":owner", "S", rec->owner,
                                ":completed", "S", "COMPLETED");
+    /* Not expired at now (no skew): a late finish must not revive an item
+     * that DynamoDB's TTL has not deleted yet. */
+    if (values)
+        json_object_set_new(values, ":now_s", dynamodb_number_value(call->now_ms / 1000));
     bool ok = values != NULL;
     if (ok && has_expiry)
         ok = json_object_set_new(values, ":expires", dynamodb_number_value(rec->expires_at_s)) == 0;
@@ -248,7 +258,9 @@ static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
                                  "s:O, s:s}",
                                  "TableName", s->conn.table, "Key", n->key,
                                  dynamodb_key_value(rec->key), "UpdateExpression", update,
-                                 "ConditionExpression", "#o = :owner AND #s <> :completed",
+                                 "ConditionExpression",
+                                 "#o = :owner AND #s <> :completed AND "
+                                 "(attribute_not_exists(#e) OR #e >= :now_s)",
                                  "ExpressionAttributeNames", "#s", n->state, "#c", n->status,
                                  "#f", n->flags, "#l", n->lease, "#e", n->expires, "#b", n->body,
                                  "#o", n->owner, "ExpressionAttributeValues", values,
@@ -345,6 +357,7 @@ gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_error *e
         return NULL;
     }
     s->base.ops = &dynamodb_ops;
+    s->base.max_body = GDA_DYNAMODB_MAX_BODY;
     return &s->base;
 }
 

@@ -339,7 +339,9 @@ static void test_put_request_shape(void **state)
     o.attr_key = "id";
     gda_store *store = open_on(standin_endpoint(s), "shape_table", &o);
     gda_store_call call = at(T0_MS + 1234);
+    call.skew_ms = 2000; /* compared as if 2 s earlier: a fast clock takes nothing over */
     gda_record rec = in_progress("wire-key", "0123456789abcdef0123456789abcdef", 0xab, T0_MS);
+    memset(rec.principal, 0xcd, sizeof rec.principal);
     bool inserted = false;
     gda_error err;
     assert_int_equal(gda_store_put_if_absent(store, &rec, &call, &inserted, NULL, &err), GDA_OK);
@@ -358,8 +360,8 @@ static void test_put_request_shape(void **state)
     assert_string_equal(json_string_value(json_object_get(names, "#k")), "id");
     assert_string_equal(json_string_value(json_object_get(names, "#e")), "expiresAt");
     json_t *values = json_object_get(req, "ExpressionAttributeValues");
-    assert_string_equal(attr(values, ":now_s", "N"), "1700000001");
-    assert_string_equal(attr(values, ":now_ms", "N"), "1700000001234");
+    assert_string_equal(attr(values, ":now_s", "N"), "1699999999");
+    assert_string_equal(attr(values, ":now_ms", "N"), "1699999999234");
     json_t *item = json_object_get(req, "Item");
     assert_string_equal(attr(item, "id", "S"), "wire-key");
     assert_string_equal(attr(item, "state", "S"), "IN_PROGRESS");
@@ -371,6 +373,8 @@ static void test_put_request_shape(void **state)
     assert_string_equal(attr(item, "payloadHash", "B"),
                         "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=");
     assert_null(json_object_get(item, "body"));
+    /* The creating caller, as the engine's keyed digest. */
+    assert_string_equal(attr(item, "principal", "B"), "zc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc0=");
     json_decref(req);
     gda_store_close(store);
     standin_stop(s);
@@ -478,13 +482,15 @@ static void test_complete_and_release_request_shape(void **state)
     assert_true(applied);
     json_t *req = request_json(s, 0);
     assert_string_equal(json_string_value(json_object_get(req, "ConditionExpression")),
-                        "#o = :owner AND #s <> :completed");
+                        "#o = :owner AND #s <> :completed AND "
+                        "(attribute_not_exists(#e) OR #e >= :now_s)");
     json_t *values = json_object_get(req, "ExpressionAttributeValues");
     assert_string_equal(attr(values, ":owner", "S"), rec.owner);
     assert_string_equal(attr(values, ":state", "S"), "COMPLETED");
     assert_string_equal(attr(values, ":status", "N"), "200");
     assert_string_equal(attr(values, ":expires", "N"), "1700003600");
     assert_string_equal(attr(values, ":body", "B"), "aGk=");
+    assert_string_equal(attr(values, ":now_s", "N"), "1700000000"); /* no skew for a finish */
     json_decref(req);
 
     /* A failed condition without a retry in between: not applied. */
