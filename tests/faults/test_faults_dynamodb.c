@@ -5,6 +5,15 @@
  * nothing executes; after a restart on the same data the refused request
  * executes once and the result completed before the outage replays byte
  * for byte.
+ *
+ * Lost answers: a fault-injecting front between the store and dynalite
+ * applies a PutItem (begin) or UpdateItem (complete), then drops the
+ * connection before the answer, on a fresh or a reused keep-alive
+ * connection. On a reused one libcurl re-sends the write by itself; on a
+ * fresh one the store's retry does. Either way the re-sent write is refused
+ * by its condition against our own write, and must count as applied: the
+ * request sent three times runs the handler once and all three answers are
+ * the same 200.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +32,7 @@
 
 #include "dynalite.h"
 #include "fault_app.h"
+#include "fault_front.h"
 
 static dynalite_server server;
 static char tmpdir[64];
@@ -108,6 +118,74 @@ static void test_dynamodb_down_and_back(void **state)
     gda_app_free(app);
 }
 
+static void lost_answer(fault_front *front, const char *ledger, const char *operation,
+                        bool reused, const char *rid)
+{
+    static const char *const env[] = {"GDA_IN_PROGRESS_WAIT_MS", "0", NULL};
+    fault_front_close_after_each(front, !reused);
+    gda_app *app = fault_app_new("dynamodb:gda-lost", ledger, env, false);
+    assert_non_null(app);
+    char warm_id[64];
+    snprintf(warm_id, sizeof warm_id, "%s-warm", rid);
+    char *warm = fault_body(warm_id, NULL);
+    /* Makes the next PutItem travel on a connection already used. */
+    assert_int_equal(fault_post(app, warm, 10000, NULL), 200);
+    free(warm);
+
+    unsigned dropped = fault_front_dropped(front);
+    unsigned sent = fault_front_count(front, operation);
+    fault_front_drop_answer(front, operation, reused);
+    char *body = fault_body(rid, NULL);
+    char *answers[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        int status = fault_post(app, body, 10000, &answers[i]);
+        if (status != 200)
+            fail_msg("%s lost on a %s connection: attempt %d answered %d: %s", operation,
+                     reused ? "reused" : "fresh", i + 1, status, answers[i]);
+    }
+    assert_int_equal(fault_front_dropped(front), dropped + 1); /* the fault really happened */
+    assert_true(fault_front_count(front, operation) >= sent + 2); /* and it was re-sent */
+    assert_int_equal(fault_ledger_count(ledger, rid), 1);
+    assert_string_equal(answers[0], answers[1]);
+    assert_string_equal(answers[1], answers[2]);
+    for (int i = 0; i < 3; i++)
+        free(answers[i]);
+    free(body);
+    gda_app_free(app);
+}
+
+static void test_lost_answers(void **state)
+{
+    (void)state;
+    dynalite_server upstream;
+    memset(&upstream, 0, sizeof upstream);
+    if (!dynalite_start(&upstream, false))
+        fail_msg("dynalite: %s", upstream.error);
+    dynalite_set_test_credentials();
+    gda_dynamodb_options opts;
+    gda_dynamodb_options_init(&opts);
+    opts.table = "gda-lost";
+    opts.endpoint = upstream.endpoint;
+    gda_error err;
+    bool created = false, ttl = false;
+    if (gda_dynamodb_create_table(&opts, wall_ms() + 20000, &created, &ttl, &err) != GDA_OK)
+        fail_msg("create table: %s", err.message);
+    fault_front *front = fault_front_start(upstream.port);
+    assert_non_null(front);
+    setenv("GDA_DYNAMODB_ENDPOINT", fault_front_endpoint(front), 1);
+
+    char ledger[128];
+    snprintf(ledger, sizeof ledger, "%s/lost.ledger", tmpdir);
+    lost_answer(front, ledger, "PutItem", false, "lost-put-fresh");
+    lost_answer(front, ledger, "PutItem", true, "lost-put-reused");
+    lost_answer(front, ledger, "UpdateItem", false, "lost-update-fresh");
+    lost_answer(front, ledger, "UpdateItem", true, "lost-update-reused");
+
+    fault_front_stop(front);
+    dynalite_stop(&upstream);
+    setenv("GDA_DYNAMODB_ENDPOINT", server.endpoint, 1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -129,6 +207,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dynamodb_down_and_back),
+        cmocka_unit_test(test_lost_answers),
     };
     return cmocka_run_group_tests_name("faults: DynamoDB store", tests, setup, teardown);
 }
