@@ -69,7 +69,7 @@ gda_app_config gda_app_config_default(void)
     cfg.in_progress_wait_ms = GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS;
     cfg.in_progress_policy = GDA_IDEM_BUSY_RETRY;
     cfg.clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
-    cfg.direct_invocation_trusted = true;
+    cfg.direct_invocation_trusted = false; /* deny by default: see app.h */
     return cfg;
 }
 

@@ -18,6 +18,7 @@ int main(void)
     gda_error err = {0};
     gda_app_config cfg = gda_app_config_default();
     cfg.handler = tier;
+    cfg.direct_invocation_trusted = true; /* only Genesys' Lambda integration invokes it */
     gda_app *app = gda_app_new(&cfg, &err);
     gda_http_request req = {0};
     gda_http_response resp = {0};

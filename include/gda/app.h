@@ -153,10 +153,13 @@ typedef struct gda_app_config {
                                   * GDA_STORE_DEFAULT_SKEW_MS */
     size_t local_cache_entries;  /**< LRU of completed records in front of the store; 0: off */
 
-    /** Direct Lambda invocation is already authenticated by IAM (only a
-     * principal with lambda:InvokeFunction can send it). true (default) skips
-     * header authentication for GDA_EVENT_DIRECT; false verifies it like HTTP
-     * (which, having no headers, it then fails). */
+    /** Direct Lambda invocation is authenticated by IAM (only a principal
+     * with lambda:InvokeFunction can send it) — but an API Gateway with a
+     * non-proxy or passthrough integration also delivers the raw body as a
+     * direct event, with no credential checked. So false (default) verifies
+     * direct invocations like HTTP (which, having no headers, they fail);
+     * true skips header authentication for GDA_EVENT_DIRECT only: set it
+     * for a function only Genesys' Lambda data-action integration invokes. */
     bool direct_invocation_trusted;
 
     gda_idem_now_fn clock;   /**< NULL: the system wall clock (epoch ms) */

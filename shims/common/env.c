@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -25,6 +26,7 @@
 /* Lambda's longest run, 15 minutes: no lease or budget needs more. */
 #define MAX_DURATION_MS (15 * 60 * 1000)
 #define MAX_TTL_S (366 * 24 * 3600)
+#define MAX_SKEW_MS 60000
 #define OPTIONS_MAX 1024
 
 typedef struct env {
@@ -216,11 +218,12 @@ static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *er
     return GDA_OK;
 }
 
-/* GDA_DATA_KEY: base64 (standard alphabet, padding optional) of 32 bytes,
- * decoded into guarded memory. */
-static gda_status read_data_key(const env *e, uint8_t **key, gda_error *err)
+/* GDA_DATA_KEY, GDA_HASH_KEY: base64 (standard alphabet, padding optional)
+ * of 32 bytes, decoded into guarded memory. */
+_Static_assert(GDA_IDEM_DATA_KEY_LEN == GDA_IDEM_HASH_KEY_LEN, "one reader for both keys");
+static gda_status read_key(const env *e, const char *name, uint8_t **key, gda_error *err)
 {
-    const char *v = env_get(e, "GDA_DATA_KEY");
+    const char *v = env_get(e, name);
     *key = NULL;
     if (!v)
         return GDA_OK;
@@ -241,12 +244,18 @@ static gda_status read_data_key(const env *e, uint8_t **key, gda_error *err)
     }
     if (rc != 0 || n != GDA_IDEM_DATA_KEY_LEN) {
         sodium_free(buf);
-        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY",
-                             "GDA_DATA_KEY must be the base64 of exactly %d bytes",
-                             GDA_IDEM_DATA_KEY_LEN);
+        return gda_error_set(err, GDA_ERR_CONFIG, name, "%s must be the base64 of exactly %d bytes",
+                             name, GDA_IDEM_DATA_KEY_LEN);
     }
     *key = buf;
     return GDA_OK;
+}
+
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* gda_app_new names settings by their config field; say the variable. */
@@ -265,6 +274,8 @@ static const char *variable_for_field(const char *field)
         {"metrics_namespace", "GDA_METRICS_NAMESPACE"},
         {"service", "GDA_SERVICE"},
         {"level", "GDA_LOG_LEVEL"},
+        {"clock_skew_ms", "GDA_CLOCK_SKEW_MS"},
+        {"hash_key", "GDA_HASH_KEY"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (strcmp(field, map[i].field) == 0)
@@ -302,7 +313,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
 
     gda_status st = GDA_OK;
     int64_t v;
-    uint8_t *data_key = NULL;
+    uint8_t *data_key = NULL, *hash_key = NULL;
 
     /* Plain settings first: they cost nothing to check and fail fast. */
     v = (int64_t)cfg.ttl_s;
@@ -325,6 +336,10 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     if ((st = env_int(&e, "GDA_IN_PROGRESS_WAIT_MS", 0, MAX_DURATION_MS, &v, err)) != GDA_OK)
         goto done;
     cfg.in_progress_wait_ms = v;
+    v = cfg.clock_skew_ms;
+    if ((st = env_int(&e, "GDA_CLOCK_SKEW_MS", 0, MAX_SKEW_MS, &v, err)) != GDA_OK)
+        goto done;
+    cfg.clock_skew_ms = v;
     if ((st = env_bool(&e, "GDA_DIRECT_TRUSTED", &cfg.direct_invocation_trusted, err)) !=
         GDA_OK)
         goto done;
@@ -370,20 +385,40 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     if (route)
         cfg.route = route;
 
-    if ((st = read_data_key(&e, &data_key, err)) != GDA_OK)
+    if ((st = read_key(&e, "GDA_DATA_KEY", &data_key, err)) != GDA_OK ||
+        (st = read_key(&e, "GDA_HASH_KEY", &hash_key, err)) != GDA_OK)
         goto done;
     cfg.data_key = data_key;
+    cfg.hash_key = hash_key;
 
     if ((st = build_verifier(&e, &cfg.verifier, err)) != GDA_OK)
         goto done;
 
     const char *uri = env_get(&e, "GDA_STORE");
+    if (!uri && o->many_instances) {
+        st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE",
+                           "GDA_STORE is not set: choose dynamodb:TABLE (shared by every "
+                           "instance), sqlite:PATH (one host) or memory (this instance only: "
+                           "a retry reaching another one runs the handler again)");
+        goto done;
+    }
     if (!uri)
         uri = o->default_store ? o->default_store : "memory";
     gda_error serr;
     gda_error_clear(&serr);
     if (!(cfg.store = gda_store_open_uri(uri, &serr))) {
         st = gda_error_set(err, serr.code, "GDA_STORE", "GDA_STORE: %s", serr.message);
+        goto done;
+    }
+    /* A store shared by processes or hosts needs one secret for the keyed
+     * payload hash and principal digests in all of them: without it each
+     * process draws its own, and every retry after a restart is a 422. */
+    bool durable = strcmp(cfg.store->ops->name, "memory") != 0;
+    if (durable && !data_key && !hash_key) {
+        st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
+                           "GDA_STORE names a durable store, so set GDA_DATA_KEY or "
+                           "GDA_HASH_KEY (base64 of 32 bytes, e.g. from `gda keygen`), the same "
+                           "in every instance that shares it");
         goto done;
     }
 
@@ -401,6 +436,12 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
                                  aerr.message);
         goto done;
     }
+    if (!durable && o->many_instances)
+        gda_log(gda_app_logger(app), GDA_LOG_WARN,
+                cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL,
+                "GDA_STORE is a memory store: results live in this instance only, so a retry "
+                "that reaches another instance runs the handler again; use dynamodb:TABLE",
+                NULL);
     *out = app;
 
 done:
@@ -408,5 +449,6 @@ done:
     gda_store_close(cfg.store);
     gda_spec_free(spec);
     sodium_free(data_key);
+    sodium_free(hash_key);
     return st;
 }

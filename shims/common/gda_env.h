@@ -43,6 +43,11 @@ typedef struct gda_env_overrides {
     gda_env_get_fn getenv;     /* NULL: getenv(3) (tests pass a table) */
     void *getenv_user;
     const char *default_store; /* store URI when GDA_STORE is unset; NULL: "memory" */
+    /* The program runs as many instances behind one endpoint (Lambda
+     * containers): GDA_STORE must be set (default_store is ignored), and a
+     * memory store gets a WARN at start, since a retry that reaches another
+     * instance runs the handler again. */
+    bool many_instances;
     gda_spec *spec;            /* the input contract, taken over by the app (also on
                                 * failure); NULL: the reference Genesys contract */
     gda_log_sink_fn log_sink;  /* NULL: standard output */
@@ -76,7 +81,7 @@ GDA_API bool gda_store_backend_available(const char *scheme);
  * GDA_AUTH, GDA_SECRETS, GDA_SECRETS_FILE, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS,
  * GDA_STORE, GDA_TTL_S, GDA_MAX_BODY, GDA_LOG_LEVEL (else
  * AWS_LAMBDA_LOG_LEVEL), GDA_ROUTE, GDA_IN_PROGRESS, GDA_IN_PROGRESS_WAIT_MS,
- * GDA_DATA_KEY, GDA_LEASE_MS, GDA_HANDLER_BUDGET_MS, GDA_DIRECT_TRUSTED,
+ * GDA_DATA_KEY, GDA_HASH_KEY, GDA_CLOCK_SKEW_MS, GDA_LEASE_MS, GDA_HANDLER_BUDGET_MS, GDA_DIRECT_TRUSTED,
  * GDA_METRICS_NAMESPACE, GDA_SERVICE (else AWS_LAMBDA_FUNCTION_NAME).
  * An empty value counts as unset. overrides may be NULL.
  * On success *out is the new app (gda_app_free). Errors (*out NULL):

@@ -134,6 +134,7 @@ int main(void)
         memset(&ov, 0, sizeof ov);
         ov.getenv = env_with_keyring;
         ov.getenv_user = &kenv;
+        ov.many_instances = true; /* containers come and go: GDA_STORE is a choice */
         gda_app *app = NULL;
         st = gda_env_app_new(handler.fn, handler.user, &ov, &app, &err);
         gda_secrets_text_free(ring);

@@ -148,6 +148,9 @@ static gda_app *build_app(enrichment_table *table, gda_error *err)
     cfg.log.sink = sink_stderr;
     cfg.handler = enrichment_handler;
     cfg.handler_user = table;
+    /* The Lambda data action invokes the function directly (IAM-checked),
+     * as the example's AWS template configures it (GDA_DIRECT_TRUSTED). */
+    cfg.direct_invocation_trusted = true;
     return gda_app_new(&cfg, err);
 }
 

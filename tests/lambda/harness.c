@@ -53,14 +53,23 @@ pid_t harness_spawn(const char *program, const char *api, const char *const *env
     envp[n++] = (char *)"PATH=/usr/bin:/bin";
     envp[n++] = api_var;
     envp[n++] = (char *)"GDA_LOG_LEVEL=WARN";
+    envp[n++] = (char *)"GDA_DIRECT_TRUSTED=true";
+    envp[n++] = (char *)"GDA_STORE=memory";
     for (size_t i = 0; env && env[i] && n < 63; i++) {
-        /* a later entry replaces an earlier one of the same name */
+        /* a later entry replaces an earlier one of the same name; a bare
+         * name removes it */
         const char *eq = strchr(env[i], '=');
         size_t name_len = eq ? (size_t)(eq - env[i]) + 1 : strlen(env[i]);
         size_t j;
         for (j = 0; j < n; j++)
-            if (strncmp(envp[j], env[i], name_len) == 0)
+            if (strncmp(envp[j], env[i], name_len) == 0 &&
+                (eq || envp[j][name_len] == '='))
                 break;
+        if (!eq) {
+            if (j < n)
+                envp[j] = envp[--n];
+            continue;
+        }
         envp[j] = (char *)env[i];
         if (j == n)
             n++;

@@ -14,8 +14,10 @@
 #include <jansson.h>
 
 /* Start program with a clean environment: PATH, AWS_LAMBDA_RUNTIME_API=api,
- * GDA_LOG_LEVEL=WARN, then each "NAME=value" of env (NULL-terminated; a
- * later entry wins). stdout/stderr go to log_path when not NULL (else
+ * GDA_LOG_LEVEL=WARN, and the baseline of a function that only Genesys'
+ * Lambda integration invokes (GDA_DIRECT_TRUSTED=true, GDA_STORE=memory),
+ * then each "NAME=value" of env (NULL-terminated; a later entry wins; a bare
+ * "NAME" removes the variable, to test the program's own defaults). stdout/stderr go to log_path when not NULL (else
  * /dev/null). chroot_dir: run chrooted there (program is then a path inside
  * it). When the test runs with GDA_TEST_WRAPPER (../test_wrapper.h), the
  * program runs under that command (not when chrooted). Returns the pid or

@@ -574,6 +574,54 @@ static void test_init_failures(void **state)
     run_init_failure(bad_mode, "Runtime.InitError.Config", "GDA_MODE");
     static const char *const bad_ttl[] = {"GDA_TTL_S=soon", NULL};
     run_init_failure(bad_ttl, "Runtime.InitError.Config", "GDA_TTL_S");
+    /* Containers come and go: the store is a choice, never a default. */
+    static const char *const no_store[] = {"GDA_STORE", NULL};
+    run_init_failure(no_store, "Runtime.InitError.Config", "GDA_STORE");
+    /* A durable store needs the key its hashes are made with. */
+    char store[300], db[280];
+    snprintf(db, sizeof db, "%s/nokey.db", workdir);
+    snprintf(store, sizeof store, "GDA_STORE=sqlite:%s", db);
+    const char *const no_key[] = {store, NULL};
+    run_init_failure(no_key, "Runtime.InitError.Config", "GDA_HASH_KEY");
+    static const char *const short_key[] = {"GDA_HASH_KEY=AAECAwQFBgcICQoLDA0ODw==", NULL};
+    run_init_failure(short_key, "Runtime.InitError.Config", "GDA_HASH_KEY");
+}
+
+/* A direct invocation is served without a credential only when the operator
+ * says so: an API Gateway passthrough integration delivers bodies the same
+ * way. And a memory store is served with a WARN saying what it costs. */
+static void test_direct_trust_and_memory_warning(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    static const char *const untrusted[] = {"GDA_DIRECT_TRUSTED", NULL};
+    fx_spawn(&f, bootstrap_test_path, untrusted);
+    char *body = harness_request_body("direct-untrusted", NULL);
+    uint64_t a = push_text(&f, body);
+    json_t *e = expect_error(&f, a, "Unauthorized");
+    json_decref(e);
+    assert_int_equal(ledger_lines(&f, "direct-untrusted"), 0);
+    fx_stop(&f);
+    FILE *log = fopen(f.log, "r");
+    assert_non_null(log);
+    char line[4096];
+    bool warned = false;
+    while (fgets(line, sizeof line, log))
+        warned |= strstr(line, "\"WARN\"") && strstr(line, "another instance");
+    fclose(log);
+    assert_true(warned);
+
+    fx g;
+    fx_init(&g, NULL);
+    static const char *const trusted[] = {"GDA_DIRECT_TRUSTED=true", NULL};
+    fx_spawn(&g, bootstrap_test_path, trusted);
+    uint64_t b = push_text(&g, body);
+    json_t *ok = expect_response(&g, b);
+    json_decref(ok);
+    assert_int_equal(ledger_lines(&g, "direct-untrusted"), 1);
+    fx_stop(&g);
+    free(body);
 }
 
 /* A secret the extension refuses (wrong id) is an init failure too. */
@@ -848,6 +896,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_runtime_api_faults),
         cmocka_unit_test(test_runtime_api_gone),
         cmocka_unit_test(test_init_failures),
+        cmocka_unit_test(test_direct_trust_and_memory_warning),
         cmocka_unit_test(test_init_failure_secret_refused),
         cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_authorizer_mode),

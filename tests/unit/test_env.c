@@ -87,6 +87,8 @@ static gda_status build(fake_env *e, gda_app **app, gda_error *err)
 }
 
 /* Building must fail with GDA_ERR_CONFIG naming var, without echoing value. */
+static char err_last_message[GDA_ERROR_MESSAGE_SIZE];
+
 static void expect_bad(fake_env *e, const char *var, const char *value)
 {
     set(e, var, value);
@@ -98,6 +100,7 @@ static void expect_bad(fake_env *e, const char *var, const char *value)
     assert_null(app);
     assert_string_equal(err.field, var);
     assert_non_null(strstr(err.message, var));
+    snprintf(err_last_message, sizeof err_last_message, "%s", err.message);
     if (strlen(value) >= 4 && strstr(err.message, value))
         fail_msg("%s: the message echoes the value: %s", var, err.message);
 }
@@ -271,6 +274,15 @@ static void test_store_variable(void **state)
         char uri[128];
         snprintf(uri, sizeof uri, "sqlite:%s/idem.db", dir);
         set(&e, "GDA_STORE", uri);
+        /* A durable store without a shared key for its hashes is refused:
+         * each process would draw its own, and retries after a restart
+         * would all be 422. */
+        gda_status no_key = build(&e, &app, &err);
+        assert_int_equal(no_key, GDA_ERR_CONFIG);
+        assert_null(app);
+        assert_string_equal(err.field, "GDA_HASH_KEY");
+        assert_non_null(strstr(err.message, "GDA_DATA_KEY"));
+        set(&e, "GDA_HASH_KEY", "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=");
         assert_int_equal(build(&e, &app, &err), GDA_OK);
         assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
         gda_app_free(app);
@@ -442,13 +454,19 @@ static void test_route_policy_direct_key(void **state)
     expect_bad(&e, "GDA_PAYLOAD_HASH", "sha1");
     set(&e, "GDA_PAYLOAD_HASH", NULL);
 
-    /* Direct invocations: trusted by default, verified when told. */
+    /* Direct invocations: verified by default (an API Gateway passthrough
+     * integration also delivers bodies as direct events), trusted when told. */
     const char body[] = "{\"interactionId\":\"0b3c7a2e-5f4d-4c1b-9a8e-1f2d3c4b5a69\","
                         "\"requestId\":\"direct-1\"}";
     gda_http_request direct = {0};
     direct.kind = GDA_EVENT_DIRECT;
     direct.body = gda_slice_make(body, sizeof body - 1);
     gda_http_response resp = {0};
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_handle(app, &direct, NULL, &resp);
+    assert_int_equal(resp.status, 401);
+    gda_app_free(app);
+    set(&e, "GDA_DIRECT_TRUSTED", "true");
     assert_int_equal(build(&e, &app, &err), GDA_OK);
     gda_app_handle(app, &direct, NULL, &resp);
     assert_int_equal(resp.status, 200);
@@ -473,6 +491,23 @@ static void test_route_policy_direct_key(void **state)
     expect_bad(&e, "GDA_DATA_KEY", "AAECAwQFBgcICQoLDA0ODw=="); /* 16 bytes */
     expect_bad(&e, "GDA_DATA_KEY", "not base64 at all!!");
     expect_bad(&e, "GDA_DATA_KEY", DATA_KEY_B64 "AAAA");
+    set(&e, "GDA_DATA_KEY", NULL);
+
+    /* Hash key: the same form; the message names the variable, never the value. */
+    set(&e, "GDA_HASH_KEY", DATA_KEY_B64);
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_HASH_KEY", "AAECAwQFBgcICQoLDA0ODw==");
+    assert_null(strstr(err_last_message, "AAECAw"));
+    set(&e, "GDA_HASH_KEY", NULL);
+
+    /* Clock skew allowance: 0 to 60000 ms. */
+    set(&e, "GDA_CLOCK_SKEW_MS", "0");
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    gda_app_free(app);
+    expect_bad(&e, "GDA_CLOCK_SKEW_MS", "60001");
+    expect_bad(&e, "GDA_CLOCK_SKEW_MS", "-1");
+    set(&e, "GDA_CLOCK_SKEW_MS", NULL);
     clear_lines();
 }
 
@@ -499,6 +534,22 @@ static void test_overrides(void **state)
     o.spec = gda_spec_new();
     assert_int_equal(gda_env_app_new(NULL, NULL, &o, &app, &err), GDA_ERR_CONFIG);
     assert_string_equal(err.field, "handler");
+
+    /* Many instances (Lambda): GDA_STORE must be chosen, whatever the
+     * default; a memory store is served with a WARN that says why not. */
+    o.spec = NULL;
+    o.many_instances = true;
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "GDA_STORE");
+    assert_non_null(strstr(err.message, "dynamodb:TABLE"));
+    set(&e, "GDA_STORE", "memory");
+    clear_lines();
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, &app, &err), GDA_OK);
+    bool warned = false;
+    for (size_t i = 0; i < n_lines; i++)
+        warned |= strstr(lines[i], "\"level\":\"WARN\"") && strstr(lines[i], "another instance");
+    assert_true(warned);
+    gda_app_free(app);
     clear_lines();
 }
 
