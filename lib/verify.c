@@ -434,6 +434,7 @@ const char *gda_auth_reason_str(gda_auth_reason reason)
     case GDA_AUTH_REPLAYED: return "replayed";
     case GDA_AUTH_AMBIGUOUS: return "ambiguous";
     case GDA_AUTH_ALGORITHM: return "algorithm";
+    case GDA_AUTH_UNBOUND: return "unbound";
     }
     return "unknown";
 }
@@ -910,10 +911,14 @@ static bool hex_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
     return ok;
 }
 
-/* hex, "sha256=<hex>" or base64 of exactly 32 bytes (44 characters, so
- * never mistaken for hex). */
+/* The MAC of signing string v1: "v1=<hex>" (what gda sign writes), or bare
+ * hex, "sha256=<hex>" or base64 of exactly 32 bytes (44 characters, so never
+ * mistaken for hex). Any other "vN=" is a version this library does not
+ * know: malformed, never guessed at. */
 static bool parse_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
 {
+    if (v.len > 3 && gda_slice_ieq(gda_slice_make(v.ptr, 3), "v1="))
+        return hex_mac(gda_slice_make(v.ptr + 3, v.len - 3), mac);
     if (v.len > 7 && gda_slice_ieq(gda_slice_make(v.ptr, 7), "sha256="))
         return hex_mac(gda_slice_make(v.ptr + 7, v.len - 7), mac);
     if (hex_mac(v, mac))
@@ -931,6 +936,40 @@ static bool parse_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
 static bool parse_timestamp(gda_slice v, int64_t *out)
 {
     return parse_digits(v, 12, out);
+}
+
+/* HMAC signing string v1 (docs/security.md), as slices:
+ *   "gda-hmac-v1\n" METHOD "\n" PATH ["?" QUERY] "\n" TIMESTAMP "\n" HEX(SHA-256(body))
+ * so a signature binds the method, the path and query, the time and the
+ * body: it cannot be replayed as a poll, on another path, or with another
+ * body. TIMESTAMP is empty with timestamp=off. */
+#define HMAC_V1_PARTS 10
+static size_t hmac_v1_parts(gda_slice method, gda_slice path, gda_slice query, gda_slice ts,
+                            const char body_hex[2 * GDA_SHA256_LEN + 1],
+                            gda_slice parts[HMAC_V1_PARTS])
+{
+    static const char label[] = "gda-hmac-v1\n";
+    size_t n = 0;
+    parts[n++] = gda_slice_make(label, sizeof label - 1);
+    parts[n++] = method;
+    parts[n++] = gda_slice_make("\n", 1);
+    parts[n++] = path;
+    if (query.len) {
+        parts[n++] = gda_slice_make("?", 1);
+        parts[n++] = query;
+    }
+    parts[n++] = gda_slice_make("\n", 1);
+    parts[n++] = ts;
+    parts[n++] = gda_slice_make("\n", 1);
+    parts[n++] = gda_slice_make(body_hex, 2 * GDA_SHA256_LEN);
+    return n;
+}
+
+static void body_hash_hex(gda_slice body, char out[2 * GDA_SHA256_LEN + 1])
+{
+    uint8_t digest[GDA_SHA256_LEN];
+    gda_sha256(body.ptr, body.len, digest);
+    sodium_bin2hex(out, 2 * GDA_SHA256_LEN + 1, digest, sizeof digest);
 }
 
 static void verify_hmac(const gda_verifier *v, const gda_keyring *ring,
@@ -957,9 +996,18 @@ static void verify_hmac(const gda_verifier *v, const gda_keyring *ring,
         out->reason = GDA_AUTH_MALFORMED;
         return;
     }
-    gda_slice parts[3] = {ts_text, {".", 1}, req->body};
-    const gda_slice *signed_parts = v->hmac_timestamp ? parts : &req->body;
-    size_t n_parts = v->hmac_timestamp ? 3 : 1;
+    /* Without a timestamp nothing bounds a signature's life: it may stand
+     * for one POST (idempotency makes a resend replay), never for a poll,
+     * which would read the result for as long as it is kept. */
+    if (!v->hmac_timestamp && !gda_slice_ieq(req->method, "POST")) {
+        out->reason = GDA_AUTH_UNBOUND;
+        return;
+    }
+    char body_hex[2 * GDA_SHA256_LEN + 1];
+    body_hash_hex(req->body, body_hex);
+    gda_slice signed_parts[HMAC_V1_PARTS];
+    size_t n_parts = hmac_v1_parts(req->method, req->path, req->query, ts_text, body_hex,
+                                   signed_parts);
     unsigned matched = 0;
     size_t which = 0;
     for (size_t i = 0; i < ring->n; i++) {
@@ -1296,14 +1344,19 @@ gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params, gda
         if (params->now_ms < 0)
             st = gda_error_set(err, GDA_ERR_CONFIG, "now", "the signing time must not be negative");
         snprintf(ts, sizeof ts, "%lld", (long long)(params->now_ms / 1000));
-        gda_slice parts[3] = {gda_slice_cstr(ts), {".", 1}, body};
+        char body_hex[2 * GDA_SHA256_LEN + 1];
+        body_hash_hex(body, body_hex);
+        gda_slice parts[HMAC_V1_PARTS];
+        size_t n_parts = hmac_v1_parts(gda_slice_cstr(params->method ? params->method : "POST"),
+                                       gda_slice_cstr(params->path ? params->path
+                                                                   : "/genesys/dataaction"),
+                                       GDA_SLICE_NULL,
+                                       v->hmac_timestamp ? gda_slice_cstr(ts) : GDA_SLICE_NULL,
+                                       body_hex, parts);
         uint8_t mac[GDA_SHA256_LEN];
-        if (v->hmac_timestamp)
-            gda_hmac_sha256_prepared(e->hmac, parts, 3, mac);
-        else
-            gda_hmac_sha256_prepared(e->hmac, &body, 1, mac);
-        char hex[2 * GDA_SHA256_LEN + 8] = "sha256=";
-        sodium_bin2hex(hex + 7, sizeof hex - 7, mac, sizeof mac);
+        gda_hmac_sha256_prepared(e->hmac, parts, n_parts, mac);
+        char hex[2 * GDA_SHA256_LEN + 4] = "v1=";
+        sodium_bin2hex(hex + 3, sizeof hex - 3, mac, sizeof mac);
         if (st == GDA_OK)
             st = add_header(out, v->header, strdup(hex));
         if (st == GDA_OK && v->hmac_timestamp)

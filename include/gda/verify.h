@@ -158,11 +158,14 @@ typedef enum gda_auth_reason {
     GDA_AUTH_EXPIRED = 4,   /**< JWT exp passed, nbf not reached, iat in the future */
     GDA_AUTH_REPLAYED = 5,  /**< HMAC timestamp outside the replay window */
     GDA_AUTH_AMBIGUOUS = 6, /**< credential or timestamp header repeated */
-    GDA_AUTH_ALGORITHM = 7  /**< JWT alg none, unknown, or not allowed */
+    GDA_AUTH_ALGORITHM = 7, /**< JWT alg none, unknown, or not allowed */
+    /** HMAC without a timestamp (timestamp=off) on a poll: such a signature
+     * never expires, so a captured one would read the result forever */
+    GDA_AUTH_UNBOUND = 8
 } gda_auth_reason;
 
 /** "accepted", "missing", "malformed", "mismatch", "expired", "replayed",
- * "ambiguous", "algorithm" ("unknown" otherwise). */
+ * "ambiguous", "algorithm", "unbound" ("unknown" otherwise). */
 GDA_API const char *gda_auth_reason_str(gda_auth_reason reason);
 
 /** JWT algorithm allow-list bits. */
@@ -263,6 +266,12 @@ typedef struct gda_sign_params {
     const char *ed25519_private;
     size_t ed25519_private_len; /**< bytes at ed25519_private */
     int64_t now_ms;        /**< timestamp header / iat */
+    /** HMAC: the method of the request the signature binds (signing string
+     * v1, docs/security.md); NULL: "POST". */
+    const char *method;
+    /** HMAC: its path as the endpoint routes it, with "?" and the query when
+     * there is one; NULL: "/genesys/dataaction". */
+    const char *path;
     int64_t jwt_ttl_s;     /**< exp = iat + ttl; 0: 300 */
     const char *jwt_subject; /**< "sub"; NULL: the key id */
 } gda_sign_params;

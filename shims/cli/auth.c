@@ -14,7 +14,8 @@
 enum {
     OPT_SCHEME = 256, OPT_KEYS, OPT_KEYS_FILE, OPT_HEADER, OPT_TS_HEADER, OPT_NO_TS, OPT_WINDOW,
     OPT_LEEWAY, OPT_ALGS, OPT_ISS, OPT_AUD, OPT_NO_EXP, OPT_NOW, OPT_BODY_FILE, OPT_HELP,
-    OPT_KEY_ID, OPT_SIGNING_KEY, OPT_SIGNING_KEY_FILE, OPT_TTL, OPT_SUBJECT, OPT_HEADERS_FILE
+    OPT_KEY_ID, OPT_SIGNING_KEY, OPT_SIGNING_KEY_FILE, OPT_TTL, OPT_SUBJECT, OPT_HEADERS_FILE,
+    OPT_METHOD, OPT_PATH
 };
 
 #define COMMON_OPTIONS                                                                  \
@@ -33,6 +34,8 @@ enum {
     {"now", required_argument, NULL, OPT_NOW},                                         \
     {"timestamp", required_argument, NULL, OPT_NOW},                                   \
     {"body-file", required_argument, NULL, OPT_BODY_FILE},                             \
+    {"method", required_argument, NULL, OPT_METHOD},                                   \
+    {"path", required_argument, NULL, OPT_PATH},                                       \
     {"help", no_argument, NULL, OPT_HELP}
 
 static const char common_help[] =
@@ -42,7 +45,10 @@ static const char common_help[] =
     "  --header NAME         credential header (default X-Genesys-Signature for token and\n"
     "                        hmac, Authorization for jwt and basic)\n"
     "  --timestamp-header N  hmac timestamp header (default X-Genesys-Timestamp)\n"
-    "  --no-timestamp        hmac over the body alone, with no timestamp binding\n"
+    "  --no-timestamp        hmac without a timestamp binding (then polls are refused)\n"
+    "  --method M            hmac: the request method the signature binds (default POST)\n"
+    "  --path P              hmac: the path (with ?query) the signature binds, as the\n"
+    "                        endpoint routes it (default /genesys/dataaction)\n"
     "  --window S            hmac replay window in seconds (default 300)\n"
     "  --leeway S            jwt clock leeway in seconds (default 60)\n"
     "  --algs LIST           jwt allow-list, e.g. HS256,EdDSA (default both)\n"
@@ -57,6 +63,7 @@ typedef struct auth_args {
     gda_verifier_options opt;
     bool scheme_set;
     const char *keys, *keys_file, *body_file;
+    const char *method, *path; /* hmac signing string v1 */
     int64_t now_ms;
     /* sign */
     const char *key_id, *signing_key, *signing_key_file, *subject;
@@ -131,6 +138,14 @@ static int common_option(int c, auth_args *a)
         a->now_ms = n * 1000;
         return 1;
     case OPT_BODY_FILE: a->body_file = optarg; return 1;
+    case OPT_METHOD: a->method = optarg; return 1;
+    case OPT_PATH:
+        if (optarg[0] != '/') {
+            fprintf(stderr, "gda: --path must start with '/'\n");
+            return -1;
+        }
+        a->path = optarg;
+        return 1;
     }
     return 0;
 }
@@ -270,6 +285,8 @@ int gda_cli_sign(int argc, char **argv)
     p.now_ms = a.now_ms >= 0 ? a.now_ms : gda_cli_now_ms();
     p.jwt_ttl_s = a.ttl_s;
     p.jwt_subject = a.subject;
+    p.method = a.method;
+    p.path = a.path;
     gda_signed_headers h;
     gda_error err;
     gda_error_clear(&err);
@@ -401,7 +418,13 @@ int gda_cli_verify(int argc, char **argv)
     gda_http_request req;
     memset(&req, 0, sizeof req);
     req.kind = GDA_EVENT_HTTP;
-    req.method = gda_slice_cstr("POST");
+    req.method = gda_slice_cstr(a.method ? a.method : "POST");
+    /* The path and query as the endpoint would see them. */
+    const char *full_path = a.path ? a.path : "/genesys/dataaction";
+    const char *q = strchr(full_path, '?');
+    req.path = gda_slice_make(full_path, q ? (size_t)(q - full_path) : strlen(full_path));
+    if (q)
+        req.query = gda_slice_cstr(q + 1);
     req.headers = headers;
     req.n_headers = n;
     req.body = gda_slice_make(body, body_len);

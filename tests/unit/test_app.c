@@ -510,6 +510,16 @@ static void test_unauthorized_hmac_and_jwt(void **state)
         assert_int_equal(ok.status, 200);
         gda_http_response_release(&ok);
 
+        /* The captured signature replayed as a poll of the result (hmac:
+         * the signature binds method and path, so it does not verify). */
+        if (s == 0) {
+            req_buf g;
+            make_req(&g, "GET", ROUTE "/req-4", NULL, 0);
+            for (size_t i = 0; i < sh.n; i++)
+                add_header(&g, sh.headers[i].name, sh.headers[i].value);
+            expect_401(&h, &g.http, "mismatch", generic_401);
+        }
+
         /* Tampered body under the same signature (hmac) / token (jwt). */
         req_buf t = r;
         t.http.headers = t.headers;

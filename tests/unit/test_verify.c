@@ -66,6 +66,7 @@ static gda_http_request request(const gda_header *hs, size_t n, const char *body
     memset(&req, 0, sizeof req);
     req.kind = GDA_EVENT_HTTP;
     req.method = gda_slice_cstr("POST");
+    req.path = gda_slice_cstr("/genesys/dataaction"); /* what the signer binds by default */
     req.headers = hs;
     req.n_headers = n;
     req.body = gda_slice_cstr(body);
@@ -351,6 +352,30 @@ static void test_token(void **state)
 
 /* ---- hmac --------------------------------------------------------------- */
 
+/* The MAC of signing string v1 for a POST to the default route without a
+ * timestamp, computed here with libsodium's own SHA-256 and HMAC (not the
+ * libcrypto-backed primitives the verifier uses) from a string built with
+ * snprintf: an independent reference. */
+static void reference_v1_mac(const uint8_t *key, size_t key_len, const char *body,
+                             const char *method, const char *path, const char *ts,
+                             uint8_t mac[32], char hex[65])
+{
+    uint8_t digest[32];
+    char body_hex[65];
+    crypto_hash_sha256(digest, (const uint8_t *)body, strlen(body));
+    sodium_bin2hex(body_hex, sizeof body_hex, digest, sizeof digest);
+    char text[512];
+    int n = snprintf(text, sizeof text, "gda-hmac-v1\n%s\n%s\n%s\n%s", method, path, ts,
+                     body_hex);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, key_len);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)text, (size_t)n);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(hex, 65, mac, 32);
+}
+
+/* RFC 4231's keys (short, block-sized, longer than a block) and data as
+ * bodies, MACed through signing string v1. */
 static void test_hmac_rfc4231(void **state)
 {
     (void)state;
@@ -358,10 +383,12 @@ static void test_hmac_rfc4231(void **state)
     o.hmac_timestamp = false;
     for (size_t i = 0; i < rfc4231_case_count; i++) {
         uint8_t key[200], data[300], mac[32];
+        char mac_hex[65];
         size_t key_len = test_unhex(rfc4231_cases[i].key_hex, key, sizeof key);
         size_t data_len = test_unhex(rfc4231_cases[i].data_hex, data, sizeof data - 1);
         data[data_len] = '\0'; /* the RFC data is text without NUL */
-        test_unhex(rfc4231_cases[i].mac_hex, mac, sizeof mac);
+        reference_v1_mac(key, key_len, (const char *)data, "POST", "/genesys/dataaction", "",
+                         mac, mac_hex);
         char *key64 = b64(key, key_len);
         char cfg[400];
         snprintf(cfg, sizeof cfg, "other:%s,rfc:%s", SECRET_C, key64);
@@ -370,10 +397,10 @@ static void test_hmac_rfc4231(void **state)
         const char *body = (const char *)data;
         /* bare hex, sha256=hex, upper-case hex, base64, base64 without padding */
         char value[128];
-        gda_header h = hdr("X-Genesys-Signature", rfc4231_cases[i].mac_hex);
+        gda_header h = hdr("X-Genesys-Signature", mac_hex);
         assert_int_equal(check(v, &h, 1, body, NOW_MS, key_id), GDA_AUTH_ACCEPTED);
         assert_string_equal(key_id, "rfc");
-        snprintf(value, sizeof value, "sha256=%s", rfc4231_cases[i].mac_hex);
+        snprintf(value, sizeof value, "sha256=%s", mac_hex);
         assert_int_equal(check1(v, "X-Genesys-Signature", value, body, NOW_MS), GDA_AUTH_ACCEPTED);
         for (char *p = value; *p; p++)
             *p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
@@ -385,14 +412,14 @@ static void test_hmac_rfc4231(void **state)
         assert_int_equal(check1(v, "X-Genesys-Signature", mac64, body, NOW_MS), GDA_AUTH_ACCEPTED);
         /* truncated to 16 bytes (RFC 4231 case 5 style), and base64 cut short */
         char trunc[40];
-        snprintf(trunc, sizeof trunc, "%.32s", rfc4231_cases[i].mac_hex);
+        snprintf(trunc, sizeof trunc, "%.32s", mac_hex);
         assert_int_equal(check1(v, "X-Genesys-Signature", trunc, body, NOW_MS), GDA_AUTH_MALFORMED);
         mac64[40] = '\0';
         assert_int_equal(check1(v, "X-Genesys-Signature", mac64, body, NOW_MS), GDA_AUTH_MALFORMED);
         /* tampered body */
         char tampered[320];
         snprintf(tampered, sizeof tampered, "%s ", body);
-        assert_int_equal(check1(v, "X-Genesys-Signature", rfc4231_cases[i].mac_hex, tampered, NOW_MS),
+        assert_int_equal(check1(v, "X-Genesys-Signature", mac_hex, tampered, NOW_MS),
                          GDA_AUTH_MISMATCH);
         free(key64);
         free(mac64);
@@ -409,8 +436,8 @@ static void test_hmac_formats(void **state)
     const char *body = "{\"requestId\":\"r1\"}";
     char value[128];
     sign_value(v, NULL, body, NOW_MS, value, sizeof value, NULL);
-    assert_true(strncmp(value, "sha256=", 7) == 0);
-    assert_int_equal(strlen(value), 7 + 64);
+    assert_true(strncmp(value, "v1=", 3) == 0);
+    assert_int_equal(strlen(value), 3 + 64);
     assert_int_equal(check1(v, "X-Genesys-Signature", value, body, NOW_MS), GDA_AUTH_ACCEPTED);
     /* over-long: one more hex digit pair, or trailing junk */
     char longer[140];
@@ -425,6 +452,10 @@ static void test_hmac_formats(void **state)
                      GDA_AUTH_MALFORMED);
     assert_int_equal(check1(v, "X-Genesys-Signature", "sha1=abcd", body, NOW_MS),
                      GDA_AUTH_MALFORMED);
+    /* a version this library does not know is refused, never guessed */
+    char v2[140];
+    snprintf(v2, sizeof v2, "v2=%s", value + 3);
+    assert_int_equal(check1(v, "X-Genesys-Signature", v2, body, NOW_MS), GDA_AUTH_MALFORMED);
     /* empty body is signable too, and differs from a one-space body */
     sign_value(v, NULL, "", NOW_MS, value, sizeof value, NULL);
     assert_int_equal(check1(v, "X-Genesys-Signature", value, "", NOW_MS), GDA_AUTH_ACCEPTED);
@@ -434,6 +465,97 @@ static void test_hmac_formats(void **state)
     gda_http_request req = request(&h, 1, "");
     req.body = gda_slice_make("\0", 1);
     assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, NULL, NULL), GDA_ERR_UNAUTHORIZED);
+    gda_verifier_free(v);
+}
+
+/* The worked example of docs/security.md ("HMAC signing string v1"),
+ * computed independently (Python's hmac module): what gda_verifier_sign
+ * writes, byte for byte, and what the verifier accepts. */
+static void test_hmac_v1_worked_example(void **state)
+{
+    (void)state;
+    gda_verifier *v = verifier_of(gda_verifier_options_default(GDA_AUTH_HMAC_SHA256),
+                                  "k1:" SECRET_A);
+    const char *body =
+        "{\"interactionId\":\"3f1c2e8a-9b4d-4c6e-8a1f-2b3c4d5e6f70\",\"requestId\":\"r1\"}";
+    char sig[128], ts[32];
+    sign_value(v, NULL, body, NOW_MS, sig, sizeof sig, ts);
+    assert_string_equal(ts, "1800000000");
+    assert_string_equal(sig,
+                        "v1=b2389e2b0db56b5add58b7d69a974e7b0e5cbd17b47da73f29c9024b85431ca3");
+    gda_header hs[2] = {hdr("X-Genesys-Signature", sig), hdr("X-Genesys-Timestamp", ts)};
+    assert_int_equal(check(v, hs, 2, body, NOW_MS, NULL), GDA_AUTH_ACCEPTED);
+    gda_verifier_free(v);
+}
+
+/* A signature binds the method, the path, the query and the body: a
+ * captured POST signature cannot be replayed as a poll of any requestId, on
+ * another path, with another query, or over another body. */
+static void test_hmac_binds_the_request(void **state)
+{
+    (void)state;
+    gda_verifier *v = verifier_of(gda_verifier_options_default(GDA_AUTH_HMAC_SHA256),
+                                  "k1:" SECRET_A);
+    char sig[128], ts[32];
+    sign_value(v, NULL, "", NOW_MS, sig, sizeof sig, ts); /* even an empty body */
+    gda_header hs[2] = {hdr("X-Genesys-Signature", sig), hdr("X-Genesys-Timestamp", ts)};
+    gda_http_request req = request(hs, 2, "");
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, NULL, NULL), GDA_OK);
+    gda_auth_result r;
+    req.method = gda_slice_cstr("GET");
+    req.path = gda_slice_cstr("/genesys/dataaction/anyRequestId");
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_ERR_UNAUTHORIZED);
+    assert_int_equal(r.reason, GDA_AUTH_MISMATCH);
+    req.path = gda_slice_cstr("/genesys/dataaction");
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_ERR_UNAUTHORIZED);
+    req.method = gda_slice_cstr("POST");
+    req.path = gda_slice_cstr("/other");
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_ERR_UNAUTHORIZED);
+    req.path = gda_slice_cstr("/genesys/dataaction");
+    req.query = gda_slice_cstr("x=1");
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_ERR_UNAUTHORIZED);
+    req.query = GDA_SLICE_NULL;
+    req.body = gda_slice_cstr("{}");
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_ERR_UNAUTHORIZED);
+
+    /* Signed for the poll itself, with its query, the poll is accepted. */
+    gda_sign_params p;
+    memset(&p, 0, sizeof p);
+    p.now_ms = NOW_MS;
+    p.method = "GET";
+    p.path = "/genesys/dataaction/r1?x=1";
+    gda_signed_headers sh;
+    assert_int_equal(gda_verifier_sign(v, &p, gda_slice_cstr(""), &sh, NULL), GDA_OK);
+    gda_header ph[2] = {hdr(sh.headers[0].name, sh.headers[0].value),
+                        hdr(sh.headers[1].name, sh.headers[1].value)};
+    gda_http_request poll = request(ph, 2, "");
+    poll.method = gda_slice_cstr("GET");
+    poll.path = gda_slice_cstr("/genesys/dataaction/r1");
+    poll.query = gda_slice_cstr("x=1");
+    assert_int_equal(gda_verifier_verify(v, &poll, NOW_MS, NULL, NULL), GDA_OK);
+    poll.path = gda_slice_cstr("/genesys/dataaction/r2");
+    assert_int_equal(gda_verifier_verify(v, &poll, NOW_MS, NULL, NULL), GDA_ERR_UNAUTHORIZED);
+    gda_signed_headers_release(&sh);
+    gda_verifier_free(v);
+
+    /* Without a timestamp a signature never expires: it may stand for a
+     * POST (a resend replays), never for a poll. */
+    gda_verifier_options o = gda_verifier_options_default(GDA_AUTH_HMAC_SHA256);
+    o.hmac_timestamp = false;
+    v = verifier_of(o, "k1:" SECRET_A);
+    memset(&p, 0, sizeof p);
+    p.now_ms = NOW_MS;
+    p.method = "GET";
+    p.path = "/genesys/dataaction/r1";
+    assert_int_equal(gda_verifier_sign(v, &p, gda_slice_cstr(""), &sh, NULL), GDA_OK);
+    gda_header uh = hdr(sh.headers[0].name, sh.headers[0].value);
+    gda_http_request unbound = request(&uh, 1, "");
+    unbound.method = gda_slice_cstr("GET");
+    unbound.path = gda_slice_cstr("/genesys/dataaction/r1");
+    assert_int_equal(gda_verifier_verify(v, &unbound, NOW_MS, &r, NULL), GDA_ERR_UNAUTHORIZED);
+    assert_int_equal(r.reason, GDA_AUTH_UNBOUND);
+    assert_string_equal(gda_auth_reason_str(GDA_AUTH_UNBOUND), "unbound");
+    gda_signed_headers_release(&sh);
     gda_verifier_free(v);
 }
 
@@ -1306,6 +1428,8 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_hmac_formats),
+        cmocka_unit_test(test_hmac_v1_worked_example),
+        cmocka_unit_test(test_hmac_binds_the_request),
         cmocka_unit_test(test_hmac_timestamp_window),
         cmocka_unit_test(test_jwt_claims),
         cmocka_unit_test(test_jwt_structure),
