@@ -208,6 +208,11 @@ gda_auth_reason gda_jwt_check_claims(const gda_jws *jws, const gda_jwt_policy *p
     } else if ((has_exp && now >= exp + leeway) || (has_nbf && now < nbf - leeway) ||
                (has_iat && iat > now + leeway)) {
         reason = GDA_AUTH_EXPIRED;
+    } else if (has_exp && policy->max_lifetime_s > 0 &&
+               exp - (has_iat ? iat : now) > (double)policy->max_lifetime_s) {
+        /* A token that lives longer than the operator allows is a stolen
+         * credential waiting to happen: refused even though it is valid. */
+        reason = GDA_AUTH_LIFETIME;
     }
     if (reason == GDA_AUTH_ACCEPTED && policy->issuer) {
         json_t *iss = json_object_get(c, "iss");

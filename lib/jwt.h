@@ -68,6 +68,7 @@ bool gda_jws_check_eddsa(const gda_jws *jws, const uint8_t *public_key);
 typedef struct gda_jwt_policy {
     int64_t leeway_s;
     bool require_exp;
+    int64_t max_lifetime_s; /* exp - iat (exp - now without iat) at most this; 0: unchecked */
     const char *issuer;   /* NULL: not checked */
     const char *audience; /* NULL: not checked */
 } gda_jwt_policy;
@@ -75,7 +76,8 @@ typedef struct gda_jwt_policy {
 /* Check the claims (jws->payload) at now_ms: GDA_AUTH_ACCEPTED,
  * GDA_AUTH_MALFORMED (not an object, duplicate keys, a time claim that is not
  * a number, exp missing while required), GDA_AUTH_EXPIRED (now >= exp +
- * leeway, now < nbf - leeway, iat > now + leeway) or GDA_AUTH_MISMATCH (iss
+ * leeway, now < nbf - leeway, iat > now + leeway), GDA_AUTH_LIFETIME (exp
+ * further out than max_lifetime_s) or GDA_AUTH_MISMATCH (iss
  * or aud differ). When accepted and subject is not NULL, copies a printable
  * ASCII "sub" shorter than subject_size into subject (else leaves ""). */
 gda_auth_reason gda_jwt_check_claims(const gda_jws *jws, const gda_jwt_policy *policy,

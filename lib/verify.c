@@ -245,6 +245,11 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
             st = entry_error(err, i + 1, texts[i].id, "an Ed25519 public key is 32 bytes");
         } else if (got > GDA_KEY_MAX_BYTES) {
             st = entry_error(err, i + 1, texts[i].id, "value longer than 512 bytes");
+        } else if (!texts[i].type.len && got < GDA_KEY_MIN_SECRET_BYTES) {
+            /* A short secret falls to brute force in seconds (1 byte: 256
+             * guesses at most). */
+            st = entry_error(err, i + 1, texts[i].id,
+                             "a secret must be at least 16 bytes (gda keygen makes 32)");
         }
         if (st != GDA_OK) {
             sodium_free(ring->secure); /* wipes the keys decoded so far */
@@ -435,6 +440,7 @@ const char *gda_auth_reason_str(gda_auth_reason reason)
     case GDA_AUTH_AMBIGUOUS: return "ambiguous";
     case GDA_AUTH_ALGORITHM: return "algorithm";
     case GDA_AUTH_UNBOUND: return "unbound";
+    case GDA_AUTH_LIFETIME: return "lifetime";
     }
     return "unknown";
 }
@@ -449,6 +455,7 @@ gda_verifier_options gda_verifier_options_default(gda_auth_scheme scheme)
     o.jwt_algs = GDA_JWT_HS256 | GDA_JWT_EDDSA;
     o.jwt_leeway_s = 60;
     o.jwt_require_exp = true;
+    o.jwt_max_lifetime_s = 3600;
     return o;
 }
 
@@ -479,6 +486,23 @@ static bool ring_usable(const gda_verifier *v, const gda_keyring *ring)
             return true;
     }
     return false;
+}
+
+/* An HS256 key shorter than the hash (RFC 7518 section 3.2) is refused for
+ * a jwt verifier that allows HS256, naming the entry, never its value. */
+static gda_status weak_hs256(const gda_verifier *v, const gda_keyring *ring, gda_error *err)
+{
+    if (v->scheme != GDA_AUTH_JWT || !(v->jwt_algs & GDA_JWT_HS256))
+        return GDA_OK;
+    for (size_t i = 0; i < ring->n; i++) {
+        const ring_entry *e = &ring->entries[i];
+        if (e->type == GDA_KEY_SECRET && e->len < GDA_JWT_HS256_MIN_KEY_BYTES)
+            return gda_error_set(err, GDA_ERR_CONFIG, "keyring",
+                                 "key ring entry %zu (\"%s\"): an HS256 key must be at least %d "
+                                 "bytes",
+                                 i + 1, e->id, GDA_JWT_HS256_MIN_KEY_BYTES);
+    }
+    return GDA_OK;
 }
 
 static gda_status ring_unusable(const gda_verifier *v, gda_error *err)
@@ -548,6 +572,9 @@ gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
     if (opt->replay_window_s < 1 || opt->replay_window_s > 86400)
         return gda_error_set(err, GDA_ERR_CONFIG, "window",
                              "the replay window must be 1..86400 seconds");
+    if (opt->jwt_max_lifetime_s < 1 || opt->jwt_max_lifetime_s > 31622400)
+        return gda_error_set(err, GDA_ERR_CONFIG, "max_lifetime",
+                             "the JWT maximum lifetime must be 1..31622400 seconds");
     if (opt->jwt_leeway_s < 0 || opt->jwt_leeway_s > 3600)
         return gda_error_set(err, GDA_ERR_CONFIG, "leeway",
                              "the JWT leeway must be 0..3600 seconds");
@@ -568,6 +595,7 @@ gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
     v->jwt_algs = opt->jwt_algs;
     v->policy.leeway_s = opt->jwt_leeway_s;
     v->policy.require_exp = opt->jwt_require_exp;
+    v->policy.max_lifetime_s = opt->jwt_max_lifetime_s;
     if ((st = copy_optional(opt->jwt_issuer, &v->policy.issuer, "issuer", err)) != GDA_OK ||
         (st = copy_optional(opt->jwt_audience, &v->policy.audience, "audience", err)) != GDA_OK)
         goto fail;
@@ -575,6 +603,8 @@ gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
         st = ring_unusable(v, err);
         goto fail;
     }
+    if ((st = weak_hs256(v, ring, err)) != GDA_OK)
+        goto fail;
     if (pthread_mutex_init(&v->lock, NULL) != 0) {
         st = gda_error_set(err, GDA_ERR_INTERNAL, NULL, "cannot create the verifier lock");
         goto fail;
@@ -596,6 +626,9 @@ gda_status gda_verifier_set_keyring(gda_verifier *v, gda_keyring *ring, gda_erro
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "missing verifier or key ring");
     if (!ring_usable(v, ring))
         return ring_unusable(v, err);
+    gda_status st = weak_hs256(v, ring, err);
+    if (st != GDA_OK)
+        return st;
     pthread_mutex_lock(&v->lock);
     gda_keyring *old = v->ring;
     v->ring = ring;
@@ -723,6 +756,8 @@ gda_status gda_verifier_new_from_config(const char *scheme, const char *keyring,
             ok = parse_algs(value, &opt.jwt_algs);
         else if (gda_slice_ieq(name, "require_exp"))
             ok = parse_switch(value, &opt.jwt_require_exp);
+        else if (gda_slice_ieq(name, "max_lifetime"))
+            ok = parse_seconds(value, &opt.jwt_max_lifetime_s);
         else if (gda_slice_ieq(name, "iss"))
             opt.jwt_issuer = value.ptr;
         else if (gda_slice_ieq(name, "aud"))

@@ -80,6 +80,8 @@ extern "C" {
 #define GDA_KEY_ID_MAX 64          /**< longest entry id */
 #define GDA_KEYRING_MAX_ENTRIES 32 /**< more is a configuration mistake */
 #define GDA_KEY_MAX_BYTES 512      /**< longest decoded secret */
+#define GDA_KEY_MIN_SECRET_BYTES 16 /**< shortest secret a key ring accepts */
+#define GDA_JWT_HS256_MIN_KEY_BYTES 32 /**< shortest HS256 key a jwt verifier accepts (RFC 7518 3.2) */
 
 /** What a key ring entry holds, and so which algorithms may use it. */
 typedef enum gda_key_type {
@@ -161,11 +163,12 @@ typedef enum gda_auth_reason {
     GDA_AUTH_ALGORITHM = 7, /**< JWT alg none, unknown, or not allowed */
     /** HMAC without a timestamp (timestamp=off) on a poll: such a signature
      * never expires, so a captured one would read the result forever */
-    GDA_AUTH_UNBOUND = 8
+    GDA_AUTH_UNBOUND = 8,
+    GDA_AUTH_LIFETIME = 9   /**< JWT exp further out than jwt_max_lifetime_s */
 } gda_auth_reason;
 
 /** "accepted", "missing", "malformed", "mismatch", "expired", "replayed",
- * "ambiguous", "algorithm", "unbound" ("unknown" otherwise). */
+ * "ambiguous", "algorithm", "unbound", "lifetime" ("unknown" otherwise). */
 GDA_API const char *gda_auth_reason_str(gda_auth_reason reason);
 
 /** JWT algorithm allow-list bits. */
@@ -189,6 +192,9 @@ typedef struct gda_verifier_options {
     unsigned jwt_algs;            /**< allow-list bits; 0 is refused */
     int64_t jwt_leeway_s;         /**< default 60, 0..3600 */
     bool jwt_require_exp;         /**< default true */
+    /** Longest JWT lifetime accepted (exp - iat, or exp - now without iat),
+     * seconds; default 3600, 1..31622400 (a year). */
+    int64_t jwt_max_lifetime_s;
     const char *jwt_issuer;       /**< NULL: not checked. Copied. */
     const char *jwt_audience;     /**< NULL: not checked. Copied. */
 } gda_verifier_options;

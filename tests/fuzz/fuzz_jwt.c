@@ -118,8 +118,8 @@ int gda_fuzz_jwt(const uint8_t *data, size_t size)
         CHECK(gda_jws_read_header(&jws, others, &other) == GDA_AUTH_ALGORITHM);
     }
 
-    gda_jwt_policy strict = {60, true, "genesys", "libgda"};
-    gda_jwt_policy loose = {0, false, NULL, NULL};
+    gda_jwt_policy strict = {60, true, 3600, "genesys", "libgda"};
+    gda_jwt_policy loose = {0, false, 0, NULL, NULL};
     char sub[GDA_AUTH_PRINCIPAL_MAX];
     gda_auth_reason cr = gda_jwt_check_claims(&jws, &strict, FUZZ_NOW_MS, sub, sizeof sub);
     CHECK(cr == GDA_AUTH_ACCEPTED || cr == GDA_AUTH_MALFORMED || cr == GDA_AUTH_EXPIRED ||

@@ -158,8 +158,8 @@ static void test_keyring_parse(void **state)
     assert_null(gda_keyring_ref(NULL));
     /* the config need not be NUL-terminated */
     gda_keyring *r2 = NULL;
-    char buf[] = "k1:QUJD,XXXXXXXX";
-    assert_int_equal(gda_keyring_parse(buf, 7, &r2, NULL), GDA_OK);
+    char buf[] = "k1:QUJDREVGR0hJSktMTU5PUA==,XXXXXXXX";
+    assert_int_equal(gda_keyring_parse(buf, 27, &r2, NULL), GDA_OK);
     assert_int_equal(gda_keyring_size(r2), 1);
     gda_keyring_free(r2);
 }
@@ -191,6 +191,8 @@ static void test_keyring_errors(void **state)
         {"k 1:QUJD", "entry 1: the id must be"},
         {long_id, "entry 1: the id must be"},
         {"k1:QUJD,k1:REVG", "entry 2 (\"k1\"): duplicate id"},
+        {"k1:QUJD", "entry 1 (\"k1\"): a secret must be at least 16 bytes"},
+        {"k1:" SECRET_A ",k2:QUJDREVGR0hJSktMTU5P", "entry 2 (\"k2\"): a secret must be at least 16"},
         {"k1:QUJD,,k2:REVG", "entry 2: empty entry"},
         {"k1:QUJD,", "entry 2: empty entry"},
         {"k1:QU*D", "entry 1 (\"k1\"): value is not valid base64"},
@@ -387,6 +389,8 @@ static void test_hmac_rfc4231(void **state)
         size_t key_len = test_unhex(rfc4231_cases[i].key_hex, key, sizeof key);
         size_t data_len = test_unhex(rfc4231_cases[i].data_hex, data, sizeof data - 1);
         data[data_len] = '\0'; /* the RFC data is text without NUL */
+        if (key_len < GDA_KEY_MIN_SECRET_BYTES)
+            continue; /* case 2's 4-byte "Jefe": a ring refuses it (test_weak_setups) */
         reference_v1_mac(key, key_len, (const char *)data, "POST", "/genesys/dataaction", "",
                          mac, mac_hex);
         char *key64 = b64(key, key_len);
@@ -661,6 +665,69 @@ static gda_verifier *jwt_verifier(int64_t leeway, bool require_exp)
     o.jwt_leeway_s = leeway;
     o.jwt_require_exp = require_exp;
     return verifier_of(o, "ka:" SECRET_A);
+}
+
+/* Weak set-ups are refused at start, naming the entry and never its value:
+ * HS256 keys shorter than 32 bytes, and (at request time) JWTs that live
+ * longer than the configured maximum. */
+/* {"exp": now + life} with "iat": now when with_iat. */
+static const char *lifetime_claims(char *buf, size_t size, long long life, bool with_iat)
+{
+    if (with_iat)
+        snprintf(buf, size, "{\"exp\":%lld,\"iat\":%lld}", NOW_S + life, NOW_S);
+    else
+        snprintf(buf, size, "{\"exp\":%lld}", NOW_S + life);
+    return buf;
+}
+
+static void test_weak_setups(void **state)
+{
+    (void)state;
+    /* 16 bytes: enough for a token ring, not for HS256. */
+    const char *ring16 = "short:QUJDREVGR0hJSktMTU5PUA==";
+    gda_keyring *r = ring_of(ring16);
+    gda_verifier_options o = gda_verifier_options_default(GDA_AUTH_JWT);
+    gda_verifier *v = NULL;
+    gda_error err;
+    assert_int_equal(gda_verifier_new(&o, r, &v, &err), GDA_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "\"short\""));
+    assert_non_null(strstr(err.message, "at least 32 bytes"));
+    assert_null(strstr(err.message, "QUJD"));
+    /* EdDSA only: the secret is not an HS256 key then... but then nothing
+     * in the ring is usable, which is refused too. */
+    o.jwt_algs = GDA_JWT_EDDSA;
+    assert_int_equal(gda_verifier_new(&o, r, &v, &err), GDA_ERR_CONFIG);
+    gda_verifier_options t = gda_verifier_options_default(GDA_AUTH_TOKEN);
+    assert_int_equal(gda_verifier_new(&t, r, &v, &err), GDA_OK); /* takes r */
+    gda_verifier_free(v);
+    /* A rotation to a weak HS256 ring is refused and the old ring stays. */
+    gda_verifier *j = jwt_verifier(0, true);
+    gda_keyring *weak = ring_of(ring16);
+    assert_int_equal(gda_verifier_set_keyring(j, weak, &err), GDA_ERR_CONFIG);
+    gda_keyring_free(weak);
+
+    /* Lifetime: exp - iat (or exp - now) beyond jwt_max_lifetime_s (1 h). */
+    char claims[200];
+    assert_int_equal(check_jwt(j, HS, lifetime_claims(claims, sizeof claims, 3600, true), NOW_MS),
+                     GDA_AUTH_ACCEPTED);
+    assert_int_equal(check_jwt(j, HS, lifetime_claims(claims, sizeof claims, 3601, true), NOW_MS),
+                     GDA_AUTH_LIFETIME);
+    assert_int_equal(check_jwt(j, HS, lifetime_claims(claims, sizeof claims, 7200, false), NOW_MS),
+                     GDA_AUTH_LIFETIME);
+    assert_string_equal(gda_auth_reason_str(GDA_AUTH_LIFETIME), "lifetime");
+    gda_verifier_free(j);
+    /* ...configurable, and bounded. */
+    gda_verifier *k = NULL;
+    const char *ring32 = "k1:" SECRET_A;
+    assert_int_equal(gda_verifier_new_from_config("jwt", ring32, strlen(ring32),
+                                                  "max_lifetime=7200", &k, &err),
+                     GDA_OK);
+    assert_int_equal(check_jwt(k, HS, lifetime_claims(claims, sizeof claims, 7200, false), NOW_MS),
+                     GDA_AUTH_ACCEPTED);
+    gda_verifier_free(k);
+    assert_int_equal(gda_verifier_new_from_config("jwt", ring32, strlen(ring32), "max_lifetime=0",
+                                                  &k, &err),
+                     GDA_ERR_CONFIG);
 }
 
 static void test_jwt_claims(void **state)
@@ -1432,6 +1499,7 @@ int main(void)
         cmocka_unit_test(test_hmac_binds_the_request),
         cmocka_unit_test(test_hmac_timestamp_window),
         cmocka_unit_test(test_jwt_claims),
+        cmocka_unit_test(test_weak_setups),
         cmocka_unit_test(test_jwt_structure),
         cmocka_unit_test(test_jwt_algorithms),
         cmocka_unit_test(test_jwt_rfc8037),
