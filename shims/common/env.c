@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -314,6 +315,12 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     gda_status st = GDA_OK;
     int64_t v;
     uint8_t *data_key = NULL, *hash_key = NULL;
+    /* A key ring file others can read is a leak waiting to happen: served,
+     * but said at start (the name only, never the contents). */
+    const char *ring_file = env_get(&e, "GDA_SECRETS_FILE");
+    struct stat ring_stat;
+    bool ring_file_open = ring_file && stat(ring_file, &ring_stat) == 0 &&
+                          (ring_stat.st_mode & (S_IRWXG | S_IRWXO)) != 0;
 
     /* Plain settings first: they cost nothing to check and fail fast. */
     v = (int64_t)cfg.ttl_s;
@@ -436,6 +443,12 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
                                  aerr.message);
         goto done;
     }
+    if (ring_file_open)
+        gda_logf(gda_app_logger(app), GDA_LOG_WARN,
+                 cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL, NULL,
+                 "GDA_SECRETS_FILE %s can be read by group or others (mode %03o): "
+                 "chmod 600 it",
+                 ring_file, (unsigned)(ring_stat.st_mode & 0777));
     if (!durable && o->many_instances)
         gda_log(gda_app_logger(app), GDA_LOG_WARN,
                 cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL,

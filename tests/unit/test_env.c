@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -230,9 +231,25 @@ static void test_secrets(void **state)
     set(&f, "GDA_SECRETS_FILE", path);
     gda_app *app = NULL;
     gda_error err;
+    clear_lines();
     assert_int_equal(build(&f, &app, &err), GDA_OK);
     assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
     gda_app_free(app);
+    /* mkstemp made it 0600: no warning. Readable by others: a WARN that
+     * names the file, never a secret. */
+    for (size_t i = 0; i < n_lines; i++)
+        assert_null(strstr(lines[i], "can be read by group or others"));
+    assert_int_equal(chmod(path, 0644), 0);
+    clear_lines();
+    assert_int_equal(build(&f, &app, &err), GDA_OK);
+    gda_app_free(app);
+    bool warned = false;
+    for (size_t i = 0; i < n_lines; i++) {
+        warned |= strstr(lines[i], "\"WARN\"") && strstr(lines[i], path) &&
+                  strstr(lines[i], "mode 644");
+        assert_null(strstr(lines[i], SECRET_B64));
+    }
+    assert_true(warned);
 
     /* Both at once is ambiguous. */
     set(&f, "GDA_SECRETS", RING);
