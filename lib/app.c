@@ -468,7 +468,11 @@ static gda_status authenticate(run *r, bool may_trust_direct)
     if (st == GDA_OK) {
         if (r->auth.key_id[0])
             r->fields.key_id = r->auth.key_id;
-        gda_idem_principal_digest(app->idem, r->auth.key_id, r->auth.principal, r->principal);
+        /* The caller named in the ring, and for JWTs the subject within it:
+         * never the key id, so rotating k1 to k2 keeps the results. */
+        gda_idem_principal_digest(app->idem, r->auth.caller,
+                                  r->auth.scheme == GDA_AUTH_JWT ? r->auth.principal : "",
+                                  r->principal);
         return GDA_OK;
     }
     if (st == GDA_ERR_UNAUTHORIZED) {

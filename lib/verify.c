@@ -117,6 +117,7 @@ void gda_secret_free(char *s)
 typedef struct ring_entry {
     char id[GDA_KEY_ID_MAX + 1];
     size_t id_len;
+    char caller[GDA_KEY_ID_MAX + 1]; /* "caller/" prefix of the entry, else the id */
     gda_key_type type;
     size_t len;
     const uint8_t *key;         /* inside the ring's guarded block */
@@ -134,6 +135,7 @@ struct gda_keyring {
 
 /* One entry of the config, located but not decoded. */
 typedef struct entry_text {
+    gda_slice caller; /* before '/', or the id itself */
     gda_slice id;
     gda_slice type;  /* empty for a plain secret */
     gda_slice value; /* base64 text */
@@ -155,10 +157,21 @@ static gda_status split_entry(gda_slice s, size_t pos, entry_text *out, gda_erro
     if (!colon)
         return entry_error(err, pos, GDA_SLICE_NULL, "expected id:BASE64");
     out->id = gda_slice_make(s.ptr, (size_t)(colon - s.ptr));
+    /* "caller/id": results belong to the caller, so rotating its key (k1 to
+     * k2) keeps its results readable; without a caller name the id is it. */
+    const char *slash = memchr(out->id.ptr, '/', out->id.len);
+    out->caller = out->id;
+    if (slash) {
+        out->caller = gda_slice_make(out->id.ptr, (size_t)(slash - out->id.ptr));
+        out->id = gda_slice_make(slash + 1, out->id.len - out->caller.len - 1);
+        if (!valid_id(out->caller))
+            return entry_error(err, pos, GDA_SLICE_NULL,
+                               "the caller name must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    }
     if (!valid_id(out->id))
         return entry_error(err, pos, GDA_SLICE_NULL,
                            "the id must be 1-64 characters of A-Z a-z 0-9 . _ -");
-    gda_slice rest = gda_slice_make(colon + 1, s.len - out->id.len - 1);
+    gda_slice rest = gda_slice_make(colon + 1, (size_t)(s.ptr + s.len - colon - 1));
     /* Base64 never holds ':', so a second one introduces a type tag. */
     const char *colon2 = memchr(rest.ptr, ':', rest.len);
     out->type = GDA_SLICE_NULL;
@@ -259,6 +272,8 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
         memcpy(e->id, texts[i].id.ptr, texts[i].id.len);
         e->id[texts[i].id.len] = '\0';
         e->id_len = texts[i].id.len;
+        memcpy(e->caller, texts[i].caller.ptr, texts[i].caller.len);
+        e->caller[texts[i].caller.len] = '\0';
         e->type = texts[i].type.len ? GDA_KEY_ED25519_PUBLIC : GDA_KEY_SECRET;
         e->key = ring->secure + used;
         e->len = got;
@@ -1209,6 +1224,7 @@ static gda_status run_verify(gda_verifier *v, const gda_http_request *req, int64
             /* Both fit: ids are at most GDA_KEY_ID_MAX bytes and the verdict's
              * principal has the result's size (and is NUL-terminated). */
             memcpy(result->key_id, d.entry->id, d.entry->id_len + 1);
+            memcpy(result->caller, d.entry->caller, strlen(d.entry->caller) + 1);
             const char *principal = d.principal[0] ? d.principal : d.entry->id;
             memcpy(result->principal, principal, strlen(principal) + 1);
         }

@@ -213,6 +213,10 @@ typedef struct gda_auth_result {
     gda_auth_reason reason; /**< why it was refused, or GDA_AUTH_ACCEPTED */
     gda_auth_scheme scheme; /**< the verifier's scheme */
     char key_id[GDA_KEY_ID_MAX + 1];          /**< matched entry id; "" when refused */
+    /** The caller the matched entry names ("caller/id:…" in the ring, else
+     * its id): who owns the results, the same across a rotation of its
+     * keys; "" when refused. */
+    char caller[GDA_KEY_ID_MAX + 1];
     char principal[GDA_AUTH_PRINCIPAL_MAX];   /**< jwt "sub" if printable, basic user,
                                                  else the key id; "" when refused */
 } gda_auth_result;

@@ -1082,6 +1082,52 @@ static void test_other_caller_sees_nothing(void **state)
     teardown_app(&h);
 }
 
+/* Callers are named in the ring ("caller/id:secret"), and results belong to
+ * the caller, not to the key: after rotating alice from k1 to k2 her
+ * results are still hers; bob's own valid key reads none of them. */
+#define THIRD_B64 "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="
+static void test_rotation_keeps_results_with_their_caller(void **state)
+{
+    (void)state;
+    harness h;
+    setup_app(&h, &(opts){.ring = "alice/k1:" SECRET_B64 ",alice/k2:" OTHER_B64
+                                  ",bob/k3:" THIRD_B64});
+    req_buf r;
+    make_post(&r, "rot-1", "+15551234567");
+    gda_http_response first = handle(&h, &r.http);
+    assert_int_equal(first.status, 200);
+
+    /* The same request again under alice's new key: a replay. */
+    req_buf again;
+    make_post(&again, "rot-1", "+15551234567");
+    again.headers[1].value = gda_slice_cstr(OTHER_B64);
+    gda_http_response replay = handle(&h, &again.http);
+    assert_int_equal(replay.status, 200);
+    assert_int_equal(replay.body_len, first.body_len);
+    assert_memory_equal(replay.body, first.body, first.body_len);
+    req_buf g;
+    make_req(&g, "GET", ROUTE "/rot-1", NULL, 0);
+    add_header(&g, "X-Genesys-Signature", OTHER_B64);
+    gda_http_response poll = handle(&h, &g.http);
+    assert_int_equal(poll.status, 200);
+
+    /* Bob: 404 on the poll, 409 on the POST. */
+    g.headers[0].value = gda_slice_cstr(THIRD_B64);
+    gda_http_response bob_poll = handle(&h, &g.http);
+    expect_error(&bob_poll, 404, GDA_ERR_NOT_FOUND, false);
+    again.headers[1].value = gda_slice_cstr(THIRD_B64);
+    gda_http_response bob_post = handle(&h, &again.http);
+    expect_error(&bob_post, 409, GDA_ERR_KEY_CONFLICT, false);
+    assert_int_equal(h.executions, 1);
+
+    gda_http_response_release(&first);
+    gda_http_response_release(&replay);
+    gda_http_response_release(&poll);
+    gda_http_response_release(&bob_poll);
+    gda_http_response_release(&bob_post);
+    teardown_app(&h);
+}
+
 static void test_accepted_final_error_and_encoded_key(void **state)
 {
     (void)state;
@@ -1358,6 +1404,7 @@ int main(void)
         cmocka_unit_test(test_deadline_and_ctx),
         cmocka_unit_test(test_accepted_poll_finish),
         cmocka_unit_test(test_other_caller_sees_nothing),
+        cmocka_unit_test(test_rotation_keeps_results_with_their_caller),
         cmocka_unit_test(test_accepted_final_error_and_encoded_key),
         cmocka_unit_test(test_poll_while_running),
         cmocka_unit_test(test_routing),

@@ -730,6 +730,32 @@ static void test_weak_setups(void **state)
                      GDA_ERR_CONFIG);
 }
 
+/* "caller/id:secret" names who owns the results; the id alone names both. */
+static void test_keyring_callers(void **state)
+{
+    (void)state;
+    gda_verifier *v = verifier_of(gda_verifier_options_default(GDA_AUTH_TOKEN),
+                                  "alice/k2:" SECRET_B ",k1:" SECRET_A);
+    gda_header h = hdr("X-Genesys-Signature", SECRET_B);
+    gda_http_request req = request(&h, 1, "");
+    gda_auth_result r;
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_OK);
+    assert_string_equal(r.key_id, "k2");
+    assert_string_equal(r.caller, "alice");
+    h = hdr("X-Genesys-Signature", SECRET_A);
+    assert_int_equal(gda_verifier_verify(v, &req, NOW_MS, &r, NULL), GDA_OK);
+    assert_string_equal(r.key_id, "k1");
+    assert_string_equal(r.caller, "k1");
+    gda_verifier_free(v);
+    gda_keyring *bad = NULL;
+    gda_error err;
+    const char *cfg = "a b/k1:" SECRET_A;
+    assert_int_equal(gda_keyring_parse(cfg, strlen(cfg), &bad, &err), GDA_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "caller name"));
+    cfg = "alice/:" SECRET_A;
+    assert_int_equal(gda_keyring_parse(cfg, strlen(cfg), &bad, &err), GDA_ERR_CONFIG);
+}
+
 static void test_jwt_claims(void **state)
 {
     (void)state;
@@ -1500,6 +1526,7 @@ int main(void)
         cmocka_unit_test(test_hmac_timestamp_window),
         cmocka_unit_test(test_jwt_claims),
         cmocka_unit_test(test_weak_setups),
+        cmocka_unit_test(test_keyring_callers),
         cmocka_unit_test(test_jwt_structure),
         cmocka_unit_test(test_jwt_algorithms),
         cmocka_unit_test(test_jwt_rfc8037),
