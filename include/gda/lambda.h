@@ -179,6 +179,12 @@ typedef struct gda_lambda_options {
     gda_verifier *verifier;
     gda_secrets *secrets;      /**< borrowed; NULL: no re-fetch on 401 */
     int64_t secret_refresh_ms; /**< minimum time between re-fetches; default 60000 */
+    /** Re-fetch the key ring once it is this old, between invocations (after
+     * the response is posted, before asking for the next), so a key removed
+     * from the secret stops working on warm containers too without adding
+     * latency to any request; 0: only on a refused credential. Default
+     * 300000 (GDA_KEYRING_MAX_AGE_S). */
+    int64_t keyring_max_age_ms;
     size_t max_event;          /**< largest event accepted; default 6 MiB */
     unsigned max_connect_failures; /**< consecutive Runtime API failures; default 20 */
     uint64_t max_invocations;  /**< stop after this many (tests, benchmarks); 0: no limit */
@@ -191,7 +197,8 @@ typedef struct gda_lambda_options {
 GDA_API gda_lambda_options gda_lambda_options_default(void);
 
 /** Overlay the environment on *opt: GDA_MODE (data-action | authorizer),
- * GDA_SECRET_REFRESH_S (0..86400), GDA_LAMBDA_MAX_EVENT (bytes).
+ * GDA_SECRET_REFRESH_S (0..86400), GDA_KEYRING_MAX_AGE_S (0..86400),
+ * GDA_LAMBDA_MAX_EVENT (bytes).
  * Errors: GDA_ERR_CONFIG naming the variable. */
 GDA_API gda_status gda_lambda_options_from_env(gda_lambda_options *opt, gda_error *err);
 

@@ -132,6 +132,7 @@ gda_lambda_options gda_lambda_options_default(void)
     memset(&o, 0, sizeof o);
     o.mode = GDA_LAMBDA_DATA_ACTION;
     o.secret_refresh_ms = 60000;
+    o.keyring_max_age_ms = 300000;
     o.max_event = DEFAULT_MAX_EVENT;
     o.max_connect_failures = 20;
     o.crash_reporter = true;
@@ -173,6 +174,14 @@ gda_status gda_lambda_options_from_env(gda_lambda_options *opt, gda_error *err)
             return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRET_REFRESH_S",
                                  "GDA_SECRET_REFRESH_S must be 0..86400 seconds");
         opt->secret_refresh_ms = (int64_t)s * 1000;
+    }
+    const char *max_age = getenv("GDA_KEYRING_MAX_AGE_S");
+    if (max_age && *max_age) {
+        uint64_t s;
+        if (!parse_u64(max_age, 86400, &s))
+            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_KEYRING_MAX_AGE_S",
+                                 "GDA_KEYRING_MAX_AGE_S must be 0..86400 seconds");
+        opt->keyring_max_age_ms = (int64_t)s * 1000;
     }
     const char *max_event = getenv("GDA_LAMBDA_MAX_EVENT");
     if (max_event && *max_event) {
@@ -217,6 +226,7 @@ typedef struct runtime {
     bool header_overflow;
     int64_t last_refresh_ms;
     bool refreshed_once;
+    int64_t ring_fetched_ms; /* when the key ring in use was last fetched */
 } runtime;
 
 static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -414,17 +424,11 @@ static void post_error_status(runtime *rt, const gda_error *e)
     gda_http_response_release(&resp);
 }
 
-/* On a refused credential: re-fetch the key ring if the interval allows, and
- * swap it in if it changed. True when the request should be tried again. */
-static bool maybe_rotate(runtime *rt)
+/* Fetch the key ring now and swap it in if it changed: true when it did. A
+ * failed fetch keeps the ring in use (and says so). */
+static bool refresh_keyring(runtime *rt, int64_t now)
 {
-    if (!rt->opt.secrets || !rt->opt.verifier)
-        return false;
-    int64_t now = wall_ms();
-    if (rt->refreshed_once && now - rt->last_refresh_ms < rt->opt.secret_refresh_ms)
-        return false;
-    rt->refreshed_once = true;
-    rt->last_refresh_ms = now;
+    rt->ring_fetched_ms = now;
     gda_keyring *ring = NULL;
     bool changed = false;
     gda_error e;
@@ -446,6 +450,32 @@ static bool maybe_rotate(runtime *rt)
     }
     log_line(rt, GDA_LOG_INFO, NULL, "key ring rotated");
     return true;
+}
+
+/* On a refused credential: re-fetch the key ring if the interval allows, and
+ * swap it in if it changed. True when the request should be tried again. */
+static bool maybe_rotate(runtime *rt)
+{
+    if (!rt->opt.secrets || !rt->opt.verifier)
+        return false;
+    int64_t now = wall_ms();
+    if (rt->refreshed_once && now - rt->last_refresh_ms < rt->opt.secret_refresh_ms)
+        return false;
+    rt->refreshed_once = true;
+    rt->last_refresh_ms = now;
+    return refresh_keyring(rt, now);
+}
+
+/* Between invocations: a ring older than keyring_max_age_ms is fetched again,
+ * so a revoked key stops working on a warm container even if no request
+ * ever fails. The caller has already been answered. */
+static void refresh_if_stale(runtime *rt)
+{
+    if (!rt->opt.secrets || !rt->opt.verifier || rt->opt.keyring_max_age_ms <= 0)
+        return;
+    int64_t now = wall_ms();
+    if (now - rt->ring_fetched_ms >= rt->opt.keyring_max_age_ms)
+        (void)refresh_keyring(rt, now);
 }
 
 static void serve_data_action(runtime *rt)
@@ -702,6 +732,7 @@ gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, gda_error
         runtime_close(&rt);
         return st;
     }
+    rt.ring_fetched_ms = wall_ms(); /* the caller fetched it just before */
     if (rt.opt.crash_reporter) {
         st = gda_crash_report_install(host, port, err);
         if (st != GDA_OK) {
@@ -755,6 +786,7 @@ gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, gda_error
         failures = 0;
         serve_one(&rt);
         served++;
+        refresh_if_stale(&rt);
         if (rt.opt.max_invocations && served >= rt.opt.max_invocations)
             break;
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -872,6 +873,59 @@ static void test_rotation_data_action(void **state)
     free(ring_a); free(tok_a); free(ring_b); free(tok_b);
 }
 
+/* Revocation on a warm container: a key removed from the secret stops
+ * working once the ring is older than GDA_KEYRING_MAX_AGE_S, although no
+ * request ever failed (the refresh runs between invocations). */
+static void test_revocation_by_max_age(void **state)
+{
+    (void)state;
+    char *ring_a, *tok_a, *ring_b, *tok_b;
+    harness_make_key("a", &ring_a, &tok_a);
+    harness_make_key("b", &ring_b, &tok_b);
+    size_t both_len = strlen(ring_a) + strlen(ring_b) + 2;
+    char *both = malloc(both_len);
+    snprintf(both, both_len, "%s,%s", ring_b, ring_a);
+    secrets_standin *ss = secrets_standin_start("gda/keys", both, "session-token-4", "eu-west-1");
+    assert_non_null(ss);
+    char port[64];
+    snprintf(port, sizeof port, "GDA_SECRETS_EXTENSION_PORT=%d", secrets_standin_port(ss));
+    fx f;
+    fx_init(&f, NULL);
+    const char *env[] = {"GDA_SECRETS=", "GDA_SECRET_ID=gda/keys",
+                         "AWS_SESSION_TOKEN=session-token-4", port,
+                         "GDA_SECRET_REFRESH_S=86400", "GDA_KEYRING_MAX_AGE_S=1", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    char *body = harness_request_body("revoke-1", NULL);
+    json_t *r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_a, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+
+    /* Key a is revoked; after more than the maximum age one invocation
+     * passes (its response comes first, then the refresh)... */
+    secrets_standin_set_secret(ss, ring_b);
+    struct timespec nap = {.tv_sec = 1, .tv_nsec = 200 * 1000000};
+    nanosleep(&nap, NULL);
+    body = harness_request_body("revoke-2", NULL);
+    r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_b, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+    /* ...and from then on a is refused, with no refused request before. */
+    body = harness_request_body("revoke-3", NULL);
+    r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_a, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 401);
+    json_decref(r);
+    free(body);
+    secrets_standin_stats st;
+    secrets_standin_stats_get(ss, &st);
+    assert_true(st.extension_ok >= 2);
+    fx_stop(&f);
+    secrets_standin_stop(ss);
+    free(both);
+    free(ring_a); free(tok_a); free(ring_b); free(tok_b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -904,6 +958,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rotation_via_extension),
         cmocka_unit_test(test_rotation_replace),
         cmocka_unit_test(test_rotation_data_action),
+        cmocka_unit_test(test_revocation_by_max_age),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (failed == 0) {
