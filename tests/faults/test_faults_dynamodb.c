@@ -13,7 +13,8 @@
  * fresh one the store's retry does. Either way the re-sent write is refused
  * by its condition against our own write, and must count as applied: the
  * request sent three times runs the handler once and all three answers are
- * the same 200.
+ * the same 200. The same front loses the answer of a two-phase ACCEPTED
+ * write: the job starts once, and the 202 holds past the lease.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <gda/store/dynamodb.h>
 
@@ -180,6 +182,46 @@ static void test_lost_answers(void **state)
     lost_answer(front, ledger, "PutItem", true, "lost-put-reused");
     lost_answer(front, ledger, "UpdateItem", false, "lost-update-fresh");
     lost_answer(front, ledger, "UpdateItem", true, "lost-update-reused");
+
+    /* Two-phase over DynamoDB: the ACCEPTED write's answer is lost (the
+     * write applied); the job starts once, the retries after the lease get
+     * the 202, and the token finishes it from another instance. */
+    static const char *const env[] = {"GDA_IN_PROGRESS_WAIT_MS", "0", NULL};
+    fault_front_close_after_each(front, false);
+    gda_app *app = fault_app_new("dynamodb:gda-lost", ledger, env, true);
+    assert_non_null(app);
+    char *warm = fault_body("accept-warm", NULL);
+    assert_int_equal(fault_post(app, warm, 10000, NULL), 200);
+    free(warm);
+    unsigned dropped = fault_front_dropped(front);
+    fault_front_drop_answer(front, "UpdateItem", true);
+    char *body = fault_body("ddb-accept", "\"mode\":\"accept\"");
+    char *accepted = NULL, *resp = NULL;
+    assert_int_equal(fault_post(app, body, 10000, &accepted), 202);
+    assert_int_equal(fault_front_dropped(front), dropped + 1);
+    assert_int_equal(fault_ledger_count(ledger, "job:ddb-accept"), 1);
+    char token[GDA_COMPLETION_TOKEN_SIZE];
+    snprintf(token, sizeof token, "%s", fault_last_token());
+    fault_clock_advance(120000); /* past the lease and the skew allowance */
+    assert_int_equal(fault_post(app, body, 10000, &resp), 202);
+    assert_string_equal(resp, accepted);
+    free(resp);
+    assert_int_equal(fault_ledger_count(ledger, "job:ddb-accept"), 1);
+    gda_app_free(app);
+    gda_app *worker = fault_app_new("dynamodb:gda-lost", ledger, env, true);
+    assert_non_null(worker);
+    fault_clock_advance(120000);
+    json_t *data = json_pack("{s:s}", "callback", "scheduled");
+    gda_error err2;
+    assert_int_equal(gda_app_finish(worker, token, data, NULL, &err2), GDA_OK);
+    json_decref(data);
+    assert_int_equal(fault_post(worker, body, 10000, &resp), 200);
+    assert_non_null(strstr(resp, "scheduled"));
+    free(resp);
+    assert_int_equal(fault_ledger_count(ledger, "job:ddb-accept"), 1);
+    free(accepted);
+    free(body);
+    gda_app_free(worker);
 
     fault_front_stop(front);
     dynalite_stop(&upstream);
