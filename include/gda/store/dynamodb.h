@@ -26,10 +26,23 @@
  * also requires the item unexpired at now (DynamoDB deletes expired items
  * only eventually), with no margin.
  *
- * Cached bodies are limited to GDA_DYNAMODB_MAX_BODY bytes (gda_store.max_body):
- * DynamoDB's 400 KB item limit counts the base64-free binary size of every
- * attribute name and value, and the other attributes with the longest key
- * take well under 4 KB.
+ * A refused write is not an error. When a PutItem's condition fails,
+ * put_if_absent answers *inserted false with the item as it is now (the old
+ * item the refusal carried, else a consistent GetItem), also when that item
+ * is our own: libcurl re-sends a request by itself when a reused keep-alive
+ * connection dies before any answer, and the copy is then refused by our
+ * own first write; the engine recognises its owner token. A refused
+ * complete answers *applied false and the engine re-reads. After a retry of
+ * the store's own (an attempt whose answer was lost), the store itself
+ * counts a refusal against our owner token in the state we wrote as applied.
+ *
+ * Cached bodies are limited to GDA_DYNAMODB_MAX_BODY = 405504 bytes
+ * (gda_store.max_body): DynamoDB's 400 KB item limit (409600 bytes) counts
+ * the base64-free binary size of every attribute name and value, and the
+ * other attributes take at most about 3 KB even with a GDA_KEY_MAX-byte key
+ * and every attribute name at its 255-byte maximum. A longer body is
+ * GDA_ERR_RESULT_TOO_LARGE, from complete or put_if_absent, before anything
+ * is sent.
  *
  * Throttling, 5xx and connection failures are retried with full-jitter
  * exponential backoff, never past the call's deadline_ms.
@@ -57,9 +70,10 @@ extern "C" {
  * (e.g. http://127.0.0.1:8000 for a local DynamoDB-compatible server). */
 #define GDA_DYNAMODB_ENDPOINT_ENV "GDA_DYNAMODB_ENDPOINT"
 
-/** Largest cached body the store keeps (gda_store.max_body): DynamoDB's
- * 400 KB item limit less 4 KB for the key (at most GDA_KEY_MAX bytes), the
- * other attributes and their names. */
+/** Largest cached body the store keeps (gda_store.max_body), 405504 bytes:
+ * DynamoDB's 400 KB item limit (409600 bytes) less 4 KB for the key (at most
+ * GDA_KEY_MAX bytes), the other attributes and their names (at most 255
+ * bytes each). */
 #define GDA_DYNAMODB_MAX_BODY (400 * 1024 - 4096)
 
 /** Store settings; gda_dynamodb_options_init zeroes them (every zero or NULL

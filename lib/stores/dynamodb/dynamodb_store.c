@@ -48,6 +48,17 @@ static gda_status check_key(const char *key, gda_error *err)
     return GDA_OK;
 }
 
+/* The store's own guard behind the engine's check (gda_store.max_body): an
+ * item DynamoDB would refuse for its size is never sent. */
+static gda_status check_body(const gda_record *rec, gda_error *err)
+{
+    if (rec->body_len > GDA_DYNAMODB_MAX_BODY)
+        return gda_error_set(err, GDA_ERR_RESULT_TOO_LARGE, NULL,
+                             "result of %zu bytes is over DynamoDB's %d-byte limit",
+                             rec->body_len, GDA_DYNAMODB_MAX_BODY);
+    return GDA_OK;
+}
+
 /* Consistent GetItem. *found false when absent. */
 static gda_status read_record(dynamodb_store *s, const char *key, int64_t deadline_ms,
                               gda_record *out, bool *found, gda_error *err)
@@ -135,10 +146,12 @@ static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec
 {
     dynamodb_store *s = as_dynamodb(store);
     const dynamodb_names *n = &s->conn.names;
+    *inserted = false;
     gda_status st = check_key(rec->key, err);
+    if (st == GDA_OK)
+        st = check_body(rec, err);
     if (st != GDA_OK)
         return st;
-    *inserted = false;
 
     json_t *item = dynamodb_item_from_record(n, rec);
     /* Insert unless a record blocks the takeover: exactly the negation of
@@ -226,10 +239,9 @@ static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
                              "store complete: state must be COMPLETED or ACCEPTED");
 
-    if (rec->body_len > GDA_DYNAMODB_MAX_BODY)
-        return gda_error_set(err, GDA_ERR_RESULT_TOO_LARGE, NULL,
-                             "result of %zu bytes is over DynamoDB's %d-byte limit",
-                             rec->body_len, GDA_DYNAMODB_MAX_BODY);
+    st = check_body(rec, err);
+    if (st != GDA_OK)
+        return st;
     bool has_body = rec->body && rec->body_len > 0;
     bool has_expiry = rec->expires_at_s > 0;
     char update[160];

@@ -4,7 +4,8 @@
  * request shapes on the wire (conditional PutItem with ALL_OLD, the TTL
  * attribute in epoch seconds, configurable attribute names), the GetItem
  * fallback when the server does not return the old item, error mapping,
- * deadlines, the table helper, and one round trip on the hot path. */
+ * deadlines, the table helper, one round trip on the hot path, the body
+ * limit with the largest possible item, and items without a principal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -583,6 +584,180 @@ static void test_malformed_item_is_store_error(void **state)
     }
 }
 
+/* The body limit holds for the largest item there can be: a GDA_KEY_MAX-byte
+ * key, every attribute name at its 255-byte maximum and a body of exactly
+ * max_body fit DynamoDB's 400 KB (dynalite applies the same size rule to the
+ * item an UpdateItem leaves). One byte more is refused by the store before
+ * anything is sent. */
+static void test_max_body_fits_largest_item(void **state)
+{
+    (void)state;
+    static char names[10][256];
+    for (int i = 0; i < 10; i++) {
+        memset(names[i], 'a' + i, 255);
+        names[i][255] = '\0';
+    }
+    gda_dynamodb_options o;
+    gda_dynamodb_options_init(&o);
+    o.table = "largest_item";
+    o.endpoint = server.endpoint;
+    o.attr_key = names[0];
+    o.attr_state = names[1];
+    o.attr_payload = names[2];
+    o.attr_owner = names[3];
+    o.attr_lease = names[4];
+    o.attr_expires = names[5];
+    o.attr_status = names[6];
+    o.attr_body = names[7];
+    o.attr_flags = names[8];
+    o.attr_principal = names[9];
+    gda_error err;
+    assert_int_equal(gda_dynamodb_create_table(&o, 0, NULL, NULL, &err), GDA_OK);
+    gda_store *store = gda_dynamodb_store_new(&o, &err);
+    assert_non_null(store);
+    assert_int_equal(store->max_body, GDA_DYNAMODB_MAX_BODY);
+    assert_int_equal(GDA_DYNAMODB_MAX_BODY, 405504); /* the figure the header documents */
+
+    char key[GDA_KEY_MAX + 1];
+    memset(key, 'k', GDA_KEY_MAX);
+    key[GDA_KEY_MAX] = '\0';
+    gda_store_call call = at(T0_MS);
+    gda_record rec = in_progress(key, "0123456789abcdef0123456789abcdef", 0xff, T0_MS);
+    memset(rec.principal, 0xff, sizeof rec.principal);
+    rec.expires_at_s = INT64_C(9999999999);
+    bool inserted = false;
+    assert_int_equal(gda_store_put_if_absent(store, &rec, &call, &inserted, NULL, &err), GDA_OK);
+    assert_true(inserted);
+
+    size_t max = store->max_body;
+    uint8_t *body = malloc(max + 1);
+    assert_non_null(body);
+    memset(body, 0xa5, max + 1);
+    rec.state = GDA_RECORD_COMPLETED;
+    rec.status_code = 422;
+    rec.flags = UINT32_MAX;
+    rec.body = body;
+    rec.body_len = max;
+    call = at(T0_MS + 1);
+    bool applied = false;
+    if (gda_store_complete(store, &rec, &call, &applied, &err) != GDA_OK)
+        fail_msg("a body of max_body with the longest key and names: %s", err.message);
+    assert_true(applied);
+    gda_record got;
+    bool found = false;
+    assert_int_equal(gda_store_get(store, key, &call, &got, &found, &err), GDA_OK);
+    assert_true(found);
+    assert_int_equal(got.body_len, max);
+    assert_memory_equal(got.body, body, max);
+    assert_memory_equal(got.principal, rec.principal, sizeof rec.principal);
+    gda_record_clear(&got);
+
+    /* One byte more, past the wrapper's check: the backend's own guard. */
+    gda_record next = in_progress("next", "fedcba9876543210fedcba9876543210", 1, T0_MS);
+    assert_int_equal(gda_store_put_if_absent(store, &next, &call, &inserted, NULL, &err), GDA_OK);
+    assert_true(inserted);
+    next.state = GDA_RECORD_COMPLETED;
+    next.status_code = 200;
+    next.body = body;
+    next.body_len = max + 1;
+    gda_dynamodb_stats before, after;
+    assert_int_equal(gda_dynamodb_store_stats(store, &before, &err), GDA_OK);
+    applied = true;
+    assert_int_equal(store->ops->complete(store, &next, &call, &applied, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    assert_false(applied);
+    assert_int_equal(gda_dynamodb_store_stats(store, &after, &err), GDA_OK);
+    assert_int_equal(after.calls, before.calls);
+    assert_int_equal(after.round_trips, before.round_trips);
+    assert_int_equal(gda_store_get(store, "next", &call, &got, &found, &err), GDA_OK);
+    assert_true(found);
+    assert_int_equal(got.state, GDA_RECORD_IN_PROGRESS);
+    gda_record_clear(&got);
+    free(body);
+    gda_store_close(store);
+    assert_int_equal(gda_dynamodb_delete_table(&o, 0, &err), GDA_OK);
+}
+
+/* A body over max_body never leaves the process: not from complete (the
+ * backend's guard, called past the wrapper's check), not from put_if_absent. */
+static void test_oversized_body_is_never_sent(void **state)
+{
+    (void)state;
+    standin_reply script[] = {{0, 200, "{}"}};
+    http_standin *s = standin_start(script, 1);
+    assert_non_null(s);
+    gda_store *store = open_on(standin_endpoint(s), "big_bodies", NULL);
+    size_t len = store->max_body + 1;
+    uint8_t *body = calloc(1, len);
+    assert_non_null(body);
+    gda_store_call call = at(T0_MS);
+    gda_record rec = in_progress("big", "0123456789abcdef0123456789abcdef", 1, T0_MS);
+    rec.state = GDA_RECORD_COMPLETED;
+    rec.status_code = 200;
+    rec.body = body;
+    rec.body_len = len;
+    bool applied = true;
+    gda_error err;
+    assert_int_equal(store->ops->complete(store, &rec, &call, &applied, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    assert_false(applied);
+    assert_non_null(strstr(err.message, "405505 bytes"));
+    assert_int_equal(gda_store_complete(store, &rec, &call, &applied, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    rec.state = GDA_RECORD_IN_PROGRESS;
+    bool inserted = true;
+    assert_int_equal(gda_store_put_if_absent(store, &rec, &call, &inserted, NULL, &err),
+                     GDA_ERR_RESULT_TOO_LARGE);
+    assert_false(inserted);
+    assert_int_equal(standin_connections(s), 0);
+    assert_int_equal(standin_requests(s), 0);
+    /* The stand-in does count what is sent. */
+    rec.body = NULL;
+    rec.body_len = 0;
+    assert_int_equal(gda_store_put_if_absent(store, &rec, &call, &inserted, NULL, &err), GDA_OK);
+    assert_true(inserted);
+    assert_int_equal(standin_requests(s), 1);
+    free(body);
+    gda_store_close(store);
+    standin_stop(s);
+}
+
+/* An item libgda 0.1 wrote has no principal: it reads as the all-zero
+ * digest (nobody's); a principal of the wrong size is a malformed item. */
+static void test_item_without_principal_reads_as_nobody(void **state)
+{
+    (void)state;
+    standin_reply script[] = {
+        {0, 200, "{\"Item\":{\"requestId\":{\"S\":\"old\"},\"state\":{\"S\":\"COMPLETED\"},"
+                 "\"owner\":{\"S\":\"ffffffffffffffffffffffffffffffff\"},"
+                 "\"payloadHash\":{\"B\":\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\"},"
+                 "\"statusCode\":{\"N\":\"200\"}}}"},
+        {0, 200, "{\"Item\":{\"requestId\":{\"S\":\"old\"},\"state\":{\"S\":\"COMPLETED\"},"
+                 "\"owner\":{\"S\":\"ffffffffffffffffffffffffffffffff\"},"
+                 "\"payloadHash\":{\"B\":\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\"},"
+                 "\"statusCode\":{\"N\":\"200\"},\"principal\":{\"B\":\"AAAA\"}}}"},
+    };
+    http_standin *s = standin_start(script, 2);
+    assert_non_null(s);
+    gda_store *store = open_on(standin_endpoint(s), "old_items", NULL);
+    gda_store_call call = at(T0_MS);
+    gda_record out;
+    memset(&out, 0, sizeof out);
+    memset(out.principal, 0x77, sizeof out.principal);
+    bool found = false;
+    gda_error err;
+    assert_int_equal(gda_store_get(store, "old", &call, &out, &found, &err), GDA_OK);
+    assert_true(found);
+    static const uint8_t zero[GDA_PRINCIPAL_DIGEST_LEN];
+    assert_memory_equal(out.principal, zero, sizeof zero);
+    gda_record_clear(&out);
+    assert_int_equal(gda_store_get(store, "old", &call, &out, &found, &err), GDA_ERR_STORE);
+    assert_false(found);
+    assert_non_null(strstr(err.message, "principal"));
+    gda_store_close(store);
+    standin_stop(s);
+}
+
 static void test_slow_server_hits_deadline(void **state)
 {
     (void)state;
@@ -671,6 +846,9 @@ int main(void)
         cmocka_unit_test(test_complete_and_release_request_shape),
         cmocka_unit_test(test_error_mapping),
         cmocka_unit_test(test_malformed_item_is_store_error),
+        cmocka_unit_test(test_max_body_fits_largest_item),
+        cmocka_unit_test(test_oversized_body_is_never_sent),
+        cmocka_unit_test(test_item_without_principal_reads_as_nobody),
         cmocka_unit_test(test_slow_server_hits_deadline),
         cmocka_unit_test(test_create_table_enables_ttl),
     };
