@@ -14,7 +14,9 @@
  * by its condition against our own write, and must count as applied: the
  * request sent three times runs the handler once and all three answers are
  * the same 200. The same front loses the answer of a two-phase ACCEPTED
- * write: the job starts once, and the 202 holds past the lease.
+ * write: the job starts once, and the 202 holds past the lease; and of a
+ * gda_app_finish's UpdateItem: it still finishes with GDA_OK, never lease
+ * lost.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -136,6 +138,7 @@ static void lost_answer(fault_front *front, const char *ledger, const char *oper
 
     unsigned dropped = fault_front_dropped(front);
     unsigned sent = fault_front_count(front, operation);
+    int lease_lost = fault_lease_lost_logs();
     fault_front_drop_answer(front, operation, reused);
     char *body = fault_body(rid, NULL);
     char *answers[3] = {0};
@@ -148,10 +151,60 @@ static void lost_answer(fault_front *front, const char *ledger, const char *oper
     assert_int_equal(fault_front_dropped(front), dropped + 1); /* the fault really happened */
     assert_true(fault_front_count(front, operation) >= sent + 2); /* and it was re-sent */
     assert_int_equal(fault_ledger_count(ledger, rid), 1);
+    /* Our own write is no lost lease: no false alarm in the log. */
+    assert_int_equal(fault_lease_lost_logs(), lease_lost);
     assert_string_equal(answers[0], answers[1]);
     assert_string_equal(answers[1], answers[2]);
     for (int i = 0; i < 3; i++)
         free(answers[i]);
+    free(body);
+    gda_app_free(app);
+}
+
+/* Two-phase: the job's gda_app_finish loses the answer of its applied
+ * UpdateItem. It reports GDA_OK (not lease lost), a repeated finish does
+ * too, the poll gets the final result and the job started once. */
+static void lost_finish(fault_front *front, const char *ledger, bool reused, const char *rid)
+{
+    static const char *const env[] = {"GDA_IN_PROGRESS_WAIT_MS", "0", NULL};
+    fault_front_close_after_each(front, !reused);
+    gda_app *app = fault_app_new("dynamodb:gda-lost", ledger, env, false);
+    assert_non_null(app);
+    char *body = fault_body(rid, "\"mode\":\"accept\"");
+    char *accepted = NULL;
+    assert_int_equal(fault_post(app, body, 10000, &accepted), 202);
+    char token[GDA_COMPLETION_TOKEN_SIZE];
+    snprintf(token, sizeof token, "%s", fault_last_token());
+    assert_true(token[0] != '\0');
+    int lease_lost = fault_lease_lost_logs();
+
+    unsigned dropped = fault_front_dropped(front);
+    unsigned sent = fault_front_count(front, "UpdateItem");
+    /* The POST just used the connection: the finish's UpdateItem reuses it. */
+    fault_front_drop_answer(front, "UpdateItem", reused);
+    json_t *data = json_pack("{s:s}", "callback", "scheduled");
+    assert_non_null(data);
+    gda_error err;
+    gda_status st = gda_app_finish(app, token, data, NULL, &err);
+    if (st != GDA_OK)
+        fail_msg("finish with its UpdateItem answer lost on a %s connection: %s: %s",
+                 reused ? "reused" : "fresh", gda_status_str(st), err.message);
+    assert_int_equal(fault_front_dropped(front), dropped + 1);
+    assert_true(fault_front_count(front, "UpdateItem") >= sent + 2);
+    /* A worker unsure of the outcome finishes again: the same answer. */
+    assert_int_equal(gda_app_finish(app, token, data, NULL, &err), GDA_OK);
+    json_decref(data);
+
+    char *resp = NULL;
+    assert_int_equal(fault_post(app, body, 10000, &resp), 200);
+    assert_non_null(strstr(resp, "scheduled"));
+    free(resp);
+    char job[80];
+    snprintf(job, sizeof job, "job:%s", rid);
+    assert_int_equal(fault_ledger_count(ledger, job), 1);
+    assert_int_equal(fault_ledger_count(ledger, rid), 1);
+    assert_int_equal(fault_lease_lost_logs(), lease_lost);
+    free(accepted);
     free(body);
     gda_app_free(app);
 }
@@ -182,6 +235,8 @@ static void test_lost_answers(void **state)
     lost_answer(front, ledger, "PutItem", true, "lost-put-reused");
     lost_answer(front, ledger, "UpdateItem", false, "lost-update-fresh");
     lost_answer(front, ledger, "UpdateItem", true, "lost-update-reused");
+    lost_finish(front, ledger, false, "lost-finish-fresh");
+    lost_finish(front, ledger, true, "lost-finish-reused");
 
     /* Two-phase over DynamoDB: the ACCEPTED write's answer is lost (the
      * write applied); the job starts once, the retries after the lease get

@@ -5,7 +5,10 @@
  *     restart, the workers' retries finish every key and the ledger shows
  *     each executed exactly once;
  *   - a throttling stand-in: the engine's begin rides out a burst of
- *     ThrottlingException answers with counted backoff sleeps. */
+ *     ThrottlingException answers with counted backoff sleeps;
+ *   - lost answers (fault_front.h): an applied PutItem or UpdateItem whose
+ *     answer is dropped, on a fresh or a reused connection, still gives one
+ *     NEW begin and a GDA_OK complete, and the key replays. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -29,6 +32,7 @@
 
 #include "test_idem.h"
 #include "dynalite.h"
+#include "fault_front.h"
 #include "http_standin.h"
 
 #define WORKERS 4
@@ -341,6 +345,125 @@ static void test_throttling_backoff_through_engine(void **state)
     standin_stop(s);
 }
 
+/* ---- lost answers, through the engine ------------------------------------ */
+
+/* A front (fault_front.h) between the store and dynalite applies one
+ * PutItem or UpdateItem, then drops the connection before its answer. On a
+ * reused keep-alive connection libcurl re-sends the write by itself, unseen
+ * by the store; on a fresh one the store's own retry does. The copy is
+ * refused by our own write. The store must answer that refusal as the
+ * contract says (not an error; for a put, *inserted false with our own item
+ * as *existing, or inserted when its own retry recognised it), and the
+ * engine must then count the write as applied: begin is NEW (the handler
+ * runs, once), complete is GDA_OK (never lease lost), and the key replays. */
+static void lost_answer_through_engine(fault_front *front, gda_store *store, gda_idem *idem,
+                                       const char *operation, bool reused, const char *key)
+{
+    fault_front_close_after_each(front, !reused);
+    uint8_t hash[GDA_PAYLOAD_HASH_LEN];
+    test_payload_hash(key, strlen(key), hash);
+    char warm[64];
+    snprintf(warm, sizeof warm, "%s-warm", key);
+    gda_idem_outcome outcome = 0;
+    gda_idem_lease lease;
+    gda_idem_result replay = {0};
+    gda_error err;
+    /* Leaves a kept-alive connection behind (unless closed after each). */
+    assert_int_equal(gda_idem_begin(idem, warm, hash, TEST_PRINCIPAL, now_ms() + 5000, &outcome,
+                                    &lease, &replay, &err),
+                     GDA_OK);
+    assert_int_equal(outcome, GDA_IDEM_NEW);
+    assert_int_equal(gda_idem_complete(idem, &lease, 200, "{}", 2, &err), GDA_OK);
+
+    unsigned dropped = fault_front_dropped(front);
+    unsigned sent = fault_front_count(front, operation);
+    fault_front_drop_answer(front, operation, reused);
+    gda_status st = gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, now_ms() + 5000, &outcome,
+                                   &lease, &replay, &err);
+    if (st != GDA_OK || outcome != GDA_IDEM_NEW)
+        fail_msg("begin with %s lost on a %s connection: %s, outcome %d (%s)", operation,
+                 reused ? "reused" : "fresh", gda_status_str(st), (int)outcome,
+                 st == GDA_OK ? "" : err.message);
+    static const char result[] = "{\"data\":{\"ran\":1}}";
+    st = gda_idem_complete(idem, &lease, 200, result, sizeof result - 1, &err);
+    if (st != GDA_OK)
+        fail_msg("complete with %s lost on a %s connection: %s: %s", operation,
+                 reused ? "reused" : "fresh", gda_status_str(st), err.message);
+    assert_int_equal(fault_front_dropped(front), dropped + 1); /* the fault happened */
+    assert_true(fault_front_count(front, operation) >= sent + 2); /* and it was re-sent */
+
+    assert_int_equal(gda_idem_begin(idem, key, hash, TEST_PRINCIPAL, now_ms() + 5000, &outcome,
+                                    &lease, &replay, &err),
+                     GDA_OK);
+    assert_int_equal(outcome, GDA_IDEM_REPLAY);
+    assert_int_equal(replay.status_code, 200);
+    assert_int_equal(replay.body_len, sizeof result - 1);
+    assert_memory_equal(replay.body, result, sizeof result - 1);
+    gda_idem_result_clear(&replay);
+
+    /* The store's own answer to the refused copy of a put. */
+    char direct[80];
+    snprintf(direct, sizeof direct, "%s-store", key);
+    if (strcmp(operation, "PutItem") == 0) {
+        gda_record rec;
+        memset(&rec, 0, sizeof rec);
+        rec.key = direct;
+        rec.state = GDA_RECORD_IN_PROGRESS;
+        memcpy(rec.payload_hash, hash, sizeof hash);
+        memset(rec.principal, 0x5c, sizeof rec.principal);
+        snprintf(rec.owner, sizeof rec.owner, "%s", "00112233445566778899aabbccddeeff");
+        rec.lease_until_ms = now_ms() + 30000;
+        rec.expires_at_s = now_ms() / 1000 + 3600;
+        gda_store_call call = {.now_ms = now_ms(), .deadline_ms = now_ms() + 5000,
+                               .skew_ms = 2000};
+        fault_front_drop_answer(front, "PutItem", reused);
+        bool inserted = false;
+        gda_record existing;
+        memset(&existing, 0, sizeof existing);
+        st = gda_store_put_if_absent(store, &rec, &call, &inserted, &existing, &err);
+        if (st != GDA_OK)
+            fail_msg("put with its answer lost: %s: %s", gda_status_str(st), err.message);
+        if (!inserted) {
+            /* Refused by our own item: handed back as it is now. */
+            assert_string_equal(existing.owner, rec.owner);
+            assert_int_equal(existing.state, GDA_RECORD_IN_PROGRESS);
+            assert_memory_equal(existing.principal, rec.principal, sizeof rec.principal);
+            gda_record_clear(&existing);
+        }
+        assert_int_equal(fault_front_dropped(front), dropped + 2);
+    }
+}
+
+static void test_lost_answers_through_engine(void **state)
+{
+    (void)state;
+    gda_dynamodb_options o;
+    gda_dynamodb_options_init(&o);
+    o.table = "lost_answers";
+    o.endpoint = server.endpoint;
+    gda_error err;
+    assert_int_equal(gda_dynamodb_create_table(&o, now_ms() + 20000, NULL, NULL, &err), GDA_OK);
+    fault_front *front = fault_front_start(server.port);
+    assert_non_null(front);
+    o.endpoint = fault_front_endpoint(front);
+    gda_store *store = gda_dynamodb_store_new(&o, &err);
+    assert_non_null(store);
+    gda_idem_config cfg;
+    gda_idem_config_default(&cfg);
+    cfg.in_progress_wait_ms = 0; /* a refusal misread as a twin: 503 at once */
+    gda_idem *idem = gda_idem_new(store, &cfg, &err);
+    assert_non_null(idem);
+
+    lost_answer_through_engine(front, store, idem, "PutItem", true, "lost-put-reused");
+    lost_answer_through_engine(front, store, idem, "PutItem", false, "lost-put-fresh");
+    lost_answer_through_engine(front, store, idem, "UpdateItem", true, "lost-update-reused");
+    lost_answer_through_engine(front, store, idem, "UpdateItem", false, "lost-update-fresh");
+
+    gda_idem_free(idem);
+    gda_store_close(store);
+    fault_front_stop(front);
+}
+
 int main(void)
 {
     dynalite_set_test_credentials();
@@ -352,6 +475,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_killed_and_restarted),
         cmocka_unit_test(test_throttling_backoff_through_engine),
+        cmocka_unit_test(test_lost_answers_through_engine),
     };
     int failed = cmocka_run_group_tests_name("dynamodb_faults", tests, NULL, NULL);
     dynalite_stop(&server);
