@@ -487,6 +487,15 @@ function requirements(t) {
     const p = main[1].Properties;
     need(p.ReservedConcurrentExecutions !== undefined, 'reserved concurrency is set');
     need(Number(resolve(t, p.Timeout)) < 29, 'the function times out before API Gateway');
+    const env = p.Environment?.Variables ?? {};
+    need(env.GDA_STORE !== undefined, 'the function names its store (GDA_STORE)');
+    need(env.GDA_HASH_KEY !== undefined || env.GDA_DATA_KEY !== undefined,
+         'a shared store has a shared hash key (GDA_HASH_KEY or GDA_DATA_KEY)');
+    const trusted = env.GDA_DIRECT_TRUSTED;
+    need(trusted === undefined || trusted === 'false' ||
+         (trusted['Fn::If'] && trusted['Fn::If'][0] === 'HasGenesysOrganization' &&
+          trusted['Fn::If'][2] === 'false'),
+         'direct invocations are trusted only with the Genesys integration role');
     const pc = ofType(t, 'AWS::Lambda::Alias').find(([, a]) => a.Properties.ProvisionedConcurrencyConfig);
     need(pc, 'provisioned concurrency on an alias');
     const lg = ofType(t, 'AWS::Logs::LogGroup');
@@ -575,6 +584,10 @@ export function checkTemplate(t) {
 // ---- self test -------------------------------------------------------------
 
 const BREAKS = [
+  ['no hash key for the shared table', (t) => { delete t.Resources.Function.Properties.Environment.Variables.GDA_HASH_KEY; }, null,
+   'shared hash key'],
+  ['direct invocations always trusted', (t) => { t.Resources.Function.Properties.Environment.Variables.GDA_DIRECT_TRUSTED = 'true'; }, null,
+   'trusted only with the Genesys integration role'],
   ['an unknown tag', null, (s) => s.replace('!GetAtt FunctionRole.Arn', '!GetAttr FunctionRole.Arn'),
    'unknown tag'],
   ['a duplicate key', null, (s) => s.replace('      Runtime: provided.al2023\n',
