@@ -123,7 +123,7 @@ int gda_fuzz_jwt(const uint8_t *data, size_t size)
     char sub[GDA_AUTH_PRINCIPAL_MAX];
     gda_auth_reason cr = gda_jwt_check_claims(&jws, &strict, FUZZ_NOW_MS, sub, sizeof sub);
     CHECK(cr == GDA_AUTH_ACCEPTED || cr == GDA_AUTH_MALFORMED || cr == GDA_AUTH_EXPIRED ||
-          cr == GDA_AUTH_MISMATCH);
+          cr == GDA_AUTH_MISMATCH || cr == GDA_AUTH_LIFETIME);
     CHECK(memchr(sub, '\0', sizeof sub) && printable(sub));
     CHECK(cr == GDA_AUTH_ACCEPTED || sub[0] == '\0');
     gda_auth_reason lr = gda_jwt_check_claims(&jws, &loose, FUZZ_NOW_MS, sub, sizeof sub);
