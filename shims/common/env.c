@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -219,37 +218,102 @@ static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *er
     return GDA_OK;
 }
 
-/* GDA_DATA_KEY, GDA_HASH_KEY: base64 (standard alphabet, padding optional)
- * of 32 bytes, decoded into guarded memory. */
+static int64_t wall_now_ms(void);
+
+/* A key file holds the base64 text and maybe a final newline: nothing
+ * longer than this is one. */
+#define KEY_FILE_MAX 256
+
+/* base64 (standard alphabet, padding optional) of exactly 32 bytes into
+ * guarded memory; false when it is anything else. */
 _Static_assert(GDA_IDEM_DATA_KEY_LEN == GDA_IDEM_HASH_KEY_LEN, "one reader for both keys");
-static gda_status read_key(const env *e, const char *name, uint8_t **key, gda_error *err)
+static bool decode_key(const char *v, size_t len, uint8_t *buf)
 {
-    const char *v = env_get(e, name);
-    *key = NULL;
-    if (!v)
-        return GDA_OK;
-    uint8_t *buf = sodium_malloc(GDA_IDEM_DATA_KEY_LEN + 1);
-    if (!buf)
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     size_t n = 0;
     const char *end = NULL;
-    int rc = sodium_base642bin(buf, GDA_IDEM_DATA_KEY_LEN + 1, v, strlen(v), NULL, &n, &end,
+    int rc = sodium_base642bin(buf, GDA_IDEM_DATA_KEY_LEN + 1, v, len, NULL, &n, &end,
                                sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
     /* The NO_PADDING variant stops at '='; allow the padding a 32-byte key has. */
-    if (rc == 0 && end && *end) {
+    if (rc == 0 && end && end < v + len) {
         const char *p = end;
-        while (*p == '=')
+        while (p < v + len && *p == '=')
             p++;
-        if (*p || p - end > 2)
+        if (p != v + len || p - end > 2)
             rc = -1;
     }
-    if (rc != 0 || n != GDA_IDEM_DATA_KEY_LEN) {
+    return rc == 0 && n == GDA_IDEM_DATA_KEY_LEN;
+}
+
+/* GDA_DATA_KEY, GDA_HASH_KEY: base64 of 32 bytes, from the variable NAME or
+ * from the file NAME_FILE (the same text; a final newline is ignored), never
+ * both. Decoded into guarded memory; *key stays NULL when neither is set.
+ * The file's name is kept in *file_out for the exposure check. */
+static gda_status read_key(const env *e, const char *name, uint8_t **key, const char **file_out,
+                           gda_error *err)
+{
+    char file_var[64];
+    snprintf(file_var, sizeof file_var, "%s_FILE", name);
+    const char *v = env_get(e, name);
+    const char *path = env_get(e, file_var);
+    *key = NULL;
+    *file_out = NULL;
+    if (v && path)
+        return gda_error_set(err, GDA_ERR_CONFIG, name, "set %s or %s, not both", name, file_var);
+    if (!v && !path)
+        return GDA_OK;
+    char *text = NULL;
+    size_t len = 0;
+    if (path) {
+        size_t size = 0;
+        switch (gda_secret_file_read(path, 1, KEY_FILE_MAX, &text, &len, &size)) {
+        case GDA_SECRET_FILE_OK:
+            break;
+        case GDA_SECRET_FILE_UNOPENABLE:
+            return gda_error_set(err, GDA_ERR_CONFIG, file_var, "%s cannot be opened: %s",
+                                 file_var, strerror(errno));
+        case GDA_SECRET_FILE_UNFIT:
+            return gda_error_set(err, GDA_ERR_CONFIG, file_var,
+                                 "%s must be a regular file of 1 to %d bytes", file_var,
+                                 KEY_FILE_MAX);
+        case GDA_SECRET_FILE_NOMEM:
+        default:
+            return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+        }
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+            len--;
+        v = text;
+    } else {
+        len = strlen(v);
+    }
+    const char *var = path ? file_var : name;
+    uint8_t *buf = sodium_malloc(GDA_IDEM_DATA_KEY_LEN + 1);
+    if (!buf) {
+        sodium_free(text);
+        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    }
+    bool ok = decode_key(v, len, buf);
+    sodium_free(text);
+    if (!ok) {
         sodium_free(buf);
-        return gda_error_set(err, GDA_ERR_CONFIG, name, "%s must be the base64 of exactly %d bytes",
-                             name, GDA_IDEM_DATA_KEY_LEN);
+        return gda_error_set(err, GDA_ERR_CONFIG, var, "%s must be the base64 of exactly %d bytes",
+                             var, GDA_IDEM_DATA_KEY_LEN);
     }
     *key = buf;
+    *file_out = path;
     return GDA_OK;
+}
+
+/* A WARN at start for a secret file group or others may read: named, with
+ * its mode, never its contents. */
+static void warn_if_exposed(gda_app *app, const gda_env_overrides *o, const char *var,
+                            const char *path)
+{
+    unsigned mode = 0;
+    if (!path || !gda_secret_file_exposed(path, &mode))
+        return;
+    gda_logf(gda_app_logger(app), GDA_LOG_WARN, o->clock ? o->clock(o->clock_user) : wall_now_ms(),
+             NULL, NULL, NULL, "%s %s can be read by group or others (mode %03o): chmod 600 it",
+             var, path, mode);
 }
 
 static int64_t wall_now_ms(void)
@@ -315,12 +379,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     gda_status st = GDA_OK;
     int64_t v;
     uint8_t *data_key = NULL, *hash_key = NULL;
-    /* A key ring file others can read is a leak waiting to happen: served,
-     * but said at start (the name only, never the contents). */
-    const char *ring_file = env_get(&e, "GDA_SECRETS_FILE");
-    struct stat ring_stat;
-    bool ring_file_open = ring_file && stat(ring_file, &ring_stat) == 0 &&
-                          (ring_stat.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+    const char *data_key_file = NULL, *hash_key_file = NULL;
 
     /* Plain settings first: they cost nothing to check and fail fast. */
     v = (int64_t)cfg.ttl_s;
@@ -392,8 +451,8 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     if (route)
         cfg.route = route;
 
-    if ((st = read_key(&e, "GDA_DATA_KEY", &data_key, err)) != GDA_OK ||
-        (st = read_key(&e, "GDA_HASH_KEY", &hash_key, err)) != GDA_OK)
+    if ((st = read_key(&e, "GDA_DATA_KEY", &data_key, &data_key_file, err)) != GDA_OK ||
+        (st = read_key(&e, "GDA_HASH_KEY", &hash_key, &hash_key_file, err)) != GDA_OK)
         goto done;
     cfg.data_key = data_key;
     cfg.hash_key = hash_key;
@@ -423,9 +482,9 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     bool durable = strcmp(cfg.store->ops->name, "memory") != 0;
     if (durable && !data_key && !hash_key) {
         st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
-                           "GDA_STORE names a durable store, so set GDA_DATA_KEY or "
-                           "GDA_HASH_KEY (base64 of 32 bytes, e.g. from `gda keygen`), the same "
-                           "in every instance that shares it");
+                           "durable GDA_STORE needs GDA_HASH_KEY or GDA_DATA_KEY (32 bytes in "
+                           "base64: `gda keygen`), the same in all instances sharing it; else each "
+                           "process draws its own and every retry after a restart is a 422");
         goto done;
     }
 
@@ -443,12 +502,11 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
                                  aerr.message);
         goto done;
     }
-    if (ring_file_open)
-        gda_logf(gda_app_logger(app), GDA_LOG_WARN,
-                 cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL, NULL,
-                 "GDA_SECRETS_FILE %s can be read by group or others (mode %03o): "
-                 "chmod 600 it",
-                 ring_file, (unsigned)(ring_stat.st_mode & 0777));
+    /* A secret file others can read is a leak waiting to happen: served,
+     * but said at start (the name only, never the contents). */
+    warn_if_exposed(app, o, "GDA_SECRETS_FILE", env_get(&e, "GDA_SECRETS_FILE"));
+    warn_if_exposed(app, o, "GDA_DATA_KEY_FILE", data_key_file);
+    warn_if_exposed(app, o, "GDA_HASH_KEY_FILE", hash_key_file);
     if (!durable && o->many_instances)
         gda_log(gda_app_logger(app), GDA_LOG_WARN,
                 cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL,

@@ -45,3 +45,13 @@ gda_secret_file_result gda_secret_file_read(const char *path, size_t min_size, s
     *file_size = size;
     return GDA_SECRET_FILE_OK;
 }
+
+bool gda_secret_file_exposed(const char *path, unsigned *mode)
+{
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0)
+        return false;
+    if (mode)
+        *mode = (unsigned)(sb.st_mode & 0777);
+    return (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+}

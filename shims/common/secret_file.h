@@ -1,6 +1,7 @@
 /* libgda shims — reading a small secret file (a key ring) straight into
- * guarded memory, shared by the environment configuration (env.c) and the
- * Lambda secret sources (shims/lambda/secrets.c). Each caller words its own
+ * guarded memory, shared by the environment configuration (env.c: the key
+ * ring, GDA_HASH_KEY_FILE, GDA_DATA_KEY_FILE) and the Lambda secret sources
+ * (shims/lambda/secrets.c). Each caller words its own
  * errors: they name different variables.
  *
  * Thread safety: reentrant.
@@ -8,6 +9,7 @@
 #ifndef GDA_SHIM_SECRET_FILE_H
 #define GDA_SHIM_SECRET_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum gda_secret_file_result {
@@ -25,5 +27,11 @@ typedef enum gda_secret_file_result {
  * may refuse. Nothing is allocated on any other result. */
 gda_secret_file_result gda_secret_file_read(const char *path, size_t min_size, size_t max_size,
                                             char **text, size_t *len, size_t *file_size);
+
+/* True when the file at path exists and gives group or others any
+ * permission (a secret others on the host can read, or replace); *mode gets
+ * its permission bits. Callers log a WARN naming the file, never its
+ * contents. */
+bool gda_secret_file_exposed(const char *path, unsigned *mode);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "gda_env.h"
 #include "handler.h"
+#include "secret_file.h"
 
 static int64_t wall_ms(void)
 {
@@ -51,6 +52,33 @@ static const char *env_with_keyring(const char *name, void *user)
     if (strcmp(name, "GDA_SECRETS_FILE") == 0)
         return NULL; /* already read through the secrets source */
     return getenv(name);
+}
+
+/* A key ring file group or others may read gets a WARN at start naming the
+ * file and its mode, never its contents (in both modes; the pipeline's own
+ * check does not see the file, which env_with_keyring hides). */
+static void warn_if_ring_file_exposed(const gda_secrets *secrets)
+{
+    const char *path = env_nonempty("GDA_SECRETS_FILE");
+    unsigned mode = 0;
+    if (gda_secrets_last_source(secrets) != GDA_SECRET_SOURCE_FILE ||
+        !gda_secret_file_exposed(path, &mode))
+        return;
+    gda_log_config lc = gda_log_config_default();
+    lc.metrics_enabled = false;
+    lc.service = env_nonempty("AWS_LAMBDA_FUNCTION_NAME");
+    const char *level = env_nonempty("GDA_LOG_LEVEL");
+    if (!level)
+        level = env_nonempty("AWS_LAMBDA_LOG_LEVEL");
+    if (level)
+        (void)gda_log_level_parse(level, &lc.level, NULL);
+    gda_logger *lg = gda_logger_new(&lc, NULL);
+    if (!lg)
+        return;
+    gda_logf(lg, GDA_LOG_WARN, wall_ms(), NULL, NULL, NULL,
+             "GDA_SECRETS_FILE %s can be read by group or others (mode %03o): chmod 600 it", path,
+             mode);
+    gda_logger_free(lg);
 }
 
 /* Verifier for authorizer mode: GDA_AUTH (default token), GDA_AUTH_HEADER,
@@ -107,6 +135,7 @@ int main(void)
         gda_secrets_free(secrets);
         return gda_lambda_init_failed(NULL, &err);
     }
+    warn_if_ring_file_exposed(secrets);
 
     gda_status st;
     if (opt.mode == GDA_LAMBDA_AUTHORIZER) {

@@ -227,6 +227,7 @@ typedef struct runtime {
     int64_t last_refresh_ms;
     bool refreshed_once;
     int64_t ring_fetched_ms; /* when the key ring in use was last fetched */
+    int64_t ring_retry_ms;   /* after a failed fetch: no timed one before this */
 } runtime;
 
 static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -424,20 +425,31 @@ static void post_error_status(runtime *rt, const gda_error *e)
     gda_http_response_release(&resp);
 }
 
+/* A failed timed fetch is tried again after this long (or the maximum age,
+ * when shorter), between invocations like the first. */
+#define KEYRING_RETRY_MS 10000
+
 /* Fetch the key ring now and swap it in if it changed: true when it did. A
- * failed fetch keeps the ring in use (and says so). */
+ * failed fetch keeps the ring in use (and says so); the timed refresh tries
+ * again KEYRING_RETRY_MS later. */
 static bool refresh_keyring(runtime *rt, int64_t now)
 {
-    rt->ring_fetched_ms = now;
     gda_keyring *ring = NULL;
     bool changed = false;
     gda_error e;
     gda_error_clear(&e);
     gda_status st = gda_secrets_fetch(rt->opt.secrets, now, &ring, &changed, &e);
     if (st != GDA_OK) {
-        log_line(rt, GDA_LOG_WARN, gda_status_str(st), "key ring refresh failed");
+        int64_t wait = rt->opt.keyring_max_age_ms > 0 && rt->opt.keyring_max_age_ms < KEYRING_RETRY_MS
+                           ? rt->opt.keyring_max_age_ms
+                           : KEYRING_RETRY_MS;
+        rt->ring_retry_ms = now + wait;
+        log_line(rt, GDA_LOG_WARN, gda_status_str(st),
+                 "key ring refresh failed: the ring in use stays until a fetch succeeds");
         return false;
     }
+    rt->ring_fetched_ms = now;
+    rt->ring_retry_ms = 0;
     if (!changed) {
         gda_keyring_free(ring);
         return false;
@@ -474,7 +486,7 @@ static void refresh_if_stale(runtime *rt)
     if (!rt->opt.secrets || !rt->opt.verifier || rt->opt.keyring_max_age_ms <= 0)
         return;
     int64_t now = wall_ms();
-    if (now - rt->ring_fetched_ms >= rt->opt.keyring_max_age_ms)
+    if (now - rt->ring_fetched_ms >= rt->opt.keyring_max_age_ms && now >= rt->ring_retry_ms)
         (void)refresh_keyring(rt, now);
 }
 

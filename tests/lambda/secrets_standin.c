@@ -21,6 +21,7 @@ struct secrets_standin {
     char token[512];
     char region[64];
     unsigned fail_next;
+    bool fail_extension;
     secrets_standin_stats stats;
 };
 
@@ -69,6 +70,11 @@ static void problem(secrets_standin *s, const char *why)
 
 static void serve_extension(secrets_standin *s, const mini_request *req, mini_response *resp)
 {
+    if (s->fail_extension) {
+        s->stats.extension_failed++;
+        reply_json(resp, 500, json_pack("{s:s}", "message", "internal error"));
+        return;
+    }
     const char *token = mini_header(req, "X-Aws-Parameters-Secrets-Token");
     if (!token || strcmp(token, s->token) != 0) {
         s->stats.extension_refused++;
@@ -259,6 +265,13 @@ void secrets_standin_fail_next(secrets_standin *s, unsigned n)
 {
     pthread_mutex_lock(&s->mu);
     s->fail_next = n;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void secrets_standin_fail_extension(secrets_standin *s, bool failing)
+{
+    pthread_mutex_lock(&s->mu);
+    s->fail_extension = failing;
     pthread_mutex_unlock(&s->mu);
 }
 

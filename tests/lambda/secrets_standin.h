@@ -36,9 +36,14 @@ void secrets_standin_set_secret(secrets_standin *s, const char *secret);
 /* Answer the next n Secrets Manager calls with HTTP 500. */
 void secrets_standin_fail_next(secrets_standin *s, unsigned n);
 
+/* Answer the extension's requests with HTTP 500 while failing is true (an
+ * outage: the secret cannot be fetched). */
+void secrets_standin_fail_extension(secrets_standin *s, bool failing);
+
 typedef struct secrets_standin_stats {
     unsigned extension_ok;   /* extension requests answered with the secret */
     unsigned extension_refused;
+    unsigned extension_failed; /* answered 500 on purpose */
     unsigned sm_ok;          /* GetSecretValue calls answered with the secret */
     unsigned sm_refused;     /* refused for a bad signature/token/target/id */
     unsigned sm_failed;      /* answered 500 on purpose */

@@ -189,6 +189,37 @@ static size_t ledger_lines(const fx *f, const char *request_id)
     return n;
 }
 
+/* How many lines of the log at path contain every one of the NULL-ended
+ * strings. */
+static int log_count(const char *path, ...)
+{
+    FILE *log = fopen(path, "r");
+    assert_non_null(log);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof line, log)) {
+        va_list ap;
+        va_start(ap, path);
+        bool all = true;
+        for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *))
+            all &= strstr(line, want) != NULL;
+        va_end(ap);
+        n += all;
+    }
+    fclose(log);
+    return n;
+}
+
+/* Write text to path with the given mode (the umask does not apply). */
+static void write_file_mode(const char *path, const char *text, mode_t mode)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
 /* ---- every event shape ------------------------------------------------- */
 
 static void test_every_event_shape(void **state)
@@ -926,6 +957,154 @@ static void test_revocation_by_max_age(void **state)
     free(ring_a); free(tok_a); free(ring_b); free(tok_b);
 }
 
+/* A key ring fetch that fails between invocations keeps the ring in use,
+ * says so in a WARN, and is tried again: once the secret can be fetched, the
+ * key removed from it stops working, with no refused request before. */
+static void test_revocation_refresh_fails(void **state)
+{
+    (void)state;
+    char *ring_a, *tok_a, *ring_b, *tok_b;
+    harness_make_key("a", &ring_a, &tok_a);
+    harness_make_key("b", &ring_b, &tok_b);
+    size_t both_len = strlen(ring_a) + strlen(ring_b) + 2;
+    char *both = malloc(both_len);
+    snprintf(both, both_len, "%s,%s", ring_b, ring_a);
+    secrets_standin *ss = secrets_standin_start("gda/keys", both, "session-token-5", "eu-west-1");
+    assert_non_null(ss);
+    char port[64];
+    snprintf(port, sizeof port, "GDA_SECRETS_EXTENSION_PORT=%d", secrets_standin_port(ss));
+    fx f;
+    fx_init(&f, NULL);
+    const char *env[] = {"GDA_SECRETS=", "GDA_SECRET_ID=gda/keys",
+                         "AWS_SESSION_TOKEN=session-token-5", port,
+                         "GDA_SECRET_REFRESH_S=86400", "GDA_KEYRING_MAX_AGE_S=1", NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    struct timespec nap = {.tv_sec = 1, .tv_nsec = 200 * 1000000};
+    static const char *const ids[] = {"refail-1", "refail-2", "refail-3", "refail-4",
+                                      "refail-5"};
+    char *body = harness_request_body(ids[0], NULL);
+    json_t *r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_a, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+
+    /* Key a is revoked while the secret cannot be fetched: the refresh
+     * after the next invocation fails, and a keeps working. */
+    secrets_standin_set_secret(ss, ring_b);
+    secrets_standin_fail_extension(ss, true);
+    nanosleep(&nap, NULL);
+    const char *tokens[] = {tok_b, tok_a};
+    for (int i = 0; i < 2; i++) {
+        body = harness_request_body(ids[1 + i], NULL);
+        r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tokens[i], body)));
+        assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+        json_decref(r);
+        free(body);
+    }
+    secrets_standin_stats st;
+    secrets_standin_stats_get(ss, &st);
+    assert_true(st.extension_failed >= 1);
+
+    /* The secret is back: the next timed refresh succeeds, and a is gone. */
+    secrets_standin_fail_extension(ss, false);
+    nanosleep(&nap, NULL);
+    body = harness_request_body(ids[3], NULL);
+    r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_b, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+    json_decref(r);
+    free(body);
+    body = harness_request_body(ids[4], NULL);
+    r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", tok_a, body)));
+    assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 401);
+    json_decref(r);
+    free(body);
+    fx_stop(&f);
+    assert_true(log_count(f.log, "\"WARN\"", "key ring refresh failed", NULL) >= 1);
+    secrets_standin_stop(ss);
+    free(both);
+    free(ring_a); free(tok_a); free(ring_b); free(tok_b);
+}
+
+/* A secret file group or others can read is served, with a WARN at start
+ * naming the file and its mode, never its contents: the key ring file
+ * (GDA_SECRETS_FILE, read by the bootstrap's secret source) and the hash
+ * key file (GDA_HASH_KEY_FILE). A file only its owner reads gets none. */
+static void test_exposed_secret_files(void **state)
+{
+    (void)state;
+    static const char hash_key[] = "7mYbHqzD4r0gXKq5y8sJc1vN2wQeTfU3aLpZoRiMhE0=";
+    for (int exposed = 1; exposed >= 0; exposed--) {
+        fx f;
+        fx_init(&f, NULL);
+        char ring_path[300], key_path[300], ring_var[320], key_var[320];
+        snprintf(ring_path, sizeof ring_path, "%s/ring-%d.txt", workdir, exposed);
+        snprintf(key_path, sizeof key_path, "%s/hash-%d.key", workdir, exposed);
+        write_file_mode(ring_path, f.ring, exposed ? 0644 : 0600);
+        char key_text[80];
+        snprintf(key_text, sizeof key_text, "%s\n", hash_key);
+        write_file_mode(key_path, key_text, exposed ? 0640 : 0400);
+        snprintf(ring_var, sizeof ring_var, "GDA_SECRETS_FILE=%s", ring_path);
+        snprintf(key_var, sizeof key_var, "GDA_HASH_KEY_FILE=%s", key_path);
+        const char *env[] = {"GDA_SECRETS", ring_var, key_var, NULL};
+        fx_spawn(&f, bootstrap_path, env);
+        char *body = harness_request_body(exposed ? "file-exposed" : "file-private", NULL);
+        json_t *r = expect_response(&f, push_json(&f, http_event("apigw-rest.json", f.token, body)));
+        assert_int_equal(json_integer_value(json_object_get(r, "statusCode")), 200);
+        json_decref(r);
+        free(body);
+        char *secret = strchr(f.ring, ':') + 1;
+        char secret_copy[200];
+        snprintf(secret_copy, sizeof secret_copy, "%s", secret);
+        fx_stop(&f);
+        assert_int_equal(log_count(f.log, "\"WARN\"", "GDA_SECRETS_FILE", ring_path,
+                                   "mode 644", NULL),
+                         exposed);
+        assert_int_equal(log_count(f.log, "\"WARN\"", "GDA_HASH_KEY_FILE", key_path,
+                                   "mode 640", NULL),
+                         exposed);
+        assert_int_equal(log_count(f.log, "group or others", NULL), exposed ? 2 : 0);
+        assert_int_equal(log_count(f.log, secret_copy, NULL), 0);
+        assert_int_equal(log_count(f.log, hash_key, NULL), 0);
+    }
+}
+
+/* GDA_HASH_KEY_FILE is read like GDA_HASH_KEY, and refused by its own name;
+ * a durable store without any key is refused, saying why. */
+static void test_hash_key_file_errors(void **state)
+{
+    (void)state;
+    char short_path[300], short_var[320], good_path[300], good_var[320], store[320];
+    snprintf(short_path, sizeof short_path, "%s/short.key", workdir);
+    snprintf(good_path, sizeof good_path, "%s/good.key", workdir);
+    write_file_mode(short_path, "AAECAwQFBgcICQoLDA0ODw==\n", 0600);
+    write_file_mode(good_path, "7mYbHqzD4r0gXKq5y8sJc1vN2wQeTfU3aLpZoRiMhE0=", 0600);
+    snprintf(short_var, sizeof short_var, "GDA_HASH_KEY_FILE=%s", short_path);
+    snprintf(good_var, sizeof good_var, "GDA_HASH_KEY_FILE=%s", good_path);
+    const char *const bad_file[] = {short_var, NULL};
+    run_init_failure(bad_file, "Runtime.InitError.Config", "GDA_HASH_KEY_FILE");
+    const char *const missing[] = {"GDA_HASH_KEY_FILE=/nonexistent/gda.key", NULL};
+    run_init_failure(missing, "Runtime.InitError.Config", "GDA_HASH_KEY_FILE");
+    const char *const both[] = {good_var, "GDA_HASH_KEY=7mYbHqzD4r0gXKq5y8sJc1vN2wQeTfU3aLpZoRiMhE0=",
+                                NULL};
+    run_init_failure(both, "Runtime.InitError.Config", "GDA_HASH_KEY");
+
+    /* The refusal of a keyless durable store says what to set and why. */
+    fx f;
+    fx_init(&f, NULL);
+    snprintf(store, sizeof store, "GDA_STORE=sqlite:%s/keyless.db", workdir);
+    const char *const keyless[] = {store, NULL};
+    fx_spawn(&f, bootstrap_path, keyless);
+    int status = 0;
+    assert_true(harness_wait(f.pid, WAIT_MS, &status));
+    f.pid = -1;
+    char body[4096], type[128];
+    assert_true(rapi_init_error(f.r, 0, body, sizeof body, type, sizeof type));
+    assert_non_null(strstr(body, "GDA_HASH_KEY"));
+    assert_non_null(strstr(body, "the same in all instances sharing it"));
+    assert_non_null(strstr(body, "422"));
+    fx_stop(&f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -959,6 +1138,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rotation_replace),
         cmocka_unit_test(test_rotation_data_action),
         cmocka_unit_test(test_revocation_by_max_age),
+        cmocka_unit_test(test_revocation_refresh_fails),
+        cmocka_unit_test(test_exposed_secret_files),
+        cmocka_unit_test(test_hash_key_file_errors),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (failed == 0) {
