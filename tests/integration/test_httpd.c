@@ -354,6 +354,92 @@ static int group_teardown(void **state)
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* Start a server on its own SQLite database with extra environment entries;
+ * true when it came up. */
+static bool start_with_env(server *s, const char *tag, const char *const *extra_env)
+{
+    char port_file[256], db[256], store[300];
+    snprintf(s->log, sizeof s->log, "%s/server-%s.log", tmpdir, tag);
+    snprintf(s->ledger, sizeof s->ledger, "%s/ledger-%s.txt", tmpdir, tag);
+    snprintf(port_file, sizeof port_file, "%s/port-%s", tmpdir, tag);
+    snprintf(db, sizeof db, "%s/%s.db", tmpdir, tag);
+    snprintf(store, sizeof store, "sqlite:%s", db);
+    test_httpd_config cfg = {
+        .bin = server_bin,
+        .threads = "2",
+        .port_file = port_file,
+        .log_path = s->log,
+        .keyring = KEYRING,
+        .store = store,
+        .ledger = s->ledger,
+        .log_level = "info",
+        .extra_env = extra_env,
+    };
+    s->pid = 0;
+    return test_httpd_start(&cfg, &s->pid, &s->port);
+}
+
+/* Lines of the server's log that contain both strings (b may be NULL). */
+static int log_lines_with(const server *s, const char *a, const char *b)
+{
+    char *text = read_file(s->log);
+    int n = 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strstr(line, a) && (!b || strstr(line, b)))
+            n++;
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return n;
+}
+
+/* A SQLite store without a hash key, or with one of the wrong length, stops
+ * the server at start naming GDA_HASH_KEY; a key from a file others can read
+ * is served, with a WARN naming the file and never its contents. */
+static void test_store_key_setups(void **state)
+{
+    (void)state;
+    server s;
+    static const char *const no_key[] = {"GDA_DATA_KEY", "GDA_HASH_KEY", "GDA_HASH_KEY_FILE",
+                                         NULL};
+    assert_false(start_with_env(&s, "nokey", no_key));
+    assert_int_equal(log_lines_with(&s, "GDA_HASH_KEY", "the same in all instances"), 1);
+
+    static const char *const short_key[] = {"GDA_DATA_KEY", "GDA_HASH_KEY=AAECAwQFBgcICQoLDA0ODw==",
+                                            NULL};
+    assert_false(start_with_env(&s, "shortkey", short_key));
+    assert_int_equal(log_lines_with(&s, "GDA_HASH_KEY must be the base64 of exactly 32 bytes",
+                                    NULL),
+                     1);
+    assert_int_equal(log_lines_with(&s, "AAECAwQFBgcICQoLDA0ODw", NULL), 0);
+
+    char key_path[128], key_var[160];
+    snprintf(key_path, sizeof key_path, "%s/hash.key", tmpdir);
+    FILE *fp = fopen(key_path, "w");
+    assert_non_null(fp);
+    fputs(TEST_HTTPD_DATA_KEY_B64 "\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(key_path, 0644), 0);
+    snprintf(key_var, sizeof key_var, "GDA_HASH_KEY_FILE=%s", key_path);
+    const char *const key_file[] = {"GDA_DATA_KEY", key_var, NULL};
+    assert_true(start_with_env(&s, "keyfile", key_file));
+    char id[64];
+    unique_id(id, sizeof id, "keyfile");
+    char *body = make_body(id, "+13175550101", NULL);
+    request_opts o = {.body = body};
+    reply r = http(&s, &o);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    free(body);
+    assert_int_equal(stop_server(&s), 0);
+    assert_int_equal(log_lines_with(&s, "\"WARN\"", "GDA_HASH_KEY_FILE"), 1);
+    assert_int_equal(log_lines_with(&s, key_path, "mode 644"), 1);
+    assert_int_equal(log_lines_with(&s, TEST_HTTPD_DATA_KEY_B64, NULL), 0);
+}
+
 static void test_healthz(void **state)
 {
     (void)state;
@@ -920,6 +1006,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_store_key_setups),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_success_and_replay),
         cmocka_unit_test(test_mismatch),

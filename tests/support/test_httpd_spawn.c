@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +60,17 @@ bool test_httpd_start(const test_httpd_config *cfg, pid_t *pid_out, int *port_ou
         unsetenv("GDA_MAX_BODY");
         unsetenv("GDA_ROUTE");
         unsetenv("GDA_AUTH_HEADER");
+        for (size_t i = 0; cfg->extra_env && cfg->extra_env[i]; i++) {
+            char *entry = strdup(cfg->extra_env[i]);
+            char *eq = entry ? strchr(entry, '=') : NULL;
+            if (eq) {
+                *eq = '\0';
+                setenv(entry, eq + 1, 1);
+            } else if (entry) {
+                unsetenv(entry);
+            }
+            free(entry);
+        }
         execv(argv[0], argv);
         _exit(127);
     }

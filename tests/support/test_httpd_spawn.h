@@ -27,6 +27,9 @@ typedef struct test_httpd_config {
     const char *store;     /* GDA_STORE */
     const char *ledger;    /* GDA_TEST_LEDGER */
     const char *log_level; /* GDA_LOG_LEVEL */
+    /* More NAME=value entries set after the above, or a bare NAME to unset
+     * one (e.g. "GDA_DATA_KEY"); NULL-terminated, or NULL. */
+    const char *const *extra_env;
 } test_httpd_config;
 
 /* Starts the server (GDA_MAX_BODY, GDA_ROUTE and GDA_AUTH_HEADER unset, so
