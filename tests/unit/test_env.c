@@ -517,6 +517,54 @@ static void test_route_policy_direct_key(void **state)
     expect_bad(&e, "GDA_HASH_KEY", "AAECAwQFBgcICQoLDA0ODw==");
     assert_null(strstr(err_last_message, "AAECAw"));
     set(&e, "GDA_HASH_KEY", NULL);
+    expect_bad(&e, "GDA_HASH_KEY", DATA_KEY_B64 "=="); /* padding past what 32 bytes need */
+    set(&e, "GDA_HASH_KEY", NULL);
+
+    /* GDA_HASH_KEY_FILE / GDA_DATA_KEY_FILE: the same text in a file, a
+     * trailing newline (or CRLF) allowed, padding optional; refused by
+     * their own names, and never together with the variable. */
+    char kdir[] = "/tmp/gda-test-env-key-XXXXXX";
+    assert_non_null(mkdtemp(kdir));
+    char kpath[96];
+    snprintf(kpath, sizeof kpath, "%s/k", kdir);
+    static const char *const good[] = {DATA_KEY_B64 "\n", DATA_KEY_B64 "\r\n",
+                                       "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        FILE *fp = fopen(kpath, "w");
+        assert_non_null(fp);
+        fputs(good[i], fp);
+        fclose(fp);
+        set(&e, "GDA_HASH_KEY_FILE", kpath);
+        if (build(&e, &app, &err) != GDA_OK) fail_msg("case %zu: %s: %s", i, err.field, err.message);
+        gda_app_free(app);
+        set(&e, "GDA_HASH_KEY_FILE", NULL);
+        set(&e, "GDA_DATA_KEY_FILE", kpath);
+        assert_int_equal(build(&e, &app, &err), GDA_OK);
+        gda_app_free(app);
+        set(&e, "GDA_DATA_KEY_FILE", NULL);
+    }
+    set(&e, "GDA_HASH_KEY", DATA_KEY_B64);
+    set(&e, "GDA_HASH_KEY_FILE", kpath);
+    assert_int_equal(build(&e, &app, &err), GDA_ERR_CONFIG);
+    assert_null(app);
+    assert_string_equal(err.field, "GDA_HASH_KEY");
+    assert_string_equal(err.message, "set GDA_HASH_KEY or GDA_HASH_KEY_FILE, not both");
+    set(&e, "GDA_HASH_KEY_FILE", NULL);
+    set(&e, "GDA_HASH_KEY", NULL);
+    FILE *fp = fopen(kpath, "w");
+    assert_non_null(fp);
+    fputs("AAECAwQFBgcICQoLDA0ODw==\n", fp);
+    fclose(fp);
+    expect_bad(&e, "GDA_HASH_KEY_FILE", kpath);
+    assert_null(strstr(err_last_message, "AAECAw"));
+    expect_bad(&e, "GDA_DATA_KEY_FILE", kpath);
+    set(&e, "GDA_HASH_KEY_FILE", NULL);
+    set(&e, "GDA_DATA_KEY_FILE", NULL);
+    expect_bad(&e, "GDA_HASH_KEY_FILE", "/nonexistent/gda-key");
+    expect_bad(&e, "GDA_HASH_KEY_FILE", kdir); /* a directory */
+    set(&e, "GDA_HASH_KEY_FILE", NULL);
+    unlink(kpath);
+    rmdir(kdir);
 
     /* Clock skew allowance: 0 to 60000 ms. */
     set(&e, "GDA_CLOCK_SKEW_MS", "0");
