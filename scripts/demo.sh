@@ -78,10 +78,11 @@ auth_header() { # keys-file body-file
 
 bold "== starting gda-httpd (enrichment handler, SQLite store in $work)"
 # The SQLite store's payload hashes and caller digests are keyed: a fresh
-# random key for this demo (a real deployment keeps one, see
-# docs/configuration.md).
-hash_key=$(head -c 32 /dev/urandom | base64)
-(cd "$work" && GDA_AUTH=token GDA_SECRETS_FILE="$work/keys" GDA_HASH_KEY="$hash_key" \
+# random key for this demo, in a file only we can read like the key ring (a
+# real deployment keeps one, shared by every instance on the store; see
+# GDA_HASH_KEY_FILE in docs/configuration.md).
+(umask 077 && head -c 32 /dev/urandom | base64 > "$work/hash-key")
+(cd "$work" && GDA_AUTH=token GDA_SECRETS_FILE="$work/keys" GDA_HASH_KEY_FILE="$work/hash-key" \
    exec "$root/$httpd" --listen 127.0.0.1:0 --port-file "$work/port" >"$work/server.log" 2>&1) &
 server_pid=$!
 for _ in $(seq 1 200); do
