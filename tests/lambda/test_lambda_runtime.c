@@ -606,6 +606,10 @@ static void test_init_failures(void **state)
     run_init_failure(bad_mode, "Runtime.InitError.Config", "GDA_MODE");
     static const char *const bad_ttl[] = {"GDA_TTL_S=soon", NULL};
     run_init_failure(bad_ttl, "Runtime.InitError.Config", "GDA_TTL_S");
+    static const char *const bad_age[] = {"GDA_KEYRING_MAX_AGE_S=86401", NULL};
+    run_init_failure(bad_age, "Runtime.InitError.Config", "GDA_KEYRING_MAX_AGE_S");
+    static const char *const word_age[] = {"GDA_KEYRING_MAX_AGE_S=5m", NULL};
+    run_init_failure(word_age, "Runtime.InitError.Config", "GDA_KEYRING_MAX_AGE_S");
     /* Containers come and go: the store is a choice, never a default. */
     static const char *const no_store[] = {"GDA_STORE", NULL};
     run_init_failure(no_store, "Runtime.InitError.Config", "GDA_STORE");
