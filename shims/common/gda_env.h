@@ -81,8 +81,11 @@ GDA_API bool gda_store_backend_available(const char *scheme);
  * GDA_AUTH, GDA_SECRETS, GDA_SECRETS_FILE, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS,
  * GDA_STORE, GDA_TTL_S, GDA_MAX_BODY, GDA_LOG_LEVEL (else
  * AWS_LAMBDA_LOG_LEVEL), GDA_ROUTE, GDA_IN_PROGRESS, GDA_IN_PROGRESS_WAIT_MS,
- * GDA_DATA_KEY, GDA_HASH_KEY, GDA_CLOCK_SKEW_MS, GDA_LEASE_MS, GDA_HANDLER_BUDGET_MS, GDA_DIRECT_TRUSTED,
+ * GDA_DATA_KEY (or GDA_DATA_KEY_FILE), GDA_HASH_KEY (or GDA_HASH_KEY_FILE),
+ * GDA_CLOCK_SKEW_MS, GDA_LEASE_MS, GDA_HANDLER_BUDGET_MS, GDA_DIRECT_TRUSTED,
  * GDA_METRICS_NAMESPACE, GDA_SERVICE (else AWS_LAMBDA_FUNCTION_NAME).
+ * A secret file (GDA_SECRETS_FILE, GDA_*_KEY_FILE) that group or others may
+ * read gets a WARN at start naming it and its mode.
  * An empty value counts as unset. overrides may be NULL.
  * On success *out is the new app (gda_app_free). Errors (*out NULL):
  * GDA_ERR_CONFIG with err->field naming the variable at fault (or "handler"),

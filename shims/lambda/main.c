@@ -5,8 +5,9 @@
  *   GDA_SECRETS_SOURCE, GDA_SECRET_ID, GDA_SECRETS_FILE, GDA_SECRETS, ...
  *                       where the key ring comes from (include/gda/lambda.h)
  *   GDA_SECRET_REFRESH_S  re-fetch interval on a refused credential
- *   GDA_AUTH, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS, GDA_STORE, ...
- *                       the pipeline (shims/common/gda_env.h)
+ *   GDA_KEYRING_MAX_AGE_S re-fetch, between invocations, a ring this old
+ *   GDA_AUTH, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS, GDA_STORE (required),
+ *   GDA_HASH_KEY, ...   the pipeline (shims/common/gda_env.h)
  *
  * Any start-up failure is reported to runtime/init/error and ends the process
  * with status 1, so Lambda shows the cause instead of a timeout.
