@@ -1,7 +1,18 @@
 /** @file
  * libgda-lambda — the AWS Lambda custom runtime (provided.al2023).
  *
- * A function's own main() is a few lines:
+ * A function's own main() is one line around its handler:
+ *
+ *     int main(void) { return gda_lambda_main(my_handler, my_user); }
+ *
+ * gda_lambda_main() configures everything from GDA_* variables exactly as
+ * the tree's `bootstrap` does (docs/configuration.md) and runs the loop;
+ * build it with `pkg-config --cflags --libs libgda-lambda` (plus the store
+ * library you open, e.g. libgda-store-dynamodb) and package it with
+ * `gda-package-lambda` (docs/getting-started.md, "Your own handler on
+ * Lambda").
+ *
+ * The longer form is for a program that builds its own gda_app:
  *
  *     int main(void)
  *     {
@@ -223,6 +234,30 @@ GDA_API void gda_lambda_stop(void);
  * "RateLimited" (429) and "Retryable" for every 5xx (Genesys retries those).
  * GDA_OK / GDA_ACCEPTED give "". Never NULL. */
 GDA_API const char *gda_lambda_error_type(gda_status code);
+
+/* ---- the whole bootstrap ------------------------------------------------ */
+
+/** Run a Lambda function from the environment, start to finish, and return
+ * the process exit status; main() returns it.
+ *
+ * In order: gda_lambda_options_from_env; the key ring from its source
+ * (gda_secrets_config_from_env, fetched once; a ring file group or others may
+ * read gets a WARN); then, for GDA_MODE=data-action (the default), a gda_app
+ * from gda_env_app_new (include/gda/env.h: GDA_AUTH, GDA_STORE — required —,
+ * GDA_HASH_KEY, ...) around handler, with the fetched ring handed over in
+ * memory, never through the process environment; for GDA_MODE=authorizer, a
+ * verifier of GDA_AUTH (token or jwt), GDA_AUTH_HEADER and GDA_AUTH_OPTIONS,
+ * and handler is not used. Then gda_lambda_run with re-fetch on a refused
+ * credential and GDA_KEYRING_MAX_AGE_S.
+ *
+ * Any start-up failure (including a NULL handler in data-action mode, with
+ * err field "handler") goes to gda_lambda_init_failed: one JSON line on
+ * stderr, runtime/init/error, exit status 1. Returns 0 after a requested
+ * stop (SIGTERM), 1 when the loop ends otherwise.
+ *
+ * handler_user is passed to every call of handler and must outlive this
+ * call. Like gda_lambda_run, at most one call per process at a time. */
+GDA_API int gda_lambda_main(gda_handler_fn handler, void *handler_user);
 
 /* ---- start-up failures -------------------------------------------------- */
 

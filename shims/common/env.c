@@ -1,10 +1,10 @@
-/* Building a gda_app from environment variables (see gda_env.h and
+/* Building a gda_app from environment variables (see gda/env.h and
  * docs/configuration.md). Every value is validated here so that a mistake
  * stops the process at start-up with the variable's name, instead of
  * surfacing as odd behaviour under traffic. Values are never echoed back:
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
-#include "gda_env.h"
+#include <gda/env.h>
 #include "secret_file.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
-/* Opening a store from a URI (see gda_env.h). The backends that were built
+/* Opening a store from a URI (see gda/env.h). The backends that were built
  * are compiled in through GDA_SHIM_HAVE_SQLITE / GDA_SHIM_HAVE_DYNAMODB. */
-#include "gda_env.h"
+#include <gda/env.h>
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -25,7 +25,7 @@
 
 #include "gda_config.h"
 #include "enrichment.h"
-#include "gda_env.h"
+#include <gda/env.h>
 #include "handler.h"
 #include "httpd.h"
 

@@ -1,197 +1,22 @@
-/* bootstrap — the Lambda custom runtime for provided.al2023, configured by
- * environment variables (docs/configuration.md):
- *
- *   GDA_MODE            data-action (default) | authorizer
- *   GDA_SECRETS_SOURCE, GDA_SECRET_ID, GDA_SECRETS_FILE, GDA_SECRETS, ...
- *                       where the key ring comes from (include/gda/lambda.h)
- *   GDA_SECRET_REFRESH_S  re-fetch interval on a refused credential
- *   GDA_KEYRING_MAX_AGE_S re-fetch, between invocations, a ring this old
- *   GDA_AUTH, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS, GDA_STORE (required),
- *   GDA_HASH_KEY, ...   the pipeline (shims/common/gda_env.h)
- *
- * Any start-up failure is reported to runtime/init/error and ends the process
- * with status 1, so Lambda shows the cause instead of a timeout.
- */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <gda/app.h>
+/* bootstrap — the Lambda custom runtime of this tree: gda_lambda_main
+ * (include/gda/lambda.h) around the handler linked in (handler.h), the
+ * enrichment example in `bootstrap`, the test handler in `bootstrap-test`.
+ * Every setting comes from GDA_* variables (docs/configuration.md). A
+ * handler that cannot open its data is reported to runtime/init/error, like
+ * every other start-up failure. */
 #include <gda/lambda.h>
-#include <gda/verify.h>
 
-#include "gda_env.h"
 #include "handler.h"
-#include "secret_file.h"
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
-/* The key ring fetched from the configured source reaches the pipeline's
- * configuration through this reader instead of the process environment, so
- * a secret from Secrets Manager never lands in /proc/self/environ. */
-typedef struct keyring_env {
-    const char *text;
-} keyring_env;
-
-static const char *env_with_keyring(const char *name, void *user)
-{
-    const keyring_env *k = user;
-    if (strcmp(name, "GDA_SECRETS") == 0)
-        return k->text;
-    if (strcmp(name, "GDA_SECRETS_FILE") == 0)
-        return NULL; /* already read through the secrets source */
-    return getenv(name);
-}
-
-/* A key ring file group or others may read gets a WARN at start naming the
- * file and its mode, never its contents (in both modes; the pipeline's own
- * check does not see the file, which env_with_keyring hides). */
-static void warn_if_ring_file_exposed(const gda_secrets *secrets)
-{
-    const char *path = env_nonempty("GDA_SECRETS_FILE");
-    unsigned mode = 0;
-    if (gda_secrets_last_source(secrets) != GDA_SECRET_SOURCE_FILE ||
-        !gda_secret_file_exposed(path, &mode))
-        return;
-    gda_log_config lc = gda_log_config_default();
-    lc.metrics_enabled = false;
-    lc.service = env_nonempty("AWS_LAMBDA_FUNCTION_NAME");
-    const char *level = env_nonempty("GDA_LOG_LEVEL");
-    if (!level)
-        level = env_nonempty("AWS_LAMBDA_LOG_LEVEL");
-    if (level)
-        (void)gda_log_level_parse(level, &lc.level, NULL);
-    gda_logger *lg = gda_logger_new(&lc, NULL);
-    if (!lg)
-        return;
-    gda_logf(lg, GDA_LOG_WARN, wall_ms(), NULL, NULL, NULL,
-             "GDA_SECRETS_FILE %s can be read by group or others (mode %03o): chmod 600 it", path,
-             mode);
-    gda_logger_free(lg);
-}
-
-/* Verifier for authorizer mode: GDA_AUTH (default token), GDA_AUTH_HEADER,
- * GDA_AUTH_OPTIONS, over the fetched ring. */
-static gda_status authorizer_verifier(const char *ring, size_t ring_len, gda_verifier **out,
-                                      gda_error *err)
-{
-    const char *scheme = env_nonempty("GDA_AUTH");
-    const char *header = env_nonempty("GDA_AUTH_HEADER");
-    const char *options = env_nonempty("GDA_AUTH_OPTIONS");
-    char merged[1024];
-    if (header) {
-        int n = snprintf(merged, sizeof merged, "header=%s%s%s", header, options ? ";" : "",
-                         options ? options : "");
-        if (n < 0 || (size_t)n >= sizeof merged)
-            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH_OPTIONS",
-                                 "GDA_AUTH_HEADER and GDA_AUTH_OPTIONS are too long");
-        options = merged;
-    }
-    gda_status st = gda_verifier_new_from_config(scheme ? scheme : "token", ring, ring_len,
-                                                 options, out, err);
-    if (st != GDA_OK)
-        return st;
-    /* An authorizer never sees the body, so body HMACs cannot run there; and
-     * Basic belongs in the function. Refuse at start-up, not per request. */
-    gda_auth_scheme used = gda_verifier_scheme(*out);
-    if (used != GDA_AUTH_TOKEN && used != GDA_AUTH_JWT) {
-        gda_verifier_free(*out);
-        *out = NULL;
-        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH",
-                             "authorizer mode supports the token and jwt schemes only");
-    }
-    return GDA_OK;
-}
 
 int main(void)
 {
-    int64_t start = wall_ms();
     gda_error err;
     gda_error_clear(&err);
-
-    gda_lambda_options opt = gda_lambda_options_default();
-    if (gda_lambda_options_from_env(&opt, &err) != GDA_OK)
+    lambda_handler handler = {0};
+    if (lambda_handler_open(&handler, &err) != GDA_OK)
         return gda_lambda_init_failed(NULL, &err);
-
-    gda_secrets_config scfg;
-    gda_secrets *secrets = NULL;
-    if (gda_secrets_config_from_env(&scfg, &err) != GDA_OK ||
-        gda_secrets_new(&scfg, &secrets, &err) != GDA_OK)
-        return gda_lambda_init_failed(NULL, &err);
-    char *ring = NULL;
-    size_t ring_len = 0;
-    if (gda_secrets_fetch_text(secrets, start, &ring, &ring_len, NULL, &err) != GDA_OK) {
-        gda_secrets_free(secrets);
-        return gda_lambda_init_failed(NULL, &err);
-    }
-    warn_if_ring_file_exposed(secrets);
-
-    gda_status st;
-    if (opt.mode == GDA_LAMBDA_AUTHORIZER) {
-        gda_verifier *verifier = NULL;
-        st = authorizer_verifier(ring, ring_len, &verifier, &err);
-        gda_secrets_text_free(ring);
-        if (st != GDA_OK) {
-            gda_secrets_free(secrets);
-            return gda_lambda_init_failed(NULL, &err);
-        }
-        opt.verifier = verifier;
-        opt.secrets = secrets;
-        st = gda_lambda_run(NULL, &opt, &err);
-        gda_verifier_free(verifier);
-    } else {
-        lambda_handler handler;
-        memset(&handler, 0, sizeof handler);
-        if (lambda_handler_open(&handler, &err) != GDA_OK) {
-            gda_secrets_text_free(ring);
-            gda_secrets_free(secrets);
-            return gda_lambda_init_failed(NULL, &err);
-        }
-        keyring_env kenv = {.text = ring};
-        gda_env_overrides ov;
-        memset(&ov, 0, sizeof ov);
-        ov.getenv = env_with_keyring;
-        ov.getenv_user = &kenv;
-        ov.many_instances = true; /* containers come and go: GDA_STORE is a choice */
-        gda_app *app = NULL;
-        st = gda_env_app_new(handler.fn, handler.user, &ov, &app, &err);
-        gda_secrets_text_free(ring);
-        if (st != GDA_OK) {
-            if (handler.close)
-                handler.close(handler.user);
-            gda_secrets_free(secrets);
-            return gda_lambda_init_failed(NULL, &err);
-        }
-        /* A refused request re-fetches the secret (rate limited) and swaps
-         * the new ring into the app's verifier: rotation without a redeploy. */
-        opt.secrets = secrets;
-        opt.verifier = gda_app_verifier(app);
-        gda_logf(gda_app_logger(app), GDA_LOG_INFO, wall_ms(), NULL, NULL, NULL,
-                 "bootstrap ready (handler %s, key ring from %s, init %lld ms)", handler.name,
-                 gda_secret_source_str(gda_secrets_last_source(secrets)),
-                 (long long)(wall_ms() - start));
-        st = gda_lambda_run(app, &opt, &err);
-        gda_app_free(app);
-        if (handler.close)
-            handler.close(handler.user);
-    }
-    gda_secrets_free(secrets);
-    if (st != GDA_OK) {
-        fprintf(stderr, "{\"level\":\"ERROR\",\"message\":\"runtime loop ended\",\"errorCode\":\"%s\"}\n",
-                gda_status_str(st));
-        return 1;
-    }
-    return 0;
+    int status = gda_lambda_main(handler.fn, handler.user);
+    if (handler.close)
+        handler.close(handler.user);
+    return status;
 }

@@ -26,7 +26,7 @@
 #include <gda/request.h>
 
 #include "bad_case.h"
-#include "gda_env.h"
+#include <gda/env.h>
 
 static char tmpdir[64];
 static char db_path[128];

@@ -15,7 +15,7 @@
 
 #include <gda/request.h>
 
-#include "gda_env.h"
+#include <gda/env.h>
 
 static _Atomic int64_t fake_ms;
 static atomic_int serial;

@@ -15,7 +15,7 @@
 
 #include <gda/gda.h>
 
-#include "gda_env.h"
+#include <gda/env.h>
 
 #define SECRET_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define RING "k1:" SECRET_B64

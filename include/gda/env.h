@@ -1,10 +1,12 @@
-/* libgda shims — configuring a gda_app from environment variables, and
+/** @file
+ * libgda-env — configuring a gda_app from environment variables, and
  * opening a store from a URI.
  *
- * Shared by gda-httpd and the Lambda bootstrap (library gda_shim_common). It
- * lives outside the core because it reads files and the environment and
- * links the store backends that were built; the core depends on none of them.
- * Every variable, its default and an example are in docs/configuration.md.
+ * The shared library behind gda-httpd, the Lambda bootstrap and
+ * gda_lambda_main (pkg-config: libgda-env; libgda-lambda links it). It lives
+ * outside the core because it reads files and the environment and links the
+ * store backends that were built; the core depends on none of them. Every
+ * variable, its default and an example are in docs/configuration.md.
  *
  * Deny by default: without GDA_AUTH the scheme is "token", and without a key
  * ring (GDA_SECRETS or GDA_SECRETS_FILE) start-up fails; there is no setting
@@ -17,8 +19,8 @@
  * thread, but the default environment reader is getenv(3), which must not
  * race with setenv/putenv; call them at start-up.
  */
-#ifndef GDA_SHIM_ENV_H
-#define GDA_SHIM_ENV_H
+#ifndef GDA_ENV_H
+#define GDA_ENV_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,30 +36,31 @@
 extern "C" {
 #endif
 
-/* Value of environment variable name, or NULL when unset. */
+/** Value of environment variable name, or NULL when unset. */
 typedef const char *(*gda_env_get_fn)(const char *name, void *user);
 
-/* What a shim decides rather than the environment. Zero-initialize and set
- * what you need; every member is optional. */
+/** What a program decides rather than the environment. Zero-initialize and
+ * set what you need; every member is optional. */
 typedef struct gda_env_overrides {
-    gda_env_get_fn getenv;     /* NULL: getenv(3) (tests pass a table) */
-    void *getenv_user;
-    const char *default_store; /* store URI when GDA_STORE is unset; NULL: "memory" */
-    /* The program runs as many instances behind one endpoint (Lambda
+    gda_env_get_fn getenv;     /**< NULL: getenv(3) (tests pass a table) */
+    void *getenv_user;         /**< passed to getenv */
+    const char *default_store; /**< store URI when GDA_STORE is unset; NULL: "memory" */
+    /** The program runs as many instances behind one endpoint (Lambda
      * containers): GDA_STORE must be set (default_store is ignored), and a
      * memory store gets a WARN at start, since a retry that reaches another
      * instance runs the handler again. */
     bool many_instances;
-    gda_spec *spec;            /* the input contract, taken over by the app (also on
-                                * failure); NULL: the reference Genesys contract */
-    gda_log_sink_fn log_sink;  /* NULL: standard output */
-    void *log_sink_user;
-    gda_idem_now_fn clock;     /* NULL: the system clock */
-    gda_idem_sleep_fn sleep;
-    void *clock_user;
+    /** The input contract, taken over by the app (also on failure); NULL:
+     * the reference Genesys contract. */
+    gda_spec *spec;
+    gda_log_sink_fn log_sink;  /**< NULL: standard output */
+    void *log_sink_user;       /**< passed to log_sink */
+    gda_idem_now_fn clock;     /**< NULL: the system clock */
+    gda_idem_sleep_fn sleep;   /**< NULL: nanosleep */
+    void *clock_user;          /**< passed to clock and sleep */
 } gda_env_overrides;
 
-/* Open a store from a URI:
+/** Open a store from a URI:
  *   memory            the in-process memory store (default size)
  *   memory:N          the memory store holding at most N records (1..10^8)
  *   sqlite:PATH       the SQLite store in the database file PATH (created if
@@ -72,11 +75,11 @@ typedef struct gda_env_overrides {
  * be opened). */
 GDA_API gda_store *gda_store_open_uri(const char *uri, gda_error *err);
 
-/* True when this program was built with the backend named by scheme
+/** True when this program was built with the backend named by scheme
  * ("memory", "sqlite", "dynamodb"). */
 GDA_API bool gda_store_backend_available(const char *scheme);
 
-/* Build a gda_app for handler (handler_user is borrowed and must outlive the
+/** Build a gda_app for handler (handler_user is borrowed and must outlive the
  * app) from the environment variables documented in docs/configuration.md:
  * GDA_AUTH, GDA_SECRETS, GDA_SECRETS_FILE, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS,
  * GDA_STORE, GDA_TTL_S, GDA_MAX_BODY, GDA_LOG_LEVEL (else
@@ -100,4 +103,4 @@ GDA_API gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
 }
 #endif
 
-#endif /* GDA_SHIM_ENV_H */
+#endif /* GDA_ENV_H */
