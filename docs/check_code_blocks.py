@@ -13,8 +13,11 @@
         text, or RUN, meaning this script runs it itself (in a scratch
         directory holding main.c = examples/own-handler/main.c and
         request.json = a valid Data Action request, with pkg-config pointed
-        at the scratch install) and its output must contain the given text
-        ("-": anything). Entries no document uses any more are refused, so
+        at the scratch install and its bin/ first on PATH) and its output
+        must contain the given text ("-": anything). RUN@DIR runs it in a
+        scratch copy of DIR (from the source root) instead, e.g.
+        RUN@examples/own-lambda; commands sharing a directory run in the
+        order the documents show them, so each sees what the last made. Entries no document uses any more are refused, so
         the table cannot rot.
   json  must parse.
 Blocks of any other language (text, console output, yaml examples of the
@@ -29,6 +32,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -144,6 +148,9 @@ def main(src, build):
     env["PKG_CONFIG_PATH"] = os.path.dirname(pcs[0])
     env["PKG_CONFIG_SYSROOT_DIR"] = root
     env["LD_LIBRARY_PATH"] = os.path.dirname(os.path.dirname(pcs[0]))
+    bins = glob.glob(os.path.join(root, "**", "bin", "gda"), recursive=True)
+    if len(bins) == 1:
+        env["PATH"] = os.path.dirname(bins[0]) + os.pathsep + env.get("PATH", "")
     r = run(["pkg-config", "--cflags", "--libs", "libgda"], env=env)
     if r.returncode != 0:
         raise SystemExit("check_code_blocks: pkg-config --cflags --libs libgda failed: " + r.stdout)
@@ -196,6 +203,7 @@ def main(src, build):
         f.write(own)
     with open(os.path.join(work, "request.json"), "w", encoding="utf-8") as f:
         f.write(SAMPLE_REQUEST)
+    dirs = {"RUN": work}
     n_cmds = 0
     for b in blocks:
         if b.lang not in SHELL_LANGS:
@@ -209,13 +217,16 @@ def main(src, build):
                 continue
             used.add(cmd)
             where, evidence, line = table[cmd]
-            if where == "RUN":
+            if where == "RUN" or where.startswith("RUN@"):
+                if where not in dirs:
+                    dirs[where] = os.path.join(scratch, "run%d" % len(dirs))
+                    shutil.copytree(os.path.join(src, where[4:]), dirs[where])
                 # The page says `cc`; build with the compiler (and, in a
                 # sanitizer build, the sanitizer flags) this build uses.
                 run_cmd = cmd
                 if cmd.startswith("cc "):
                     run_cmd = " ".join(shlex.quote(a) for a in cc) + cmd[2:]
-                r = subprocess.run(["sh", "-c", run_cmd], cwd=work, env=env,
+                r = subprocess.run(["sh", "-c", run_cmd], cwd=dirs[where], env=env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
                 if r.returncode != 0:
