@@ -8,13 +8,20 @@
  *               (next → decode → pipeline → encode → response), each with a
  *               new idempotency key so the handler really runs
  *   peak RSS    VmHWM of the runtime after the throughput run
+ *   zip cold start  the same bootstrap packaged by gda-package-lambda and
+ *               run from the unpacked zip through its launcher and bundled
+ *               loader: with the system's libcurl, and with the HTTP(S)-only
+ *               one (scripts/build-minimal-curl.sh) when its directory is
+ *               given
  *
- * Usage (meson passes it): bench_lambda BOOTSTRAP
+ * Usage (meson passes it):
+ *   bench_lambda BOOTSTRAP [PACKAGER LAUNCHER CUSTOMERS_CSV [--library-path DIR]]
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <sodium.h>
@@ -42,10 +49,75 @@ static bool stop_child(pid_t pid)
     return harness_wait(pid, 5000, &status) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Median (sorted arrays) of COLD_RUNS fresh starts of program: exec → first
+ * GET next, exec → first response. false when the runtime did not answer. */
+static bool cold_start(const char *program, const char *const *env, int64_t *to_next,
+                       int64_t *to_response)
+{
+    for (int i = 0; i < COLD_RUNS; i++) {
+        rapi *r = rapi_start(NULL);
+        if (!r)
+            return false;
+        rapi_push_repeat(r, direct_event, strlen(direct_event), 1);
+        int64_t t0 = rapi_now_ns();
+        pid_t pid = harness_spawn(program, rapi_address(r), env, NULL, NULL);
+        if (pid < 0 || !rapi_wait_finished(r, 1, 10000)) {
+            fprintf(stderr, "bench_lambda: %s did not answer\n", program);
+            return false;
+        }
+        rapi_stats st;
+        rapi_stats_get(r, &st);
+        to_next[i] = st.first_next_ns - t0;
+        to_response[i] = st.first_finished_ns - t0;
+        bool stopped = stop_child(pid);
+        rapi_stop(r);
+        if (!stopped)
+            return false;
+    }
+    qsort(to_next, COLD_RUNS, sizeof to_next[0], cmp_i64);
+    qsort(to_response, COLD_RUNS, sizeof to_response[0], cmp_i64);
+    return true;
+}
+
+/* Package bootstrap with packager (extra: more packager options), unpack it
+ * into a scratch directory and measure its cold start there. */
+static bool zip_cold_start(const char *packager, const char *bootstrap, const char *launcher,
+                           const char *csv, const char *extra, const char *label,
+                           const char *ring_env)
+{
+    char dir[] = "/tmp/gda-bench-zip-XXXXXX";
+    if (!mkdtemp(dir))
+        return false;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "'%s' '%s' --launcher '%s' --data '%s' %s -o '%s/function.zip' >/dev/null && "
+             "mkdir '%s/task' && cd '%s/task' && unzip -q ../function.zip",
+             packager, bootstrap, launcher, csv, extra, dir, dir, dir);
+    bool ok = system(cmd) == 0;
+    char program[300], task_env[300], zip[300];
+    snprintf(program, sizeof program, "%s/task/bootstrap", dir);
+    snprintf(task_env, sizeof task_env, "LAMBDA_TASK_ROOT=%s/task", dir);
+    snprintf(zip, sizeof zip, "%s/function.zip", dir);
+    const char *env[] = {ring_env, task_env, "GDA_STORE=memory:100000", "GDA_LOG_LEVEL=ERROR", NULL};
+    int64_t to_next[COLD_RUNS], to_response[COLD_RUNS];
+    ok = ok && cold_start(program, env, to_next, to_response);
+    if (ok) {
+        struct stat sb;
+        long long size = stat(zip, &sb) == 0 ? (long long)sb.st_size : -1;
+        printf("lambda zip cold start (%s, %lld-byte zip): exec -> first next %.2f ms, "
+               "exec -> first response %.2f ms (median of %d)\n",
+               label, size, (double)to_next[COLD_RUNS / 2] / 1e6,
+               (double)to_response[COLD_RUNS / 2] / 1e6, COLD_RUNS);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 && ok;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s BOOTSTRAP\n", argv[0]);
+    if (argc != 2 && argc != 5 && !(argc == 7 && strcmp(argv[5], "--library-path") == 0)) {
+        fprintf(stderr, "usage: %s BOOTSTRAP [PACKAGER LAUNCHER CUSTOMERS_CSV [--library-path DIR]]\n",
+                argv[0]);
         return 2;
     }
     if (sodium_init() < 0)
@@ -54,30 +126,11 @@ int main(int argc, char **argv)
     harness_make_key("k1", &ring, &token);
     char ring_env[200];
     snprintf(ring_env, sizeof ring_env, "GDA_SECRETS=%s", ring);
-    const char *env[] = {ring_env, "GDA_STORE=memory:10000", "GDA_LOG_LEVEL=ERROR", NULL};
+    const char *env[] = {ring_env, "GDA_STORE=memory:100000", "GDA_LOG_LEVEL=ERROR", NULL};
 
     int64_t to_next[COLD_RUNS], to_response[COLD_RUNS];
-    for (int i = 0; i < COLD_RUNS; i++) {
-        rapi *r = rapi_start(NULL);
-        if (!r)
-            return 1;
-        rapi_push_repeat(r, direct_event, strlen(direct_event), 1);
-        int64_t t0 = rapi_now_ns();
-        pid_t pid = harness_spawn(argv[1], rapi_address(r), env, NULL, NULL);
-        if (pid < 0 || !rapi_wait_finished(r, 1, 10000)) {
-            fprintf(stderr, "bench_lambda: the runtime did not answer\n");
-            return 1;
-        }
-        rapi_stats st;
-        rapi_stats_get(r, &st);
-        to_next[i] = st.first_next_ns - t0;
-        to_response[i] = st.first_finished_ns - t0;
-        if (!stop_child(pid))
-            return 1;
-        rapi_stop(r);
-    }
-    qsort(to_next, COLD_RUNS, sizeof to_next[0], cmp_i64);
-    qsort(to_response, COLD_RUNS, sizeof to_response[0], cmp_i64);
+    if (!cold_start(argv[1], env, to_next, to_response))
+        return 1;
 
     rapi *r = rapi_start(NULL);
     if (!r)
@@ -104,6 +157,16 @@ int main(int argc, char **argv)
            INVOCATIONS, secs, INVOCATIONS / secs, secs * 1e6 / INVOCATIONS,
            (unsigned long long)st.errors);
     printf("lambda peak RSS (VmHWM): %ld KiB\n", hwm);
+    if (argc >= 5) {
+        clean = zip_cold_start(argv[2], argv[1], argv[3], argv[4], "", "system libcurl", ring_env) &&
+                clean;
+        if (argc == 7) {
+            char opt[1200];
+            snprintf(opt, sizeof opt, "--library-path '%s'", argv[6]);
+            clean = zip_cold_start(argv[2], argv[1], argv[3], argv[4], opt, "minimal libcurl",
+                                   ring_env) && clean;
+        }
+    }
     free(ring);
     free(token);
     return clean && st.errors == 0 ? 0 : 1;
