@@ -43,9 +43,12 @@ void gda_cli_auth_args_init(auth_args *a)
     memset(a, 0, sizeof *a);
     a->opt = gda_verifier_options_default(GDA_AUTH_TOKEN);
     a->now_ms = -1;
+    optind = 1;
 }
 
-int gda_cli_auth_option(const char *cmd, int c, auth_args *a)
+/* One option of auth.h's sets. 1: handled, 0: not one of them, -1: bad value
+ * (message printed). */
+static int auth_option(const char *cmd, int c, auth_args *a)
 {
     int64_t n;
     switch (c) {
@@ -130,6 +133,29 @@ int gda_cli_auth_option(const char *cmd, int c, auth_args *a)
         return 1;
     }
     return 0;
+}
+
+int gda_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+                   const struct option *longopts, auth_args *a, void (*usage)(FILE *out))
+{
+    for (;;) {
+        int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+        if (c == -1)
+            return GDA_CLI_OPT_END;
+        if (c == OPT_HELP) {
+            usage(stdout);
+            return GDA_CLI_OPT_HELP;
+        }
+        if (c == '?' || c == ':') {
+            usage(stderr);
+            return GDA_CLI_OPT_BAD;
+        }
+        int r = auth_option(cmd, c, a);
+        if (r < 0)
+            return GDA_CLI_OPT_BAD;
+        if (r == 0)
+            return c;
+    }
 }
 
 gda_verifier *gda_cli_make_verifier(const char *cmd, const auth_args *a)
@@ -236,20 +262,10 @@ int gda_cli_sign(int argc, char **argv)
     };
     auth_args a;
     gda_cli_auth_args_init(&a);
-    int c, r;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            sign_usage(stdout);
-            return GDA_CLI_OK;
-        }
-        if ((r = gda_cli_auth_option("sign", c, &a)) < 0)
-            return GDA_CLI_USAGE;
-        if (r == 0) {
-            sign_usage(stderr);
-            return GDA_CLI_USAGE;
-        }
-    }
+    /* Every option of sign is a shared one. */
+    int c = gda_cli_getopt("sign", argc, argv, "", longopts, &a, sign_usage);
+    if (c != GDA_CLI_OPT_END)
+        return c == GDA_CLI_OPT_HELP ? GDA_CLI_OK : GDA_CLI_USAGE;
     if (optind != argc) {
         fprintf(stderr, "gda sign: unexpected argument \"%s\"\n", argv[optind]);
         return GDA_CLI_USAGE;
@@ -317,23 +333,11 @@ int gda_cli_verify(int argc, char **argv)
     auth_args a;
     gda_cli_auth_args_init(&a);
     const char *headers_file = NULL;
-    int c, r;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            verify_usage(stdout);
-            return GDA_CLI_OK;
-        }
-        if ((r = gda_cli_auth_option("verify", c, &a)) < 0)
-            return GDA_CLI_USAGE;
-        if (r == 1)
-            continue;
-        if (c != OPT_HEADERS_FILE) {
-            verify_usage(stderr);
-            return GDA_CLI_USAGE;
-        }
-        headers_file = optarg;
-    }
+    int c;
+    while ((c = gda_cli_getopt("verify", argc, argv, "H:", longopts, &a, verify_usage)) >= 0)
+        headers_file = optarg; /* --headers-file, the only option of its own */
+    if (c != GDA_CLI_OPT_END)
+        return c == GDA_CLI_OPT_HELP ? GDA_CLI_OK : GDA_CLI_USAGE;
     if (optind != argc) {
         fprintf(stderr, "gda verify: unexpected argument \"%s\"\n", argv[optind]);
         return GDA_CLI_USAGE;

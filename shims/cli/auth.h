@@ -66,11 +66,18 @@ typedef struct auth_args {
     size_t n_header_lines;
 } auth_args;
 
+/* Defaults, and getopt restarted for a new command line. */
 void gda_cli_auth_args_init(auth_args *a);
 
-/* One option of the sets above for command `cmd`. 1: handled, 0: not one of
- * them, -1: bad value (message printed). */
-int gda_cli_auth_option(const char *cmd, int c, auth_args *a);
+#define GDA_CLI_OPT_END (-1)  /* no more options */
+#define GDA_CLI_OPT_HELP (-2) /* --help: usage printed on stdout, exit 0 */
+#define GDA_CLI_OPT_BAD (-3)  /* message printed, exit 2 */
+
+/* The next option of command `cmd` that is not one of the sets above (those
+ * go into *a): its code, or one of GDA_CLI_OPT_*. An unknown option prints
+ * usage on stderr. */
+int gda_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+                   const struct option *longopts, auth_args *a, void (*usage)(FILE *out));
 
 /* The verifier the command works through, from the key ring options or the
  * endpoint's own variables. NULL (message printed) on error. */
