@@ -1,44 +1,14 @@
 /* gda sign / gda verify — the two ends of request authentication, configured
- * by the same options so that what `sign` prints, `verify` accepts. */
-#include <getopt.h>
+ * by the same options (auth.h) so that what `sign` prints, `verify` accepts. */
+#include "auth.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-
-#define MAX_BODY (6u * 1024 * 1024) /* Lambda's synchronous payload limit */
 #define MAX_KEY_FILE (64u * 1024)
-#define MAX_HEADERS 64
 #define MAX_HEADERS_FILE (64u * 1024)
 
-enum {
-    OPT_SCHEME = 256, OPT_KEYS, OPT_KEYS_FILE, OPT_HEADER, OPT_TS_HEADER, OPT_NO_TS, OPT_WINDOW,
-    OPT_LEEWAY, OPT_ALGS, OPT_ISS, OPT_AUD, OPT_NO_EXP, OPT_NOW, OPT_BODY_FILE, OPT_HELP,
-    OPT_KEY_ID, OPT_SIGNING_KEY, OPT_SIGNING_KEY_FILE, OPT_TTL, OPT_SUBJECT, OPT_HEADERS_FILE,
-    OPT_METHOD, OPT_PATH
-};
-
-#define COMMON_OPTIONS                                                                  \
-    {"scheme", required_argument, NULL, OPT_SCHEME},                                   \
-    {"keys", required_argument, NULL, OPT_KEYS},                                       \
-    {"keys-file", required_argument, NULL, OPT_KEYS_FILE},                             \
-    {"header", required_argument, NULL, OPT_HEADER},                                   \
-    {"timestamp-header", required_argument, NULL, OPT_TS_HEADER},                      \
-    {"no-timestamp", no_argument, NULL, OPT_NO_TS},                                    \
-    {"window", required_argument, NULL, OPT_WINDOW},                                   \
-    {"leeway", required_argument, NULL, OPT_LEEWAY},                                   \
-    {"algs", required_argument, NULL, OPT_ALGS},                                       \
-    {"iss", required_argument, NULL, OPT_ISS},                                         \
-    {"aud", required_argument, NULL, OPT_AUD},                                         \
-    {"no-require-exp", no_argument, NULL, OPT_NO_EXP},                                 \
-    {"now", required_argument, NULL, OPT_NOW},                                         \
-    {"timestamp", required_argument, NULL, OPT_NOW},                                   \
-    {"body-file", required_argument, NULL, OPT_BODY_FILE},                             \
-    {"method", required_argument, NULL, OPT_METHOD},                                   \
-    {"path", required_argument, NULL, OPT_PATH},                                       \
-    {"help", no_argument, NULL, OPT_HELP}
-
-static const char common_help[] =
+const char gda_cli_common_help[] =
     "  --scheme S            token | hmac-sha256 (hmac) | jwt | basic   (required)\n"
     "  --keys RING           key ring text id:BASE64[,id:BASE64...] (or set GDA_SECRETS / GDA_SECRETS_FILE)\n"
     "  --keys-file F         read the key ring from file F\n"
@@ -59,24 +29,26 @@ static const char common_help[] =
     "  --body-file F         read the body from F instead of stdin\n"
     "  --help                this text\n";
 
-typedef struct auth_args {
-    gda_verifier_options opt;
-    bool scheme_set;
-    const char *keys, *keys_file, *body_file;
-    const char *method, *path; /* hmac signing string v1 */
-    int64_t now_ms;
-    /* sign */
-    const char *key_id, *signing_key, *signing_key_file, *subject;
-    int64_t ttl_s;
-    /* verify */
-    const char *header_lines[MAX_HEADERS];
-    size_t n_header_lines;
-    const char *headers_file;
-} auth_args;
+const char gda_cli_signing_help[] =
+    "  --key-id ID           ring entry to sign with (default: the first secret);\n"
+    "                        for basic it is the user name\n"
+    "  --signing-key TEXT    jwt EdDSA: ID:ed25519-private:BASE64 from gda keygen --ed25519\n"
+    "                        (the ring must still be given: use its public entry)\n"
+    "  --signing-key-file F  the same, read from a file\n"
+    "  --ttl S               jwt lifetime in seconds (default 300)\n"
+    "  --subject SUB         jwt \"sub\" (default: the key id)\n";
 
-/* Options both commands share. 1: handled, 0: not a common option,
- * -1: bad value (message printed). */
-static int common_option(int c, auth_args *a)
+void gda_cli_auth_args_init(auth_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->opt = gda_verifier_options_default(GDA_AUTH_TOKEN);
+    a->now_ms = -1;
+    optind = 1;
+}
+
+/* One option of auth.h's sets. 1: handled, 0: not one of them, -1: bad value
+ * (message printed). */
+static int auth_option(const char *cmd, int c, auth_args *a)
 {
     int64_t n;
     switch (c) {
@@ -146,12 +118,47 @@ static int common_option(int c, auth_args *a)
         }
         a->path = optarg;
         return 1;
+    case OPT_KEY_ID: a->key_id = optarg; return 1;
+    case OPT_SIGNING_KEY: a->signing_key = optarg; return 1;
+    case OPT_SIGNING_KEY_FILE: a->signing_key_file = optarg; return 1;
+    case OPT_SUBJECT: a->subject = optarg; return 1;
+    case OPT_TTL:
+        return gda_cli_parse_int("--ttl", optarg, 86400 * 366, &a->ttl_s) ? 1 : -1;
+    case 'H':
+        if (a->n_header_lines == GDA_CLI_MAX_HEADERS) {
+            fprintf(stderr, "gda %s: more than %d headers\n", cmd, GDA_CLI_MAX_HEADERS);
+            return -1;
+        }
+        a->header_lines[a->n_header_lines++] = optarg;
+        return 1;
     }
     return 0;
 }
 
-/* The verifier both commands work through. NULL (message printed) on error. */
-static gda_verifier *make_verifier(const char *cmd, const auth_args *a)
+int gda_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+                   const struct option *longopts, auth_args *a, void (*usage)(FILE *out))
+{
+    for (;;) {
+        int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+        if (c == -1)
+            return GDA_CLI_OPT_END;
+        if (c == OPT_HELP) {
+            usage(stdout);
+            return GDA_CLI_OPT_HELP;
+        }
+        if (c == '?' || c == ':') {
+            usage(stderr);
+            return GDA_CLI_OPT_BAD;
+        }
+        int r = auth_option(cmd, c, a);
+        if (r < 0)
+            return GDA_CLI_OPT_BAD;
+        if (r == 0)
+            return c;
+    }
+}
+
+gda_verifier *gda_cli_make_verifier(const char *cmd, const auth_args *a)
 {
     if (!a->scheme_set) {
         fprintf(stderr, "gda %s: --scheme is required\n", cmd);
@@ -196,9 +203,44 @@ static gda_verifier *make_verifier(const char *cmd, const auth_args *a)
     return v;
 }
 
-static bool read_body(const auth_args *a, char **body, size_t *len)
+bool gda_cli_read_body(const auth_args *a, char **body, size_t *len)
 {
-    return gda_cli_read_file(a->body_file ? a->body_file : "-", MAX_BODY, "body", body, len);
+    return gda_cli_read_file(a->body_file ? a->body_file : "-", GDA_CLI_MAX_BODY, "body", body,
+                             len);
+}
+
+bool gda_cli_sign_body(const char *cmd, const auth_args *a, gda_verifier *v, gda_slice body,
+                       gda_signed_headers *h)
+{
+    memset(h, 0, sizeof *h);
+    char *signing = NULL;
+    size_t signing_len = 0;
+    if (a->signing_key_file) {
+        if (!gda_cli_read_file(a->signing_key_file, MAX_KEY_FILE, "signing key file", &signing,
+                               &signing_len))
+            return false;
+    } else if (a->signing_key) {
+        if (!(signing = strdup(a->signing_key)))
+            return false;
+        signing_len = strlen(signing);
+    }
+    gda_sign_params p;
+    memset(&p, 0, sizeof p);
+    p.key_id = a->key_id;
+    p.ed25519_private = signing;
+    p.ed25519_private_len = signing_len;
+    p.now_ms = a->now_ms >= 0 ? a->now_ms : gda_cli_now_ms();
+    p.jwt_ttl_s = a->ttl_s;
+    p.jwt_subject = a->subject;
+    p.method = a->method;
+    p.path = a->path;
+    gda_error err;
+    gda_error_clear(&err);
+    gda_status st = gda_verifier_sign(v, &p, body, h, &err);
+    gda_cli_wipe(signing, signing_len);
+    if (st != GDA_OK)
+        fprintf(stderr, "gda %s: %s\n", cmd, err.message);
+    return st == GDA_OK;
 }
 
 static void sign_usage(FILE *out)
@@ -207,99 +249,42 @@ static void sign_usage(FILE *out)
             "usage: gda sign --scheme S [--keys RING | --keys-file F] [options] < body\n\n"
             "Prints the HTTP headers a caller must send with the body read from stdin,\n"
             "one \"Name: value\" per line (feed them to gda verify --headers-file).\n\n"
-            "%s"
-            "  --key-id ID           ring entry to sign with (default: the first secret);\n"
-            "                        for basic it is the user name\n"
-            "  --signing-key TEXT    jwt EdDSA: ID:ed25519-private:BASE64 from gda keygen --ed25519\n"
-            "                        (the ring must still be given: use its public entry)\n"
-            "  --signing-key-file F  the same, read from a file\n"
-            "  --ttl S               jwt lifetime in seconds (default 300)\n"
-            "  --subject SUB         jwt \"sub\" (default: the key id)\n",
-            common_help);
+            "%s%s",
+            gda_cli_common_help, gda_cli_signing_help);
 }
 
 int gda_cli_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
         COMMON_OPTIONS,
-        {"key-id", required_argument, NULL, OPT_KEY_ID},
-        {"signing-key", required_argument, NULL, OPT_SIGNING_KEY},
-        {"signing-key-file", required_argument, NULL, OPT_SIGNING_KEY_FILE},
-        {"ttl", required_argument, NULL, OPT_TTL},
-        {"subject", required_argument, NULL, OPT_SUBJECT},
+        SIGNING_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     auth_args a;
-    memset(&a, 0, sizeof a);
-    a.opt = gda_verifier_options_default(GDA_AUTH_TOKEN);
-    a.now_ms = -1;
-    int c, r;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            sign_usage(stdout);
-            return GDA_CLI_OK;
-        }
-        if ((r = common_option(c, &a)) == 1)
-            continue;
-        if (r < 0)
-            return GDA_CLI_USAGE;
-        switch (c) {
-        case OPT_KEY_ID: a.key_id = optarg; break;
-        case OPT_SIGNING_KEY: a.signing_key = optarg; break;
-        case OPT_SIGNING_KEY_FILE: a.signing_key_file = optarg; break;
-        case OPT_SUBJECT: a.subject = optarg; break;
-        case OPT_TTL:
-            if (!gda_cli_parse_int("--ttl", optarg, 86400 * 366, &a.ttl_s))
-                return GDA_CLI_USAGE;
-            break;
-        default: sign_usage(stderr); return GDA_CLI_USAGE;
-        }
-    }
+    gda_cli_auth_args_init(&a);
+    /* Every option of sign is a shared one. */
+    int c = gda_cli_getopt("sign", argc, argv, "", longopts, &a, sign_usage);
+    if (c != GDA_CLI_OPT_END)
+        return c == GDA_CLI_OPT_HELP ? GDA_CLI_OK : GDA_CLI_USAGE;
     if (optind != argc) {
         fprintf(stderr, "gda sign: unexpected argument \"%s\"\n", argv[optind]);
         return GDA_CLI_USAGE;
     }
-    gda_verifier *v = make_verifier("sign", &a);
+    gda_verifier *v = gda_cli_make_verifier("sign", &a);
     if (!v)
         return GDA_CLI_USAGE;
-    char *signing = NULL, *body = NULL;
-    size_t signing_len = 0, body_len = 0;
+    char *body = NULL;
+    size_t body_len = 0;
     int rc = GDA_CLI_USAGE;
-    if (a.signing_key_file) {
-        if (!gda_cli_read_file(a.signing_key_file, MAX_KEY_FILE, "signing key file", &signing,
-                               &signing_len))
-            goto out;
-    } else if (a.signing_key) {
-        if (!(signing = strdup(a.signing_key)))
-            goto out;
-        signing_len = strlen(signing);
-    }
-    if (!read_body(&a, &body, &body_len))
-        goto out;
-    gda_sign_params p;
-    memset(&p, 0, sizeof p);
-    p.key_id = a.key_id;
-    p.ed25519_private = signing;
-    p.ed25519_private_len = signing_len;
-    p.now_ms = a.now_ms >= 0 ? a.now_ms : gda_cli_now_ms();
-    p.jwt_ttl_s = a.ttl_s;
-    p.jwt_subject = a.subject;
-    p.method = a.method;
-    p.path = a.path;
     gda_signed_headers h;
-    gda_error err;
-    gda_error_clear(&err);
-    if (gda_verifier_sign(v, &p, gda_slice_make(body, body_len), &h, &err) != GDA_OK) {
-        fprintf(stderr, "gda sign: %s\n", err.message);
-        goto out;
+    memset(&h, 0, sizeof h);
+    if (gda_cli_read_body(&a, &body, &body_len) &&
+        gda_cli_sign_body("sign", &a, v, gda_slice_make(body, body_len), &h)) {
+        for (size_t i = 0; i < h.n; i++)
+            printf("%s: %s\n", h.headers[i].name, h.headers[i].value);
+        rc = fflush(stdout) == 0 ? GDA_CLI_OK : GDA_CLI_USAGE;
     }
-    for (size_t i = 0; i < h.n; i++)
-        printf("%s: %s\n", h.headers[i].name, h.headers[i].value);
     gda_signed_headers_release(&h);
-    rc = fflush(stdout) == 0 ? GDA_CLI_OK : GDA_CLI_USAGE;
-out:
-    gda_cli_wipe(signing, signing_len);
     free(body);
     gda_verifier_free(v);
     return rc;
@@ -318,11 +303,10 @@ static void verify_usage(FILE *out)
             "  -H, --header-line 'Name: value'  a request header (repeatable)\n"
             "  --headers-file F      request headers, one \"Name: value\" per line (\"-\": stdin,\n"
             "                        then give the body with --body-file)\n",
-            common_help);
+            gda_cli_common_help);
 }
 
-/* "Name: value" → header slices into `line` (which must outlive them). */
-static bool split_header(const char *line, size_t len, gda_header *h)
+bool gda_cli_split_header(const char *line, size_t len, gda_header *h)
 {
     while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
         len--;
@@ -342,69 +326,50 @@ int gda_cli_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
         COMMON_OPTIONS,
-        {"header-line", required_argument, NULL, 'H'},
+        HEADER_LINE_OPTION,
         {"headers-file", required_argument, NULL, OPT_HEADERS_FILE},
         {NULL, 0, NULL, 0},
     };
     auth_args a;
-    memset(&a, 0, sizeof a);
-    a.opt = gda_verifier_options_default(GDA_AUTH_TOKEN);
-    a.now_ms = -1;
-    int c, r;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            verify_usage(stdout);
-            return GDA_CLI_OK;
-        }
-        if ((r = common_option(c, &a)) == 1)
-            continue;
-        if (r < 0)
-            return GDA_CLI_USAGE;
-        switch (c) {
-        case 'H':
-            if (a.n_header_lines == MAX_HEADERS) {
-                fprintf(stderr, "gda verify: more than %d headers\n", MAX_HEADERS);
-                return GDA_CLI_USAGE;
-            }
-            a.header_lines[a.n_header_lines++] = optarg;
-            break;
-        case OPT_HEADERS_FILE: a.headers_file = optarg; break;
-        default: verify_usage(stderr); return GDA_CLI_USAGE;
-        }
-    }
+    gda_cli_auth_args_init(&a);
+    const char *headers_file = NULL;
+    int c;
+    while ((c = gda_cli_getopt("verify", argc, argv, "H:", longopts, &a, verify_usage)) >= 0)
+        headers_file = optarg; /* --headers-file, the only option of its own */
+    if (c != GDA_CLI_OPT_END)
+        return c == GDA_CLI_OPT_HELP ? GDA_CLI_OK : GDA_CLI_USAGE;
     if (optind != argc) {
         fprintf(stderr, "gda verify: unexpected argument \"%s\"\n", argv[optind]);
         return GDA_CLI_USAGE;
     }
-    if (a.headers_file && strcmp(a.headers_file, "-") == 0 && !a.body_file) {
+    if (headers_file && strcmp(headers_file, "-") == 0 && !a.body_file) {
         fprintf(stderr, "gda verify: --headers-file - needs --body-file (stdin is taken)\n");
         return GDA_CLI_USAGE;
     }
-    gda_header headers[MAX_HEADERS];
+    gda_header headers[GDA_CLI_MAX_HEADERS];
     size_t n = 0;
     for (size_t i = 0; i < a.n_header_lines; i++) {
-        if (!split_header(a.header_lines[i], strlen(a.header_lines[i]), &headers[n])) {
+        if (!gda_cli_split_header(a.header_lines[i], strlen(a.header_lines[i]), &headers[n])) {
             fprintf(stderr, "gda verify: -H needs 'Name: value'\n");
             return GDA_CLI_USAGE;
         }
         n++;
     }
-    gda_verifier *v = make_verifier("verify", &a);
+    gda_verifier *v = gda_cli_make_verifier("verify", &a);
     if (!v)
         return GDA_CLI_USAGE;
     char *file = NULL, *body = NULL;
     size_t file_len = 0, body_len = 0;
     int rc = GDA_CLI_USAGE;
-    if (a.headers_file) {
-        if (!gda_cli_read_file(a.headers_file, MAX_HEADERS_FILE, "headers file", &file, &file_len))
+    if (headers_file) {
+        if (!gda_cli_read_file(headers_file, MAX_HEADERS_FILE, "headers file", &file, &file_len))
             goto out;
         for (char *line = file; line && *line;) {
             char *nl = strchr(line, '\n');
             size_t len = nl ? (size_t)(nl - line) : strlen(line);
             bool blank = len == 0 || (len == 1 && line[0] == '\r');
             if (!blank) {
-                if (n == MAX_HEADERS || !split_header(line, len, &headers[n])) {
+                if (n == GDA_CLI_MAX_HEADERS || !gda_cli_split_header(line, len, &headers[n])) {
                     fprintf(stderr, "gda verify: bad line in the headers file (want 'Name: value')\n");
                     goto out;
                 }
@@ -413,7 +378,7 @@ int gda_cli_verify(int argc, char **argv)
             line = nl ? nl + 1 : NULL;
         }
     }
-    if (!read_body(&a, &body, &body_len))
+    if (!gda_cli_read_body(&a, &body, &body_len))
         goto out;
     gda_http_request req;
     memset(&req, 0, sizeof req);

@@ -3,8 +3,9 @@
  * Each subcommand is one function with the signature of gda_cli_fn, listed in
  * the dispatch table in main.c. Exit codes every subcommand keeps, so scripts
  * can rely on them:
- *   0  success (verify: the request is accepted)
- *   1  refused (verify only: the reason class is printed on stderr)
+ *   0  success (verify: the request is accepted; invoke: the final attempt got 2xx)
+ *   1  refused (verify: the reason class is printed on stderr; invoke: a non-2xx
+ *      answer, or none)
  *   2  usage, configuration or I/O error (message on stderr)
  */
 #ifndef GDA_CLI_H
@@ -28,6 +29,7 @@ int gda_cli_keygen(int argc, char **argv);
 int gda_cli_sign(int argc, char **argv);
 int gda_cli_verify(int argc, char **argv);
 int gda_cli_dynamodb(int argc, char **argv);
+int gda_cli_invoke(int argc, char **argv);
 
 /* Read all of `f` (at most max bytes) into a new heap buffer, NUL-terminated.
  * Returns false (with a message on stderr naming `what`) on I/O errors or
@@ -42,6 +44,12 @@ void gda_cli_wipe(char *buf, size_t len);
 
 /* Now in epoch milliseconds (the tool, unlike the library, may read the clock). */
 int64_t gda_cli_now_ms(void);
+
+/* Monotonic milliseconds, for latencies and deadlines. */
+int64_t gda_cli_mono_ms(void);
+
+/* Sleep ms milliseconds, through signals. */
+void gda_cli_sleep_ms(int64_t ms);
 
 /* Parse a non-negative decimal integer option; false with a message when bad. */
 bool gda_cli_parse_int(const char *opt, const char *text, int64_t max, int64_t *out);

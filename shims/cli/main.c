@@ -19,6 +19,7 @@ static const command commands[] = {
     {"keygen", "make a key ring secret or an Ed25519 key pair", gda_cli_keygen},
     {"sign", "print the headers a caller must send for a body", gda_cli_sign},
     {"verify", "check a request (headers + body) like the endpoint would", gda_cli_verify},
+    {"invoke", "send a signed request to a URL, function.zip or bootstrap, with retries", gda_cli_invoke},
     {"dynamodb", "create-table: the idempotency table for local development", gda_cli_dynamodb},
 };
 
@@ -28,7 +29,7 @@ static void usage(FILE *out)
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nexit codes: 0 success / accepted, 1 refused (verify), 2 usage or configuration error\n");
+    fprintf(out, "\nexit codes: 0 success / accepted, 1 refused (verify) or failed (invoke), 2 usage or configuration error\n");
 }
 
 int main(int argc, char **argv)

@@ -2,35 +2,13 @@
 # The gda tool end to end: `gda sign | gda verify` round trips in every
 # scheme, refusals (tampered body, wrong key, replay) with exit 1 and the
 # reason class on stderr, and usage/configuration errors with exit 2.
+# (gda invoke against servers: test_cli_invoke.sh.)
 # Usage: test_cli.sh /path/to/gda
 set -uo pipefail
 
 gda=${1:?usage: test_cli.sh /path/to/gda}
 [ -x "$gda" ] || { echo "not executable: $gda" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-failures=0
-checks=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-
-# expect RC DESCRIPTION -- command...   (stdout/stderr kept in $work/out, $work/err)
-expect() {
-    local want=$1 what=$2
-    shift 3
-    checks=$((checks + 1))
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" != "$want" ]; then
-        fail "$what: exit $got, want $want; stderr: $(head -c 300 "$work/err")"
-    fi
-}
-
-# expect_err TEXT DESCRIPTION: the last command's stderr contains TEXT
-expect_err() {
-    checks=$((checks + 1))
-    grep -qF -- "$1" "$work/err" || fail "$2: stderr lacks '$1': $(head -c 300 "$work/err")"
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 body=$work/body.json
 printf '{"interactionId":"i-1","requestId":"r-1","callerId":"+15550001234"}' >"$body"
@@ -138,7 +116,7 @@ expect_err "refused: malformed" "token: non-ASCII reason"
 expect 2 "no command" -- "$gda"
 expect 2 "unknown command" -- "$gda" frobnicate
 expect 0 "top-level help" -- "$gda" --help
-for cmd in keygen sign verify; do
+for cmd in keygen sign verify invoke; do
     expect 0 "$cmd --help" -- "$gda" "$cmd" --help
     grep -q "usage: gda $cmd" "$work/out" || fail "$cmd --help prints no usage"
 done
@@ -154,7 +132,14 @@ grep -qF -- "${old#k1:}" "$work/err" && fail "a key value reached stderr"
 expect 2 "unknown sign key" -- "$gda" sign --scheme hmac --keys "$ring" --key-id k9 --body-file "$body"
 expect 2 "bad --now" -- "$gda" verify --scheme token --keys "$ring" --now yesterday --body-file "$body"
 expect 2 "headers on stdin need --body-file" -- "$gda" verify --scheme token --keys "$ring" --headers-file -
+expect 2 "invoke without a target" -- "$gda" invoke --scheme token --keys "$ring" --body-file "$body"
+expect 2 "invoke with two targets" -- "$gda" invoke --scheme token --keys "$ring" --body-file "$body" a b
+expect 2 "invoke of a missing file" -- "$gda" invoke --scheme token --keys "$ring" --body-file "$body" "$work/nope"
+expect_err "No such file" "invoke of a missing file says so"
+expect 2 "invoke of a file that is no bootstrap" -- "$gda" invoke --scheme token --keys "$ring" --body-file "$body" "$body"
+expect_err "not an executable bootstrap" "invoke of a non-executable"
+expect 2 "invoke --timeout 0" -- "$gda" invoke --scheme token --keys "$ring" --timeout 0 --body-file "$body" http://127.0.0.1:1/
+expect 2 "invoke bad -H" -- "$gda" invoke --scheme token --keys "$ring" -H "no colon" --body-file "$body" http://127.0.0.1:1/
 expect 2 "hmac scheme bad window" -- "$gda" verify --scheme hmac --keys "$ring" --window 0 --body-file "$body"
 
-echo "$checks checks, $failures failures"
-[ "$failures" = 0 ]
+finish
