@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gda invoke of the packaged function.zip (package-lambda.sh): unzipped into
+# gda invoke of the packaged function.zip (gda-package-lambda): unzipped into
 # a private directory, run under the built-in Runtime API, 200 and then the
 # replay in one run; the directory is gone afterwards.
 # Usage: test_cli_invoke_zip.sh GDA PACKAGE_SCRIPT BOOTSTRAP LAUNCHER DATA_FILE
@@ -10,8 +10,8 @@ package=${2:?} bootstrap=${3:?} launcher=${4:?} data=${5:?}
 . "$(dirname "$0")/cli_lib.sh"
 unset GDA_DIRECT_TRUSTED GDA_STORE GDA_AUTH GDA_SECRETS GDA_SECRETS_FILE
 
-sh "$package" --bootstrap "$bootstrap" --launcher "$launcher" --data "$data" \
-    --out "$work/function.zip" >/dev/null || { fail "packaging failed"; finish; exit; }
+sh "$package" "$bootstrap" --launcher "$launcher" --data "$data" \
+    -o "$work/function.zip" >/dev/null || { fail "packaging failed"; finish; exit; }
 ring=$("$gda" keygen --id k1)
 printf '{"interactionId":"3f1c2e8a-9b4d-4c6e-8a1f-2b3c4d5e6f70","requestId":"z-1","callerId":"+15551234567"}' >"$work/body.json"
 mkdir "$work/tmp"

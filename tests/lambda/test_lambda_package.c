@@ -10,8 +10,9 @@
  *   - a user's own handler (examples/own-lambda) built the way
  *     docs/getting-started.md says: `meson install --destdir`, compiled
  *     outside the tree with pkg-config against that install, packaged by the
- *     *installed* gda-package-lambda; then a signed request (HMAC) 200, its
- *     retry replayed byte for byte, a tampered body 401.
+ *     *installed* gda-package-lambda, tried with the installed `gda invoke`
+ *     (200, then the replay); then in the chroot a signed request (HMAC) 200,
+ *     its retry replayed byte for byte, a tampered body 401.
  *
  * Needs root (chroot). Usage (meson passes them):
  *   test_lambda_package PACKAGE_SCRIPT BOOTSTRAP LAUNCHER CUSTOMERS_CSV
@@ -273,15 +274,31 @@ static void test_own_handler_from_installed_tree(void **state)
 
     /* 2. The handler, compiled outside the source tree against that install. */
     snprintf(cmd, sizeof cmd,
-             "mkdir '%s/src' && cp '%s/main.c' '%s/orders.csv' '%s/src/' && cd '%s/src' && "
+             "mkdir '%s/src' && cp '%s/main.c' '%s/orders.csv' '%s/request.json' '%s/src/' && "
+             "cd '%s/src' && "
              "export PKG_CONFIG_PATH='%s' PKG_CONFIG_SYSROOT_DIR='%s/dest' LD_LIBRARY_PATH='%s/..' && "
              "%s -std=c11 -Wall -Wextra -Wpedantic -Werror -o bootstrap main.c "
              "$(pkg-config --cflags --libs libgda-lambda libgda-store-dynamodb) && "
              "'%s' bootstrap --data orders.csv %s -o ../function.zip",
-             dir, own_dir, own_dir, dir, dir, pc_dir, dir, pc_dir, cc, packager, library_option());
+             dir, own_dir, own_dir, own_dir, dir, dir, pc_dir, dir, pc_dir, cc, packager,
+             library_option());
     run_or_fail(cmd);
 
-    /* 3. Unpacked into an empty root. */
+    /* 3. Tried before deploying with the installed `gda invoke`: HMAC-signed,
+     * sent twice (200, then the same bytes replayed). */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && bin=$(dirname '%s') && ring=$(\"$bin/gda\" keygen --id k1) && "
+             "LD_LIBRARY_PATH='%s/..' GDA_AUTH=hmac-sha256 GDA_SECRETS=\"$ring\" GDA_STORE=memory "
+             "\"$bin/gda\" invoke --scheme hmac --keys \"$ring\" --repeat 2 "
+             "--body-file src/request.json function.zip >invoke.out 2>invoke.err && "
+             "[ \"$(grep -c '^attempt [12]: 200 ' invoke.out)\" = 2 ] && "
+             "grep -q '\"status\":\"shipped\"' invoke.out && "
+             "[ \"$(sed -n 2p invoke.out)\" = \"$(sed -n 4p invoke.out)\" ] || "
+             "{ cat invoke.out invoke.err >&2; exit 1; }",
+             dir, packager, pc_dir);
+    run_or_fail(cmd);
+
+    /* 4. Unpacked into an empty root. */
     static const char *const expected[] = {
         "bootstrap", "bin/gda-bootstrap", "lib/ld.so", "lib/libc.so.6", "lib/libcurl.so.4",
         "lib/libgda.so.0", "lib/libgda-lambda.so.0", "lib/libgda-env.so.0",
@@ -289,7 +306,7 @@ static void test_own_handler_from_installed_tree(void **state)
     char root[300];
     unpack_checked(dir, expected, library_path ? curl_extras : NULL, root, sizeof root);
 
-    /* 4. Served through the Runtime API stand-in, HMAC-signed like Genesys. */
+    /* 5. Served through the Runtime API stand-in, HMAC-signed like Genesys. */
     char *ring, *token;
     harness_make_key("k1", &ring, &token);
     gda_verifier *v = NULL;
