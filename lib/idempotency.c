@@ -25,9 +25,12 @@
 /* Domain label, 2-byte key length, key, payload hash, principal, 4-byte
  * status, state. */
 #define SEAL_LABEL "gda-idem-v2"
+/* A ring's seal (GDA_RECORD_KEY_ID): the body starts with a 1-byte id
+ * length and the id, which the associated data binds after this label. */
+#define SEAL_RING_LABEL "gda-idem-v3"
 #define SEAL_AD_MAX                                                                               \
-    (sizeof SEAL_LABEL - 1 + 2 + GDA_KEY_MAX + GDA_PAYLOAD_HASH_LEN + GDA_PRINCIPAL_DIGEST_LEN + \
-     4 + 1)
+    (sizeof SEAL_RING_LABEL - 1 + 1 + GDA_IDEM_DATA_KEY_ID_MAX + 2 + GDA_KEY_MAX +                \
+     GDA_PAYLOAD_HASH_LEN + GDA_PRINCIPAL_DIGEST_LEN + 4 + 1)
 #define IDEM_MAX_SKEW_MS 60000
 
 /* Labels that derive the hash key from a data key, and the two sub-keys
@@ -40,7 +43,11 @@
 /* Everything secret, in one sodium_malloc block (locked, guarded, wiped on
  * free, read-only after set-up). */
 typedef struct idem_secrets {
-    uint8_t data_key[GDA_IDEM_DATA_KEY_LEN]; /* valid when has_data_key */
+    uint8_t data_key[GDA_IDEM_DATA_KEY_LEN]; /* the legacy single key (no id) */
+    /* The ring: ids[0]/ring[0] seals; n_ring 0 without one. */
+    uint8_t ring[GDA_IDEM_MAX_DATA_KEYS][GDA_IDEM_DATA_KEY_LEN];
+    char ids[GDA_IDEM_MAX_DATA_KEYS][GDA_IDEM_DATA_KEY_ID_MAX + 1];
+    size_t n_ring;
     gda_hmac_key payload_key;                /* keyed payload hashes */
     gda_hmac_key principal_key;              /* keyed principal digests */
 } idem_secrets;
@@ -50,7 +57,8 @@ struct gda_idem {
     gda_store *cache;      /* owned memory cache, or NULL */
     gda_idem_config cfg;   /* keys cleared: they live in secrets below */
     idem_secrets *secrets; /* sodium_malloc, read-only */
-    bool has_data_key;
+    bool has_data_key;     /* results are sealed (a single key or a ring) */
+    bool has_ring;
 };
 
 void gda_idem_config_default(gda_idem_config *cfg)
@@ -64,6 +72,55 @@ void gda_idem_config_default(gda_idem_config *cfg)
     cfg->poll_interval_ms = IDEM_DEFAULT_POLL_MS;
     cfg->busy_policy = GDA_IDEM_BUSY_RETRY;
     cfg->clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
+}
+
+static bool valid_key_id(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > GDA_IDEM_DATA_KEY_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static gda_status check_ring(const gda_idem_config *cfg, gda_error *err)
+{
+    if ((cfg->data_keys != NULL) != (cfg->n_data_keys != 0))
+        return gda_error_set(err, GDA_ERR_CONFIG, "data_keys", "data_keys and n_data_keys disagree");
+    if (!cfg->data_keys)
+        return GDA_OK;
+    if (cfg->data_key)
+        return gda_error_set(err, GDA_ERR_CONFIG, "data_keys",
+                             "give a data key or a data-key ring, not both");
+    if (cfg->n_data_keys > GDA_IDEM_MAX_DATA_KEYS)
+        return gda_error_set(err, GDA_ERR_CONFIG, "data_keys", "a data-key ring holds at most %d keys",
+                             GDA_IDEM_MAX_DATA_KEYS);
+    /* A ring rotates; payload hashes must outlive a rotation. */
+    if (!cfg->hash_key)
+        return gda_error_set(err, GDA_ERR_CONFIG, "hash_key",
+                             "a data-key ring needs a hash key that does not rotate with it");
+    for (size_t i = 0; i < cfg->n_data_keys; i++) {
+        const gda_idem_data_key *k = &cfg->data_keys[i];
+        if (!valid_key_id(k->id))
+            return gda_error_set(err, GDA_ERR_CONFIG, "data_keys",
+                                 "data key %zu: the id must be 1-%d of A-Z a-z 0-9 . _ -", i + 1,
+                                 GDA_IDEM_DATA_KEY_ID_MAX);
+        if (!k->key)
+            return gda_error_set(err, GDA_ERR_CONFIG, "data_keys", "data key %s has no key",
+                                 k->id);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(cfg->data_keys[j].id, k->id) == 0)
+                return gda_error_set(err, GDA_ERR_CONFIG, "data_keys",
+                                     "data key id %s appears twice", k->id);
+        }
+    }
+    return GDA_OK;
 }
 
 static gda_status check_config(const gda_idem_config *cfg, gda_error *err)
@@ -88,6 +145,9 @@ static gda_status check_config(const gda_idem_config *cfg, gda_error *err)
         (cfg->hash_key && cfg->hash_key_len != GDA_IDEM_HASH_KEY_LEN))
         return gda_error_set(err, GDA_ERR_CONFIG, "hash_key", "hash key must be %d bytes",
                              GDA_IDEM_HASH_KEY_LEN);
+    gda_status st = check_ring(cfg, err);
+    if (st != GDA_OK)
+        return st;
     if (cfg->clock_skew_ms < 0 || cfg->clock_skew_ms > IDEM_MAX_SKEW_MS)
         return gda_error_set(err, GDA_ERR_CONFIG, "clock_skew_ms",
                              "clock skew allowance must be 0 to %d ms", IDEM_MAX_SKEW_MS);
@@ -115,6 +175,11 @@ static void set_up_secrets(idem_secrets *sec, const gda_idem_config *cfg)
         randombytes_buf(hash_key, sizeof hash_key);
     if (cfg->data_key)
         memcpy(sec->data_key, cfg->data_key, GDA_IDEM_DATA_KEY_LEN);
+    for (size_t i = 0; i < cfg->n_data_keys; i++) {
+        memcpy(sec->ring[i], cfg->data_keys[i].key, GDA_IDEM_DATA_KEY_LEN);
+        memcpy(sec->ids[i], cfg->data_keys[i].id, strlen(cfg->data_keys[i].id) + 1);
+    }
+    sec->n_ring = cfg->n_data_keys;
     derive_key(hash_key, sizeof hash_key, PAYLOAD_KEY_LABEL, sub);
     gda_hmac_sha256_key_init(&sec->payload_key, sub, sizeof sub);
     derive_key(hash_key, sizeof hash_key, PRINCIPAL_KEY_LABEL, sub);
@@ -149,6 +214,8 @@ gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *
     idem->cfg = *cfg;
     idem->cfg.data_key = NULL;
     idem->cfg.data_key_len = 0;
+    idem->cfg.data_keys = NULL;
+    idem->cfg.n_data_keys = 0;
     idem->cfg.hash_key = NULL;
     idem->cfg.hash_key_len = 0;
     if (!idem->cfg.now)
@@ -164,7 +231,8 @@ gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *
     memset(idem->secrets, 0, sizeof *idem->secrets);
     set_up_secrets(idem->secrets, cfg);
     sodium_mprotect_readonly(idem->secrets);
-    idem->has_data_key = cfg->data_key != NULL;
+    idem->has_ring = cfg->n_data_keys > 0;
+    idem->has_data_key = cfg->data_key != NULL || idem->has_ring;
     if (cfg->local_cache_entries > 0) {
         idem->cache = gda_memory_cache_new(cfg->local_cache_entries, err);
         if (!idem->cache) {
@@ -275,16 +343,26 @@ static void put_be(uint8_t *p, uint32_t v, size_t n)
         p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-/* The associated data that pins a sealed body to its record. */
-static size_t seal_ad(uint8_t ad[SEAL_AD_MAX], const char *key,
+/* The associated data that pins a sealed body to its record and, for a
+ * ring's seal, to the id of its data key (key_id NULL: the legacy seal). */
+static size_t seal_ad(uint8_t ad[SEAL_AD_MAX], const char *key_id, const char *key,
                       const uint8_t hash[GDA_PAYLOAD_HASH_LEN],
                       const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN], gda_record_state state,
                       int status_code)
 {
     size_t key_len = strnlen(key, GDA_KEY_MAX);
     size_t n = 0;
-    memcpy(ad, SEAL_LABEL, sizeof SEAL_LABEL - 1);
-    n += sizeof SEAL_LABEL - 1;
+    if (key_id) {
+        size_t id_len = strlen(key_id);
+        memcpy(ad, SEAL_RING_LABEL, sizeof SEAL_RING_LABEL - 1);
+        n += sizeof SEAL_RING_LABEL - 1;
+        ad[n++] = (uint8_t)id_len;
+        memcpy(ad + n, key_id, id_len);
+        n += id_len;
+    } else {
+        memcpy(ad, SEAL_LABEL, sizeof SEAL_LABEL - 1);
+        n += sizeof SEAL_LABEL - 1;
+    }
     put_be(ad + n, (uint32_t)key_len, 2);
     n += 2;
     memcpy(ad + n, key, key_len);
@@ -299,35 +377,78 @@ static size_t seal_ad(uint8_t ad[SEAL_AD_MAX], const char *key,
     return n;
 }
 
+/* Seal body under the ring's first key (the id, then nonce and ciphertext)
+ * or the legacy key (nonce and ciphertext); *flags gets the record flags. */
 static gda_status seal_body(const gda_idem *idem, const gda_idem_lease *lease,
                             gda_record_state state, int status_code, const void *body,
-                            size_t body_len, uint8_t **out, size_t *out_len, gda_error *err)
+                            size_t body_len, uint8_t **out, size_t *out_len, uint32_t *flags,
+                            gda_error *err)
 {
+    const idem_secrets *sec = idem->secrets;
+    const char *id = idem->has_ring ? sec->ids[0] : NULL;
+    const size_t head = id ? 1 + strlen(id) : 0;
     if (body_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX ||
-        body_len > SIZE_MAX - SEAL_NONCE_LEN - SEAL_TAG_LEN)
+        body_len > SIZE_MAX - head - SEAL_NONCE_LEN - SEAL_TAG_LEN)
         return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL, "result too large to cache");
-    size_t total = SEAL_NONCE_LEN + body_len + SEAL_TAG_LEN;
+    size_t total = head + SEAL_NONCE_LEN + body_len + SEAL_TAG_LEN;
     uint8_t *sealed = malloc(total);
     if (!sealed)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
+    if (id) {
+        sealed[0] = (uint8_t)(head - 1);
+        memcpy(sealed + 1, id, head - 1);
+    }
     uint8_t ad[SEAL_AD_MAX];
     size_t ad_len =
-        seal_ad(ad, lease->key, lease->payload_hash, lease->principal, state, status_code);
-    randombytes_buf(sealed, SEAL_NONCE_LEN);
+        seal_ad(ad, id, lease->key, lease->payload_hash, lease->principal, state, status_code);
+    uint8_t *nonce = sealed + head;
+    randombytes_buf(nonce, SEAL_NONCE_LEN);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + SEAL_NONCE_LEN, &clen,
+    crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + SEAL_NONCE_LEN, &clen,
                                                body_len ? body : (const void *)"",
-                                               body_len, ad, ad_len, NULL, sealed,
-                                               idem->secrets->data_key);
+                                               body_len, ad, ad_len, NULL, nonce,
+                                               id ? sec->ring[0] : sec->data_key);
     *out = sealed;
     *out_len = total;
+    *flags = GDA_RECORD_ENCRYPTED | (id ? GDA_RECORD_KEY_ID : 0u);
     return GDA_OK;
 }
 
+/* The key that opens rec's sealed body, and its id (NULL: the legacy seal).
+ * *nonce_at is where the nonce starts. NULL when this engine does not hold
+ * the key (it has left the ring) or the id is malformed. */
+static const uint8_t *opening_key(const gda_idem *idem, const gda_record *rec, const char **id,
+                                  char id_buf[GDA_IDEM_DATA_KEY_ID_MAX + 1], size_t *nonce_at)
+{
+    const idem_secrets *sec = idem->secrets;
+    *id = NULL;
+    *nonce_at = 0;
+    if (!(rec->flags & GDA_RECORD_KEY_ID))
+        return idem->has_ring ? NULL : sec->data_key;
+    if (!rec->body || rec->body_len < 1)
+        return NULL;
+    size_t id_len = rec->body[0];
+    if (id_len == 0 || id_len > GDA_IDEM_DATA_KEY_ID_MAX || rec->body_len < 1 + id_len)
+        return NULL;
+    memcpy(id_buf, rec->body + 1, id_len);
+    id_buf[id_len] = '\0';
+    for (size_t i = 0; i < sec->n_ring; i++) {
+        if (strcmp(sec->ids[i], id_buf) == 0) {
+            *id = id_buf;
+            *nonce_at = 1 + id_len;
+            return sec->ring[i];
+        }
+    }
+    return NULL;
+}
+
 /* Turn a stored COMPLETED/ACCEPTED record into a plaintext result, refusing
- * anything that does not authenticate. key is the key the caller asked for. */
+ * anything that does not authenticate. key is the key the caller asked for.
+ * A result sealed under a data key this engine does not hold sets
+ * *unreadable (when given) and returns GDA_ERR_NOT_FOUND: it is treated as
+ * absent, never replayed. */
 static gda_status open_result(const gda_idem *idem, const char *key, const gda_record *rec,
-                              gda_idem_result *out, gda_error *err)
+                              gda_idem_result *out, bool *unreadable, gda_error *err)
 {
     if (rec->status_code < 100 || rec->status_code > 599)
         return gda_error_set(err, GDA_ERR_INTEGRITY, NULL, "cached result has no valid status");
@@ -337,19 +458,31 @@ static gda_status open_result(const gda_idem *idem, const char *key, const gda_r
         if (!idem->has_data_key)
             return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                                  "cached result is encrypted and no data key is configured");
-        if (!rec->body || rec->body_len < SEAL_NONCE_LEN + SEAL_TAG_LEN)
+        const char *id = NULL;
+        char id_buf[GDA_IDEM_DATA_KEY_ID_MAX + 1];
+        size_t at = 0;
+        const uint8_t *dk = opening_key(idem, rec, &id, id_buf, &at);
+        if (!dk) {
+            if (unreadable)
+                *unreadable = true;
+            return gda_error_set(err, GDA_ERR_NOT_FOUND, NULL,
+                                 "cached result is sealed under a data key no longer configured");
+        }
+        if (!rec->body || rec->body_len < at + SEAL_NONCE_LEN + SEAL_TAG_LEN)
             return gda_error_set(err, GDA_ERR_INTEGRITY, NULL, "cached result is truncated");
-        plain_len = rec->body_len - SEAL_NONCE_LEN - SEAL_TAG_LEN;
+        const uint8_t *nonce = rec->body + at;
+        const size_t sealed_len = rec->body_len - at - SEAL_NONCE_LEN;
+        plain_len = sealed_len - SEAL_TAG_LEN;
         plain = malloc(plain_len ? plain_len : 1);
         if (!plain)
             return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
         uint8_t ad[SEAL_AD_MAX];
-        size_t ad_len =
-            seal_ad(ad, key, rec->payload_hash, rec->principal, rec->state, rec->status_code);
+        size_t ad_len = seal_ad(ad, id, key, rec->payload_hash, rec->principal, rec->state,
+                                rec->status_code);
         unsigned long long mlen = 0;
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-                plain, &mlen, NULL, rec->body + SEAL_NONCE_LEN, rec->body_len - SEAL_NONCE_LEN,
-                ad, ad_len, rec->body, idem->secrets->data_key) != 0) {
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &mlen, NULL,
+                                                       nonce + SEAL_NONCE_LEN, sealed_len, ad,
+                                                       ad_len, nonce, dk) != 0) {
             free(plain);
             return gda_error_set(err, GDA_ERR_INTEGRITY, NULL,
                                  "cached result failed authentication");
@@ -413,7 +546,7 @@ static int64_t min_deadline(int64_t t, int64_t deadline_ms)
 static gda_status judge_existing(const gda_idem *idem, const char *key,
                                  const gda_record *mine, const gda_record *existing,
                                  bool from_cache, int64_t now_ms, gda_idem_outcome *outcome,
-                                 gda_idem_result *replay, gda_error *err)
+                                 gda_idem_result *replay, bool *unreadable, gda_error *err)
 {
     const uint8_t *payload_hash = mine->payload_hash;
     /* Whose record it is comes first: another principal learns that the key
@@ -436,7 +569,7 @@ static gda_status judge_existing(const gda_idem *idem, const char *key,
             existing->lease_until_ms > now_ms ? existing->lease_until_ms - now_ms : 0;
         return GDA_OK;
     }
-    gda_status st = open_result(idem, key, existing, replay, err);
+    gda_status st = open_result(idem, key, existing, replay, unreadable, err);
     if (st != GDA_OK)
         return st;
     *outcome = GDA_IDEM_REPLAY;
@@ -502,6 +635,8 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
     memcpy(mine.payload_hash, payload_hash, GDA_PAYLOAD_HASH_LEN);
     memcpy(mine.principal, principal, GDA_PRINCIPAL_DIGEST_LEN);
     new_owner_token(mine.owner);
+    /* Owner of an unreadable result this call replaces (treated as absent). */
+    char replace_owner[GDA_OWNER_TOKEN_SIZE] = "";
 
     for (;;) {
         if (!have_existing) {
@@ -516,6 +651,7 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
             if (mine.expires_at_s < lease_end_s)
                 mine.expires_at_s = lease_end_s;
             gda_store_call call = store_call(idem, now, deadline_ms);
+            call.replace_owner = replace_owner[0] ? replace_owner : NULL;
             bool inserted = false;
             st = gda_store_put_if_absent(idem->store, &mine, &call, &inserted, &existing, err);
             if (st != GDA_OK)
@@ -532,14 +668,27 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
                 memcpy(lease->principal, principal, GDA_PRINCIPAL_DIGEST_LEN);
                 lease->lease_until_ms = mine.lease_until_ms;
                 lease->deadline_ms = deadline_ms;
+                lease->replaced_unreadable = replace_owner[0] != '\0';
                 *outcome = GDA_IDEM_NEW;
                 break;
             }
             have_existing = true;
         }
 
-        st = judge_existing(idem, key, &mine, &existing, from_cache, now, outcome, replay, err);
+        bool unreadable = false;
+        st = judge_existing(idem, key, &mine, &existing, from_cache, now, outcome, replay,
+                            &unreadable, err);
         from_cache = false;
+        if (unreadable && !replace_owner[0]) {
+            /* Its data key has left the ring: no result to replay, so run
+             * again, replacing exactly that record (once per call). */
+            memcpy(replace_owner, existing.owner, sizeof replace_owner);
+            replace_owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
+            gda_error_clear(err);
+            gda_record_clear(&existing);
+            have_existing = false;
+            continue;
+        }
         if (st != GDA_OK || *outcome != GDA_IDEM_IN_PROGRESS)
             break;
 
@@ -599,7 +748,7 @@ static gda_status confirm_own_finish(gda_idem *idem, const gda_record *mine, con
     if (ours) {
         gda_idem_result opened = {0};
         gda_error ignored;
-        ours = open_result(idem, mine->key, &stored, &opened, &ignored) == GDA_OK &&
+        ours = open_result(idem, mine->key, &stored, &opened, NULL, &ignored) == GDA_OK &&
                opened.body_len == body_len &&
                (body_len == 0 || memcmp(opened.body, body, body_len) == 0);
         gda_idem_result_clear(&opened);
@@ -646,12 +795,11 @@ static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record
     if (idem->has_data_key) {
         size_t sealed_len = 0;
         st = seal_body(idem, lease, state, status_code, body, body_len, &sealed, &sealed_len,
-                       err);
+                       &rec.flags, err);
         if (st != GDA_OK)
             return st;
         rec.body = sealed;
         rec.body_len = sealed_len;
-        rec.flags = GDA_RECORD_ENCRYPTED;
     } else {
         rec.body = (uint8_t *)body;
         rec.body_len = body_len;
@@ -752,7 +900,7 @@ gda_status gda_idem_lookup(gda_idem *idem, const char *key,
         out->state = GDA_RECORD_IN_PROGRESS;
         out->retry_after_ms = rec.lease_until_ms - now;
     } else {
-        st = open_result(idem, key, &rec, out, err);
+        st = open_result(idem, key, &rec, out, NULL, err);
         if (st == GDA_OK && !from_cache)
             cache_offer(idem, &rec, now);
     }

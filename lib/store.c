@@ -60,6 +60,8 @@ bool gda_record_blocks_takeover(const gda_record *rec, const gda_store_call *cal
 {
     if (!rec || !call)
         return rec != NULL; /* no clock: the conservative answer */
+    if (call->replace_owner && strcmp(rec->owner, call->replace_owner) == 0)
+        return false;
     int64_t skew = call->skew_ms > 0 ? call->skew_ms : 0;
     return gda_record_is_live(rec, call->now_ms - skew);
 }

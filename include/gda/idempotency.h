@@ -52,6 +52,17 @@
  * payload hash, the principal, the state and the HTTP status, so a tampered,
  * moved or re-labelled record is GDA_ERR_INTEGRITY and is never replayed.
  *
+ * Data-key ring (gda_idem_config.data_keys): the first key seals new
+ * results and every key opens them; a sealed body names its key's id, which
+ * the associated data binds too. A result sealed under a key that is no
+ * longer in the ring (or, with a ring, under the single legacy data_key) is
+ * unreadable, so it is treated as absent: begin replaces exactly that record
+ * (gda_store_call.replace_owner) and runs the handler again, with
+ * gda_idem_lease.replaced_unreadable set; lookup answers GDA_ERR_NOT_FOUND.
+ * Never a garbage replay. A ring rotates and the hash key must not (a
+ * retry's payload hash must match its first attempt's), so a ring needs an
+ * explicit hash_key.
+ *
  * Thread safety: a gda_idem is immutable after gda_idem_new and may be shared
  * by any number of threads (the store must be thread-safe, as every
  * gda_store is). Lease and result structs belong to one caller at a time.
@@ -80,6 +91,19 @@ extern "C" {
  * digests. */
 #define GDA_IDEM_HASH_KEY_LEN 32
 
+/** Longest data key id, in bytes. */
+#define GDA_IDEM_DATA_KEY_ID_MAX 32
+/** Most keys in a data-key ring. */
+#define GDA_IDEM_MAX_DATA_KEYS 8
+
+/** One entry of a data-key ring. */
+typedef struct gda_idem_data_key {
+    /** 1..GDA_IDEM_DATA_KEY_ID_MAX of A-Z a-z 0-9 . _ -, unique in the ring. */
+    const char *id;
+    /** GDA_IDEM_DATA_KEY_LEN secret bytes, copied into locked memory. */
+    const uint8_t *key;
+} gda_idem_data_key;
+
 /** Wall clock in epoch milliseconds. */
 typedef int64_t (*gda_idem_now_fn)(void *user);
 /** Block the calling thread for ms milliseconds. */
@@ -107,6 +131,11 @@ typedef struct gda_idem_config {
      * copied into locked memory by gda_idem_new (the caller may wipe its copy). */
     const uint8_t *data_key;
     size_t data_key_len;         /**< bytes at data_key (0 when NULL) */
+    /** A data-key ring instead of data_key (not both): data_keys[0] seals
+     * new results, every entry opens them (see the top of this file). The
+     * entries are copied; needs hash_key. */
+    const gda_idem_data_key *data_keys;
+    size_t n_data_keys;          /**< entries at data_keys, 0..GDA_IDEM_MAX_DATA_KEYS */
     /** NULL: derived from data_key, or random (see the top of this file); or
      * GDA_IDEM_HASH_KEY_LEN secret bytes shared by every instance that
      * shares the store, copied into locked memory by gda_idem_new. */
@@ -145,6 +174,9 @@ typedef struct gda_idem_lease {
     uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN]; /**< digest of the principal it was begun for */
     int64_t lease_until_ms; /**< epoch ms: finish before this or lose the key */
     int64_t deadline_ms;    /**< the invocation deadline begin was given (0 = none) */
+    /** NEW replaced a result this engine could not read (its data key has
+     * left the ring): the handler runs again for a key that had a result. */
+    bool replaced_unreadable;
 } gda_idem_lease;
 
 /** A cached result (REPLAY, gda_idem_lookup) or what blocks the key. */
@@ -162,7 +194,9 @@ GDA_API void gda_idem_config_default(gda_idem_config *cfg);
 /** Create an engine over store, which is borrowed: it must outlive the
  * engine and is not closed by gda_idem_free. cfg NULL means the defaults.
  * Errors: GDA_ERR_CONFIG (non-positive ttl/lease/poll interval, negative
- * wait, unknown policy, data key not GDA_IDEM_DATA_KEY_LEN bytes, no store),
+ * wait, unknown policy, data key not GDA_IDEM_DATA_KEY_LEN bytes, a bad data-key ring
+ * (too many entries, a bad or repeated id, a NULL key, no hash_key, both
+ * data_key and data_keys), no store),
  * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (libsodium failed to initialise). */
 GDA_API gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *err);
 

@@ -56,6 +56,9 @@ typedef enum gda_record_state {
 
 /** The cached body is AEAD ciphertext (see idempotency.h). */
 #define GDA_RECORD_ENCRYPTED 0x1u
+/** With GDA_RECORD_ENCRYPTED: the sealed body names the data key that
+ * sealed it (a data-key ring, gda_idem_config.data_keys). */
+#define GDA_RECORD_KEY_ID 0x2u
 
 /** What a store keeps per idempotency key: never the payload, only its keyed
  * hash, a keyed digest of the principal that created it (never the
@@ -102,11 +105,18 @@ typedef struct gda_store_call {
      * only when it lies more than skew_ms before now_ms. A host whose clock
      * runs up to skew_ms ahead therefore never takes over a live lease. */
     int64_t skew_ms;
+    /** NULL, or the owner token of one stored record that put_if_absent may
+     * replace although it is live: a result the engine can no longer read
+     * (sealed under a data key that has left the ring), which it treats as
+     * absent. Replacing is conditional on that exact token, so a record
+     * rewritten meanwhile is never lost. */
+    const char *replace_owner;
 } gda_store_call;
 
 /** Whether rec still blocks a takeover under call: gda_record_is_live at
- * call->now_ms - call->skew_ms. Backends use it (or the same rule in their
- * own conditional write) in put_if_absent. */
+ * call->now_ms - call->skew_ms, unless rec's owner is call->replace_owner.
+ * Backends use it (or the same rule in their own conditional write) in
+ * put_if_absent. */
 GDA_API bool gda_record_blocks_takeover(const gda_record *rec, const gda_store_call *call);
 
 typedef struct gda_store gda_store;

@@ -184,7 +184,7 @@ int gda_fuzz_sqlite_record(const uint8_t *data, size_t size)
                        sqlite3_column_int(same_owner, 0) > 0;
     sqlite3_reset(same_owner);
 
-    gda_store_call call = {FUZZ_NOW_MS, 0, 0};
+    gda_store_call call = {.now_ms = FUZZ_NOW_MS};
     gda_record got = {0};
     bool found = false;
     gda_error err = {0};

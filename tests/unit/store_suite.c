@@ -216,6 +216,41 @@ static void test_put_conflict_on_completed_returns_result(void **state)
     gda_record_clear(&existing);
 }
 
+/* replace_owner: a live result the engine cannot read is replaced, and
+ * only that exact record (another owner's record is never lost). */
+static void test_put_replaces_named_owner_only(void **state)
+{
+    fixture *f = *state;
+    gda_record rec = in_progress("gone", "66666666666666666666666666666666", 6, T0_MS);
+    put_expect(f->store, &rec, T0_MS, true);
+    static const char body[] = "sealed-under-a-retired-key";
+    gda_record done = finished(&rec, GDA_RECORD_COMPLETED, 200, body, sizeof body - 1,
+                               T0_S + TTL_S);
+    assert_true(complete(f->store, &done, T0_MS + 10));
+
+    gda_record again = in_progress("gone", "77777777777777777777777777777777", 6, T0_MS + 20);
+    gda_store_call call = at(T0_MS + 20);
+    call.replace_owner = "88888888888888888888888888888888"; /* not the stored owner */
+    gda_record existing;
+    memset(&existing, 0, sizeof existing);
+    bool inserted = true;
+    assert_int_equal(gda_store_put_if_absent(f->store, &again, &call, &inserted, &existing, NULL),
+                     GDA_OK);
+    assert_false(inserted);
+    assert_same_record(&existing, &done);
+    gda_record_clear(&existing);
+
+    call.replace_owner = "66666666666666666666666666666666";
+    assert_int_equal(gda_store_put_if_absent(f->store, &again, &call, &inserted, &existing, NULL),
+                     GDA_OK);
+    assert_true(inserted);
+    gda_record got;
+    assert_true(get_record(f->store, "gone", T0_MS + 20, &got));
+    assert_int_equal(got.state, GDA_RECORD_IN_PROGRESS);
+    assert_string_equal(got.owner, "77777777777777777777777777777777");
+    gda_record_clear(&got);
+}
+
 static void test_put_outputs_optional(void **state)
 {
     fixture *f = *state;
@@ -916,6 +951,7 @@ int store_suite_run(const store_suite_backend *backend)
         SUITE_TEST(test_put_inserts_new_key),
         SUITE_TEST(test_put_conflict_returns_existing_copy),
         SUITE_TEST(test_put_conflict_on_completed_returns_result),
+        SUITE_TEST(test_put_replaces_named_owner_only),
         SUITE_TEST(test_put_outputs_optional),
         SUITE_TEST(test_put_replaces_expired_completed),
         SUITE_TEST(test_put_replaces_lapsed_lease),

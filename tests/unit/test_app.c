@@ -148,7 +148,7 @@ static gda_status test_handler(const gda_request *req, const gda_ctx *ctx, json_
         assert_string_equal(gda_ctx_log_fields(ctx)->request_id, gda_ctx_request_id(ctx));
         gda_record rec = {0};
         bool found = false;
-        gda_store_call call = {fake_now, 0, 0};
+        gda_store_call call = {.now_ms = fake_now};
         assert_int_equal(gda_store_get(h->store, gda_ctx_request_id(ctx), &call, &rec, &found,
                                        NULL),
                          GDA_OK);
@@ -1189,7 +1189,7 @@ static void test_poll_while_running(void **state)
     snprintf(rec.owner, sizeof rec.owner, "%032x", 7);
     rec.lease_until_ms = fake_now + 10000;
     rec.expires_at_s = fake_now / 1000 + 3600;
-    gda_store_call call = {fake_now, 0, 0};
+    gda_store_call call = {.now_ms = fake_now};
     bool inserted = false;
     assert_int_equal(gda_store_put_if_absent(h.store, &rec, &call, &inserted, NULL, NULL),
                      GDA_OK);

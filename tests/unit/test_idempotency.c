@@ -861,6 +861,145 @@ static void test_wrong_key_and_missing_key(void **state)
     assert_int_equal(b.st, GDA_ERR_INTEGRITY);
 }
 
+/* ---- data-key ring ----------------------------------------------------------- */
+
+static const uint8_t ring_hash_key[GDA_IDEM_HASH_KEY_LEN] = {42, 42, 42};
+static const uint8_t key_d2[GDA_IDEM_DATA_KEY_LEN] = {2, 2, 2, 2};
+static const uint8_t key_d3[GDA_IDEM_DATA_KEY_LEN] = {3, 3, 3, 3};
+
+/* Configure f->cfg with the ring ids/keys (n entries) and the fixed hash key. */
+static void use_ring(fx *f, gda_idem_data_key *ring, size_t n)
+{
+    f->cfg.data_key = NULL;
+    f->cfg.data_key_len = 0;
+    f->cfg.data_keys = ring;
+    f->cfg.n_data_keys = n;
+    f->cfg.hash_key = ring_hash_key;
+    f->cfg.hash_key_len = sizeof ring_hash_key;
+    engine(f);
+}
+
+static void test_ring_config_validation(void **state)
+{
+    fx *f = *state;
+    gda_idem_data_key ring[GDA_IDEM_MAX_DATA_KEYS + 1];
+    for (size_t i = 0; i < GDA_IDEM_MAX_DATA_KEYS + 1; i++)
+        ring[i] = (gda_idem_data_key){.id = "d1", .key = data_key};
+    gda_idem_config c = f->cfg;
+    c.data_keys = ring;
+    c.n_data_keys = 1;
+    gda_error err;
+    /* A ring without a fixed hash key: its hashes would not survive a rotation. */
+    assert_null(gda_idem_new(&f->remote->base, &c, &err));
+    assert_string_equal(err.field, "hash_key");
+    c.hash_key = ring_hash_key;
+    c.hash_key_len = sizeof ring_hash_key;
+    gda_idem *ok = gda_idem_new(&f->remote->base, &c, &err);
+    assert_non_null(ok);
+    gda_idem_free(ok);
+#define RING_REJECTS(mutation)                                            \
+    do {                                                                  \
+        gda_idem_config bad = c;                                          \
+        gda_idem_data_key copy[2] = {ring[0], {.id = "d2", .key = key_d2}}; \
+        bad.data_keys = copy;                                             \
+        bad.n_data_keys = 2;                                              \
+        mutation;                                                         \
+        assert_null(gda_idem_new(&f->remote->base, &bad, &err));          \
+        assert_int_equal(err.code, GDA_ERR_CONFIG);                       \
+    } while (0)
+    RING_REJECTS(copy[1].id = "d1");                              /* twice */
+    RING_REJECTS(copy[1].id = "");                                /* empty id */
+    RING_REJECTS(copy[1].id = "d 2");                             /* bad character */
+    RING_REJECTS(copy[1].id = "0123456789abcdef0123456789abcdefX"); /* 33 bytes */
+    RING_REJECTS(copy[1].key = NULL);
+    RING_REJECTS((bad.data_key = data_key, bad.data_key_len = sizeof data_key));
+    RING_REJECTS(bad.n_data_keys = 0);
+    RING_REJECTS((bad.data_keys = ring, bad.n_data_keys = GDA_IDEM_MAX_DATA_KEYS + 1));
+#undef RING_REJECTS
+}
+
+/* The rotation procedure: add the new key first, then remove the old one.
+ * Every record written before a step still replays after it; one whose key
+ * has gone is absent (the handler runs again), never garbage. */
+static void test_ring_rotation(void **state)
+{
+    fx *f = *state;
+    gda_idem_data_key before[] = {{.id = "d1", .key = data_key}};
+    use_ring(f, before, 1);
+    seal_one(f, "old", "{\"v\":\"old\"}");
+    gda_record rec = stored(f, "old");
+    assert_int_equal(rec.flags, GDA_RECORD_ENCRYPTED | GDA_RECORD_KEY_ID);
+    assert_int_equal(rec.body[0], 2);
+    assert_memory_equal(rec.body + 1, "d1", 2);
+    gda_record_clear(&rec);
+
+    /* Step 1: d2 added first. Old records replay; new ones are sealed by d2. */
+    gda_idem_data_key during[] = {{.id = "d2", .key = key_d2}, {.id = "d1", .key = data_key}};
+    use_ring(f, during, 2);
+    begun b = begin(f->idem, "old", "p", 0);
+    expect_replay(&b, 200, "{\"v\":\"old\"}");
+    seal_one(f, "new", "{\"v\":\"new\"}");
+    rec = stored(f, "new");
+    assert_memory_equal(rec.body + 1, "d2", 2);
+    gda_record_clear(&rec);
+
+    /* Step 2: d1 removed. d2's records replay; d1's is absent. */
+    gda_idem_data_key after[] = {{.id = "d2", .key = key_d2}};
+    use_ring(f, after, 1);
+    b = begin(f->idem, "new", "p", 0);
+    expect_replay(&b, 200, "{\"v\":\"new\"}");
+    gda_idem_result res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(gda_idem_lookup(f->idem, "old", TEST_PRINCIPAL, &res, NULL), GDA_ERR_NOT_FOUND);
+    assert_null(res.body);
+    b = begin(f->idem, "old", "p", 0);
+    expect_new(&b);
+    assert_true(b.lease.replaced_unreadable);
+    assert_int_equal(gda_idem_complete(f->idem, &b.lease, 200, "{\"v\":\"again\"}", 13, NULL), GDA_OK);
+    b = begin(f->idem, "old", "p", 0);
+    expect_replay(&b, 200, "{\"v\":\"again\"}");
+    assert_false(b.lease.replaced_unreadable);
+
+    /* An unknown key never lets another payload or principal in. */
+    gda_idem_data_key other[] = {{.id = "d3", .key = key_d3}};
+    use_ring(f, other, 1);
+    b = begin(f->idem, "old", "q", 0);
+    assert_int_equal(b.st, GDA_ERR_PAYLOAD_MISMATCH);
+    /* Nor does a ring reader trust a legacy seal it has no key for. */
+    f->cfg.data_keys = NULL;
+    f->cfg.n_data_keys = 0;
+    f->cfg.data_key = data_key;
+    f->cfg.data_key_len = sizeof data_key;
+    engine(f);
+    seal_one(f, "legacy", "{\"v\":\"legacy\"}");
+    use_ring(f, before, 1);
+    b = begin(f->idem, "legacy", "p", 0);
+    expect_new(&b);
+    assert_true(b.lease.replaced_unreadable);
+}
+
+/* The key id is bound into the associated data: a body re-labelled with
+ * another ring entry's id does not open. */
+static void test_ring_key_id_is_authenticated(void **state)
+{
+    fx *f = *state;
+    gda_idem_data_key ring[] = {{.id = "d1", .key = data_key}, {.id = "d2", .key = key_d2}};
+    use_ring(f, ring, 2);
+    seal_one(f, "k", "{\"v\":1}");
+    /* Re-label the body "d1" -> "d2" in the store (replacing exactly it). */
+    gda_record rec = stored(f, "k");
+    rec.body[2] = '2';
+    gda_store_call call = {.now_ms = f->clock.now, .replace_owner = rec.owner};
+    bool inserted = false;
+    assert_int_equal(gda_store_put_if_absent(f->remote->inner, &rec, &call, &inserted, NULL, NULL),
+                     GDA_OK);
+    assert_true(inserted);
+    gda_record_clear(&rec);
+    begun b = begin(f->idem, "k", "p", 0);
+    assert_int_equal(b.st, GDA_ERR_INTEGRITY);
+    assert_null(b.result.body);
+}
+
 /* ---- local cache ---------------------------------------------------------- */
 
 static void test_local_cache_skips_remote(void **state)
@@ -1282,6 +1421,9 @@ int main(void)
         FX_TEST(test_encryption_round_trip),
         FX_TEST(test_tamper_detected),
         FX_TEST(test_wrong_key_and_missing_key),
+        FX_TEST(test_ring_config_validation),
+        FX_TEST(test_ring_rotation),
+        FX_TEST(test_ring_key_id_is_authenticated),
         FX_TEST(test_local_cache_skips_remote),
         FX_TEST(test_store_failure_propagates),
         FX_TEST(test_payload_hash_canonical),

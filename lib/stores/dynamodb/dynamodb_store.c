@@ -162,12 +162,24 @@ static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec
     json_t *req = item ? json_pack(
         "{s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:o, s:o, s:{s:s}}, s:s}",
         "TableName", s->conn.table, "Item", item, "ConditionExpression",
-        "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)",
+        call->replace_owner
+            ? "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)"
+              " OR #o = :replace"
+            : "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)",
         "ExpressionAttributeNames", "#k", n->key, "#e", n->expires, "#s", n->state, "#l",
         n->lease, "ExpressionAttributeValues", ":now_s", dynamodb_number_value(then_ms / 1000),
         ":now_ms", dynamodb_number_value(then_ms), ":in_progress", "S", "IN_PROGRESS",
         "ReturnValuesOnConditionCheckFailure", "ALL_OLD")
                        : NULL;
+    /* The one unreadable record the engine may replace (gda_store_call). */
+    if (req && call->replace_owner &&
+        (json_object_set_new(json_object_get(req, "ExpressionAttributeNames"), "#o",
+                             json_string(n->owner)) != 0 ||
+         json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":replace",
+                             json_pack("{s:s}", "S", call->replace_owner)) != 0)) {
+        json_decref(req);
+        req = NULL;
+    }
     if (!req)
         return nomem(err);
 
