@@ -201,6 +201,8 @@ gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err)
     icfg.busy_policy = cfg->in_progress_policy;
     icfg.data_key = cfg->data_key;
     icfg.data_key_len = cfg->data_key ? GDA_IDEM_DATA_KEY_LEN : 0;
+    icfg.data_keys = cfg->data_keys;
+    icfg.n_data_keys = cfg->n_data_keys;
     icfg.hash_key = cfg->hash_key;
     icfg.hash_key_len = cfg->hash_key ? GDA_IDEM_HASH_KEY_LEN : 0;
     icfg.clock_skew_ms = cfg->clock_skew_ms;
@@ -684,6 +686,7 @@ static gda_status invoke(run *r)
                         &outcome, &lease, &replay, &e);
     if (st == GDA_OK && outcome == GDA_IDEM_NEW) {
         r->fields.outcome = GDA_LOG_OUTCOME_NEW;
+        r->fields.data_key_missing = lease.replaced_unreadable;
         st = run_handler(r, &lease);
         sodium_memzero(&lease, sizeof lease);
         return st;

@@ -809,6 +809,8 @@ static void write_fields(line_buf *b, const gda_log_fields *f)
     STRING_FIELD(b, ",\"keyId\":", f->key_id);
     if (f->lease_lost)
         LB_LIT(b, ",\"leaseLost\":true");
+    if (f->data_key_missing)
+        LB_LIT(b, ",\"dataKeyMissing\":true");
 }
 
 static void write_masked(line_buf *b, const json_t *value)
@@ -1163,7 +1165,7 @@ gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields
     if (!fields)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: no fields");
     int status = fields->status_code;
-    gda_metric m[9];
+    gda_metric m[10];
     size_t n = 0;
     if (fields->has_execution_time && isfinite(fields->execution_time_ms))
         m[n++] = (gda_metric){GDA_METRIC_LATENCY, GDA_METRIC_MILLISECONDS,
@@ -1181,6 +1183,8 @@ gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields
     m[n++] = (gda_metric){GDA_METRIC_ERRORS_5XX, GDA_METRIC_COUNT,
                           status >= 500 && status < 600 ? 1 : 0};
     m[n++] = (gda_metric){GDA_METRIC_LEASE_LOST, GDA_METRIC_COUNT, fields->lease_lost ? 1 : 0};
+    m[n++] = (gda_metric){GDA_METRIC_DATA_KEY_MISSING, GDA_METRIC_COUNT,
+                          fields->data_key_missing ? 1 : 0};
     /* Fixed, distinct names and finite values: nothing for check_metrics to
      * find, and this runs on every request. */
     if (!lg)

@@ -145,6 +145,10 @@ typedef struct gda_app_config {
     gda_payload_hash_mode payload_hash; /**< default GDA_PAYLOAD_HASH_RAW */
     const uint8_t *data_key;     /**< GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
                                   * bodies (copied into locked memory); NULL: off */
+    /** A data-key ring instead of data_key (gda_idem_config.data_keys: the
+     * first seals, all open; needs hash_key); copied by gda_app_new. */
+    const gda_idem_data_key *data_keys;
+    size_t n_data_keys;          /**< entries at data_keys */
     /** GDA_IDEM_HASH_KEY_LEN bytes keying payload hashes and principal
      * digests (copied into locked memory); NULL: derived from data_key, or
      * random for this app only (idempotency.h says when that is right). */

@@ -187,6 +187,10 @@ typedef struct gda_log_fields {
      * execution of the same key took over, so its result was not cached:
      * the one way a handler can run twice (docs/architecture.md). */
     bool lease_lost;
+    /** "dataKeyMissing":true — the key's cached result was sealed under a
+     * data key no longer in the ring, so it was treated as absent and the
+     * handler ran again (docs/operations.md, "Rotating the data key"). */
+    bool data_key_missing;
 } gda_log_fields;
 
 /** Write one log line if level is enabled. fields and extra may be NULL.
@@ -257,6 +261,7 @@ typedef struct gda_metric {
 #define GDA_METRIC_ERRORS_4XX "Errors4xx"                  /**< Count */
 #define GDA_METRIC_ERRORS_5XX "Errors5xx"                  /**< Count */
 #define GDA_METRIC_LEASE_LOST "LeaseLost"                  /**< Count */
+#define GDA_METRIC_DATA_KEY_MISSING "DataKeyMissing"       /**< Count */
 
 /** Write one EMF line carrying n metrics (1..GDA_METRICS_MAX_PER_LINE) in the
  * logger's namespace with the dimension set [["Service"]]:
@@ -278,7 +283,7 @@ GDA_API gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, s
  * outcome is replay; InProgressConflicts 1 when outcome is in_progress;
  * AuthFailures 1 when auth_failure is set; StoreErrors 1 when store_error;
  * Errors4xx / Errors5xx 1 when status_code is in that class; LeaseLost 1
- * when lease_lost. Zeros are
+ * when lease_lost; DataKeyMissing 1 when data_key_missing. Zeros are
  * written too so Sum/SampleCount statistics stay meaningful.
  * Errors: as gda_metrics_emit; fields NULL is GDA_ERR_INTERNAL. */
 GDA_API gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields,

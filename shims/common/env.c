@@ -5,6 +5,7 @@
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
 #include <gda/env.h>
+#include "data_keys.h"
 #include "secret_file.h"
 
 #include <errno.h>
@@ -303,6 +304,43 @@ static gda_status read_key(const env *e, const char *name, uint8_t **key, const 
     return GDA_OK;
 }
 
+/* GDA_DATA_KEYS, the data-key ring (data_keys.h), and GDA_DATA_KEY_SOURCE:
+ * raw (default: the entries are the keys, for local use) or kms (each entry
+ * is a KMS CiphertextBlob, decrypted once here). */
+static gda_status read_data_key_ring(const env *e, bool have_data_key, bool have_hash_key,
+                                     gda_data_key_ring **ring, gda_error *err)
+{
+    const char *text = env_get(e, "GDA_DATA_KEYS");
+    const char *source = env_get(e, "GDA_DATA_KEY_SOURCE");
+    bool kms = source && ieq(source, "kms");
+    if (source && !kms && !ieq(source, "raw"))
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY_SOURCE",
+                             "GDA_DATA_KEY_SOURCE must be kms or raw");
+    if (!text) {
+        if (source)
+            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEYS",
+                                 "GDA_DATA_KEY_SOURCE is set but GDA_DATA_KEYS is not");
+        return GDA_OK;
+    }
+    if (have_data_key)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEYS",
+                             "set GDA_DATA_KEY or GDA_DATA_KEYS, not both");
+    /* The ring rotates; retries must keep matching their first attempt. */
+    if (!have_hash_key)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
+                             "GDA_DATA_KEYS needs GDA_HASH_KEY (32 bytes in base64: `gda keygen`), "
+                             "which stays the same when the data keys rotate");
+    if (kms) {
+#if GDA_SHIM_HAVE_KMS
+        return gda_kms_ring_parse(e->get, e->user, text, ring, err);
+#else
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY_SOURCE",
+                             "GDA_DATA_KEY_SOURCE=kms needs a build with libcurl (the AWS client)");
+#endif
+    }
+    return gda_data_key_ring_parse("GDA_DATA_KEYS", text, NULL, NULL, ring, err);
+}
+
 /* A WARN at start for a secret file group or others may read: named, with
  * its mode, never its contents. */
 static void warn_if_exposed(gda_app *app, const gda_env_overrides *o, const char *var,
@@ -380,6 +418,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     int64_t v;
     uint8_t *data_key = NULL, *hash_key = NULL;
     const char *data_key_file = NULL, *hash_key_file = NULL;
+    gda_data_key_ring *ring = NULL;
 
     /* Plain settings first: they cost nothing to check and fail fast. */
     v = (int64_t)cfg.ttl_s;
@@ -452,10 +491,12 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
         cfg.route = route;
 
     if ((st = read_key(&e, "GDA_DATA_KEY", &data_key, &data_key_file, err)) != GDA_OK ||
-        (st = read_key(&e, "GDA_HASH_KEY", &hash_key, &hash_key_file, err)) != GDA_OK)
+        (st = read_key(&e, "GDA_HASH_KEY", &hash_key, &hash_key_file, err)) != GDA_OK ||
+        (st = read_data_key_ring(&e, data_key != NULL, hash_key != NULL, &ring, err)) != GDA_OK)
         goto done;
     cfg.data_key = data_key;
     cfg.hash_key = hash_key;
+    cfg.data_keys = gda_data_key_ring_entries(ring, &cfg.n_data_keys);
 
     if ((st = build_verifier(&e, &cfg.verifier, err)) != GDA_OK)
         goto done;
@@ -521,5 +562,6 @@ done:
     gda_spec_free(spec);
     sodium_free(data_key);
     sodium_free(hash_key);
+    gda_data_key_ring_free(ring);
     return st;
 }

@@ -576,6 +576,79 @@ static void test_route_policy_direct_key(void **state)
     clear_lines();
 }
 
+/* GDA_DATA_KEYS over a SQLite file: the rotation procedure keeps every
+ * replay (add the new key first), and a result whose key has gone is
+ * absent: the handler runs again, logged and counted. */
+static void test_data_key_ring(void **state)
+{
+    (void)state;
+    if (!gda_store_backend_available("sqlite"))
+        fail_msg("test_env needs the SQLite store (libsqlite3-dev)");
+    fake_env e = base_env();
+    gda_app *app = NULL;
+    gda_error err;
+    char dir[] = "/tmp/gda-test-ring-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char uri[128];
+    snprintf(uri, sizeof uri, "sqlite:%s/idem.db", dir);
+    set(&e, "GDA_STORE", uri);
+#define KEY_D1 "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE="
+#define KEY_D2 "MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjI="
+    /* A ring without a fixed hash key is refused, naming the hash key. */
+    set(&e, "GDA_DATA_KEYS", "d1:" KEY_D1);
+    assert_int_equal(build(&e, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "GDA_HASH_KEY");
+    set(&e, "GDA_HASH_KEY", DATA_KEY_B64);
+
+    static const char *const steps[] = {"d1:" KEY_D1, "d2:" KEY_D2 ",d1:" KEY_D1, "d2:" KEY_D2};
+    static const int runs_after[] = {1, 0, 1}; /* run, replay, run again (d1 gone) */
+    for (size_t i = 0; i < 3; i++) {
+        set(&e, "GDA_DATA_KEYS", steps[i]);
+        assert_int_equal(build(&e, &app, &err), GDA_OK);
+        clear_lines();
+        runs = 0; /* the same request every time: requestId r-0 */
+        assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+        assert_int_equal(runs, runs_after[i]);
+        bool missing_logged = false, missing_counted = false;
+        for (size_t l = 0; l < n_lines; l++) {
+            missing_logged |= strstr(lines[l], "\"dataKeyMissing\":true") != NULL;
+            missing_counted |= strstr(lines[l], "\"DataKeyMissing\":1") != NULL;
+        }
+        assert_int_equal(missing_logged, i == 2);
+        assert_int_equal(missing_counted, i == 2);
+        gda_app_free(app);
+    }
+    /* Then the new result replays under d2. */
+    assert_int_equal(build(&e, &app, &err), GDA_OK);
+    runs = 0;
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    assert_int_equal(runs, 0);
+    gda_app_free(app);
+    clear_lines();
+
+    expect_bad(&e, "GDA_DATA_KEYS", "d1");
+    expect_bad(&e, "GDA_DATA_KEYS", "d1:AAECAwQFBgcICQoLDA0ODw=="); /* 16 bytes */
+    expect_bad(&e, "GDA_DATA_KEYS", "d1:" KEY_D1 ",d1:" KEY_D2);
+    expect_bad(&e, "GDA_DATA_KEYS", "d1:" KEY_D1 ",");
+    expect_bad(&e, "GDA_DATA_KEYS", "bad id:" KEY_D1);
+    assert_null(strstr(err_last_message, KEY_D1));
+    set(&e, "GDA_DATA_KEYS", "d1:" KEY_D1);
+    set(&e, "GDA_DATA_KEY", DATA_KEY_B64); /* both: refused, named */
+    assert_int_equal(build(&e, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "GDA_DATA_KEYS");
+    set(&e, "GDA_DATA_KEY", NULL);
+    expect_bad(&e, "GDA_DATA_KEY_SOURCE", "vault");
+    set(&e, "GDA_DATA_KEYS", NULL);
+    set(&e, "GDA_DATA_KEY_SOURCE", "raw");
+    assert_int_equal(build(&e, &app, &err), GDA_ERR_CONFIG);
+    assert_string_equal(err.field, "GDA_DATA_KEYS");
+#undef KEY_D1
+#undef KEY_D2
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_overrides(void **state)
 {
     (void)state;
@@ -628,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_log_level_and_metrics),
         cmocka_unit_test(test_route_policy_direct_key),
+        cmocka_unit_test(test_data_key_ring),
         cmocka_unit_test(test_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
