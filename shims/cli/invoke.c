@@ -886,6 +886,26 @@ static bool local_open(local_target *t, const char *target)
 
 /* One invocation: offered to the runtime, answered, or not within timeout_s.
  * A timed-out or dead sandbox is replaced for the next attempt, as Lambda does. */
+/* Ctrl-C or SIGTERM during a local run: stop after the current wait, so
+ * that the bootstrap is stopped and the unzip directory removed as usual. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void local_send(local_target *t, const request *rq, long timeout_s, outcome *o)
 {
     local_api *api = &t->api;
@@ -918,7 +938,7 @@ static void local_send(local_target *t, const request *rq, long timeout_s, outco
     int64_t until = gda_cli_mono_ms() + timeout_s * 1000;
     int status = 0;
     pid_t exited = 0;
-    while (!api->answered && !api->init_error && gda_cli_mono_ms() < until) {
+    while (!api->answered && !api->init_error && !interrupted && gda_cli_mono_ms() < until) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += POLL_MS * 1000000L;
@@ -936,6 +956,8 @@ static void local_send(local_target *t, const request *rq, long timeout_s, outco
         outcome_set_body(o, api->init_error, strlen(api->init_error));
     } else if (api->answered) {
         decode_answer(api, o);
+    } else if (interrupted) {
+        snprintf(o->error, sizeof o->error, "interrupted");
     } else if (exited == t->child) {
         t->child = 0;
         snprintf(o->error, sizeof o->error, "the bootstrap exited (%s %d) during the invocation",
@@ -982,7 +1004,7 @@ static int send_all(url_target *url, local_target *local, const request *rq,
                 local_send(local, rq, (long)io->timeout_s, &o);
             print_outcome(++attempt, &o, gda_cli_mono_ms() - start);
             free(o.body);
-            if (o.init_error)
+            if (o.init_error || interrupted)
                 return GDA_CLI_REFUSED;
             ok = o.status >= 200 && o.status <= 299;
             if (o.status ? o.status < 500 : !o.retryable)
@@ -1074,6 +1096,7 @@ int gda_cli_invoke(int argc, char **argv)
         if (!local_open(&local, target))
             goto out;
         signal(SIGPIPE, SIG_IGN); /* a bootstrap gone mid-answer is an outcome, not our end */
+        catch_interrupts();
     }
     rc = send_all(url_up ? &url : NULL, &local, &rq, &io);
 out:

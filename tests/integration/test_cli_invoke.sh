@@ -171,6 +171,22 @@ mkbody "$work/slow.json" l-slow ',"testMode":"slow","testSleepMs":3000'
 expect 1 "local: no response within --timeout" -- "${local_env[@]}" "$gda" invoke --scheme token --keys "$ring" \
     --timeout 1 --retries 1 --retry-delay-ms 10 --body-file "$work/slow.json" "$bootstrap"
 [ "$(grep -c '^attempt [12]: error no response within 1 s' "$work/out")" = 2 ] || fail "local: two timeouts expected: $(cat "$work/out")"
+# Ctrl-C during a local run: gda stops waiting, stops the bootstrap, exits 1.
+mkbody "$work/int.json" l-int ',"testMode":"slow","testSleepMs":20000'
+"${local_env[@]}" "$gda" invoke --scheme token --keys "$ring" --timeout 30 \
+    --body-file "$work/int.json" "$bootstrap" >"$work/out" 2>"$work/err" &
+ipid=$!
+sleep 1
+kill -INT "$ipid"
+for _ in $(seq 50); do kill -0 "$ipid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$ipid" 2>/dev/null; then
+    fail "interrupt: gda invoke still running 5 s after SIGINT"
+    kill -KILL "$ipid"
+fi
+wait "$ipid"; irc=$?
+[ "$irc" = 1 ] || fail "interrupt: exit status $irc, want 1"
+expect_out "attempt 1: error interrupted" "interrupt: the attempt says so"
+pgrep -f -x "$bootstrap" >/dev/null && fail "interrupt: the bootstrap was left running"
 mkbody "$work/crash.json" l-crash ',"testMode":"crash"'
 expect 1 "local: a crash is a 502 and retried" -- "${local_env[@]}" "$gda" invoke --scheme token --keys "$ring" \
     --retries 1 --retry-delay-ms 10 --body-file "$work/crash.json" "$bootstrap"
