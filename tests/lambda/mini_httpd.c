@@ -323,3 +323,9 @@ void mini_httpd_stop(mini_httpd *s)
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
+
+const char *mini_target_after(const mini_request *req, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(req->target, prefix, n) == 0 ? req->target + n : NULL;
+}

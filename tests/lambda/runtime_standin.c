@@ -196,12 +196,11 @@ static void serve_next(rapi *r, mini_response *resp)
 static void route(const mini_request *req, mini_response *resp, void *user)
 {
     rapi *r = user;
-    const char *t = req->target;
-    if (strncmp(t, PREFIX, strlen(PREFIX)) != 0) {
+    const char *t = mini_target_after(req, PREFIX);
+    if (!t) {
         answer(resp, 404, "{\"errorMessage\":\"not found\"}");
         return;
     }
-    t += strlen(PREFIX);
     if (strcmp(req->method, "GET") == 0 && strcmp(t, "invocation/next") == 0) {
         serve_next(r, resp);
         return;

@@ -217,7 +217,7 @@ static void route(const mini_request *req, mini_response *resp, void *user)
 {
     secrets_standin *s = user;
     pthread_mutex_lock(&s->mu);
-    if (strcmp(req->method, "GET") == 0 && strncmp(req->target, "/secretsmanager/get", 19) == 0)
+    if (strcmp(req->method, "GET") == 0 && mini_target_after(req, "/secretsmanager/get"))
         serve_extension(s, req, resp);
     else if (strcmp(req->method, "POST") == 0 && strcmp(req->target, "/") == 0)
         serve_secretsmanager(s, req, resp);
