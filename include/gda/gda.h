@@ -8,6 +8,7 @@
 #define GDA_GDA_H
 
 #include <gda/export.h>
+#include <gda/version.h>
 #include <gda/status.h>
 #include <gda/slice.h>
 #include <gda/event.h>

@@ -3,10 +3,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <gda/version.h>
+
+#include "gda_config.h"
 
 #include <gda/slice.h>
 #include <gda/status.h>
@@ -84,6 +89,20 @@ static void test_error_set_truncates_and_returns_code(void **state)
     gda_error_clear(NULL);
 }
 
+/* The running library and the headers agree, and both say the project's
+ * version (GDA_VERSION from the build's gda_config.h). */
+static void test_version(void **state)
+{
+    (void)state;
+    assert_string_equal(gda_version(), GDA_VERSION_STRING);
+    assert_string_equal(gda_version(), GDA_VERSION);
+    assert_int_equal(gda_version_number(), GDA_VERSION_NUMBER);
+    char text[32];
+    snprintf(text, sizeof text, "%u.%u.%u", gda_version_number() >> 16,
+             (gda_version_number() >> 8) & 0xff, gda_version_number() & 0xff);
+    assert_string_equal(text, GDA_VERSION_STRING);
+}
+
 static void test_slices(void **state)
 {
     (void)state;
@@ -110,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_names_are_stable),
         cmocka_unit_test(test_error_set_truncates_and_returns_code),
         cmocka_unit_test(test_slices),
+        cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
