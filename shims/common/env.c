@@ -6,6 +6,9 @@
  * exceptions. */
 #include <gda/env.h>
 #include "data_keys.h"
+#if GDA_SHIM_HAVE_KMS
+#include "kms_ring.h"
+#endif
 #include "secret_file.h"
 
 #include <errno.h>
@@ -304,11 +307,13 @@ static gda_status read_key(const env *e, const char *name, uint8_t **key, const 
     return GDA_OK;
 }
 
-/* GDA_DATA_KEYS, the data-key ring (data_keys.h), and GDA_DATA_KEY_SOURCE:
- * raw (default: the entries are the keys, for local use) or kms (each entry
- * is a KMS CiphertextBlob, decrypted once here). */
-static gda_status read_data_key_ring(const env *e, bool have_data_key, bool have_hash_key,
-                                     gda_data_key_ring **ring, gda_error *err)
+/* The keys that seal results and key hashes: GDA_DATA_KEY or the ring
+ * GDA_DATA_KEYS (data_keys.h), GDA_HASH_KEY, each also from a _FILE; with
+ * GDA_DATA_KEY_SOURCE=kms the ring's entries and GDA_HASH_KEY are KMS
+ * ciphertexts, decrypted once here (kms_ring.h). */
+static gda_status read_keys(const env *e, uint8_t **data_key, const char **data_key_file,
+                            uint8_t **hash_key, const char **hash_key_file,
+                            gda_data_key_ring **ring, gda_error *err)
 {
     const char *text = env_get(e, "GDA_DATA_KEYS");
     const char *source = env_get(e, "GDA_DATA_KEY_SOURCE");
@@ -316,29 +321,39 @@ static gda_status read_data_key_ring(const env *e, bool have_data_key, bool have
     if (source && !kms && !ieq(source, "raw"))
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY_SOURCE",
                              "GDA_DATA_KEY_SOURCE must be kms or raw");
-    if (!text) {
-        if (source)
-            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEYS",
-                                 "GDA_DATA_KEY_SOURCE is set but GDA_DATA_KEYS is not");
-        return GDA_OK;
-    }
-    if (have_data_key)
+    if (source && !text)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEYS",
+                             "GDA_DATA_KEY_SOURCE is set but GDA_DATA_KEYS is not");
+    gda_status st = read_key(e, "GDA_DATA_KEY", data_key, data_key_file, err);
+    if (st != GDA_OK)
+        return st;
+    if (text && *data_key)
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEYS",
                              "set GDA_DATA_KEY or GDA_DATA_KEYS, not both");
-    /* The ring rotates; retries must keep matching their first attempt. */
-    if (!have_hash_key)
-        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
-                             "GDA_DATA_KEYS needs GDA_HASH_KEY (32 bytes in base64: `gda keygen`), "
-                             "which stays the same when the data keys rotate");
-    if (kms) {
-#if GDA_SHIM_HAVE_KMS
-        return gda_kms_ring_parse(e->get, e->user, text, ring, err);
-#else
-        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY_SOURCE",
-                             "GDA_DATA_KEY_SOURCE=kms needs a build with libcurl (the AWS client)");
-#endif
+    if (!kms) {
+        if ((st = read_key(e, "GDA_HASH_KEY", hash_key, hash_key_file, err)) != GDA_OK)
+            return st;
+        if (!text)
+            return GDA_OK;
+        /* The ring rotates; retries must keep matching their first attempt. */
+        if (!*hash_key)
+            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
+                                 "GDA_DATA_KEYS needs GDA_HASH_KEY (32 bytes in base64: `gda "
+                                 "keygen`), which stays the same when the data keys rotate");
+        return gda_data_key_ring_parse("GDA_DATA_KEYS", text, NULL, NULL, ring, err);
     }
-    return gda_data_key_ring_parse("GDA_DATA_KEYS", text, NULL, NULL, ring, err);
+    const char *hash_text = env_get(e, "GDA_HASH_KEY");
+    if (env_get(e, "GDA_HASH_KEY_FILE") || !hash_text)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
+                             "with GDA_DATA_KEY_SOURCE=kms, set GDA_HASH_KEY to a KMS ciphertext "
+                             "(gda datakey new --hash-key), which stays the same when the data "
+                             "keys rotate");
+#if GDA_SHIM_HAVE_KMS
+    return gda_kms_keys_load(e->get, e->user, text, hash_text, ring, hash_key, err);
+#else
+    return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY_SOURCE",
+                         "GDA_DATA_KEY_SOURCE=kms needs a build with libcurl (the AWS client)");
+#endif
 }
 
 /* A WARN at start for a secret file group or others may read: named, with
@@ -490,9 +505,8 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     if (route)
         cfg.route = route;
 
-    if ((st = read_key(&e, "GDA_DATA_KEY", &data_key, &data_key_file, err)) != GDA_OK ||
-        (st = read_key(&e, "GDA_HASH_KEY", &hash_key, &hash_key_file, err)) != GDA_OK ||
-        (st = read_data_key_ring(&e, data_key != NULL, hash_key != NULL, &ring, err)) != GDA_OK)
+    if ((st = read_keys(&e, &data_key, &data_key_file, &hash_key, &hash_key_file, &ring, err)) !=
+        GDA_OK)
         goto done;
     cfg.data_key = data_key;
     cfg.hash_key = hash_key;
