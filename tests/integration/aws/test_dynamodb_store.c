@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <gda/idempotency.h>
 #include <gda/store.h>
 #include <gda/store/dynamodb.h>
 
@@ -115,6 +116,60 @@ static void make_table(const char *table)
     o.endpoint = server.endpoint;
     gda_error err;
     assert_int_equal(gda_dynamodb_create_table(&o, 0, NULL, NULL, &err), GDA_OK);
+}
+
+/* begin/complete of one request under ring (n keys) on store; returns the
+ * outcome, and the lease's replaced_unreadable in *replaced. */
+static gda_idem_outcome run_once(gda_store *store, const gda_idem_data_key *ring, size_t n,
+                                 bool *replaced)
+{
+    static const uint8_t hash_key[GDA_IDEM_HASH_KEY_LEN] = {9, 9, 9};
+    static const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN] = {'p'};
+    gda_idem_config cfg;
+    gda_idem_config_default(&cfg);
+    cfg.data_keys = ring;
+    cfg.n_data_keys = n;
+    cfg.hash_key = hash_key;
+    cfg.hash_key_len = sizeof hash_key;
+    gda_error err;
+    gda_idem *idem = gda_idem_new(store, &cfg, &err);
+    assert_non_null(idem);
+    uint8_t hash[GDA_PAYLOAD_HASH_LEN];
+    gda_idem_payload_hash_bytes(idem, "{}", 2, hash);
+    gda_idem_outcome outcome = 0;
+    gda_idem_lease lease;
+    gda_idem_result result = {0};
+    assert_int_equal(gda_idem_begin(idem, "rotated", hash, principal, 0, &outcome, &lease, &result,
+                                    &err),
+                     GDA_OK);
+    *replaced = outcome == GDA_IDEM_NEW && lease.replaced_unreadable;
+    if (outcome == GDA_IDEM_NEW)
+        assert_int_equal(gda_idem_complete(idem, &lease, 200, "{\"n\":1}", 7, &err), GDA_OK);
+    else
+        assert_memory_equal(result.body, "{\"n\":1}", 7);
+    gda_idem_result_clear(&result);
+    gda_idem_free(idem);
+    return outcome;
+}
+
+/* The data-key rotation on a real DynamoDB-compatible server: a record made
+ * under d1 replays once d2 is added first, and is replaced (conditionally on
+ * its owner token) once d1 is gone. */
+static void test_data_key_rotation(void **state)
+{
+    (void)state;
+    make_table("rotation");
+    gda_store *store = open_on(server.endpoint, "rotation", NULL);
+    static const uint8_t k1[GDA_IDEM_DATA_KEY_LEN] = {1}, k2[GDA_IDEM_DATA_KEY_LEN] = {2};
+    const gda_idem_data_key before[] = {{"d1", k1}}, during[] = {{"d2", k2}, {"d1", k1}},
+                            after[] = {{"d2", k2}};
+    bool replaced = false;
+    assert_int_equal(run_once(store, before, 1, &replaced), GDA_IDEM_NEW);
+    assert_int_equal(run_once(store, during, 2, &replaced), GDA_IDEM_REPLAY);
+    assert_int_equal(run_once(store, after, 1, &replaced), GDA_IDEM_NEW);
+    assert_true(replaced);
+    assert_int_equal(run_once(store, after, 1, &replaced), GDA_IDEM_REPLAY);
+    gda_store_close(store);
 }
 
 static void test_missing_table_is_config_error_naming_it(void **state)
@@ -851,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_item_without_principal_reads_as_nobody),
         cmocka_unit_test(test_slow_server_hits_deadline),
         cmocka_unit_test(test_create_table_enables_ttl),
+        cmocka_unit_test(test_data_key_rotation),
     };
     failed += cmocka_run_group_tests_name("dynamodb_store", tests, NULL, NULL);
     dynalite_stop(&server);
