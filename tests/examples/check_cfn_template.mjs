@@ -10,7 +10,8 @@
 //      in the npm package @aws-cdk/cfnspec;
 //   4. the template meets the deployment requirements of the project (API
 //      shape and limits, runtime and network, table settings, endpoints,
-//      least-privilege IAM, alarms), evaluated with the parameter defaults.
+//      least-privilege IAM, data keys wrapped by KMS, alarms), evaluated with
+//      the parameter defaults.
 //
 // Usage: node check_cfn_template.mjs TEMPLATE.yaml
 //        node check_cfn_template.mjs --self-test TEMPLATE.yaml
@@ -431,6 +432,180 @@ function statements(role) {
   return out;
 }
 
+// Whether condition NAME holds with the parameter defaults (undefined when it
+// depends on a parameter without one).
+function holds(t, name) {
+  const ev = (c) => {
+    if (!isIntrinsic(c)) return c;
+    const [fn] = Object.keys(c);
+    const a = c[fn];
+    if (fn === 'Ref') {
+      const p = t.Parameters?.[a];
+      return p && 'Default' in p ? String(p.Default) : undefined;
+    }
+    if (fn === 'Condition') return holds(t, a);
+    if (fn === 'Fn::Equals') {
+      const [x, y] = a.map(ev);
+      return x === undefined || y === undefined ? undefined : String(x) === String(y);
+    }
+    if (fn === 'Fn::Not') {
+      const x = ev(a[0]);
+      return x === undefined ? undefined : !x;
+    }
+    if (fn === 'Fn::And' || fn === 'Fn::Or') {
+      const xs = a.map(ev);
+      if (xs.includes(undefined)) return undefined;
+      return fn === 'Fn::And' ? xs.every(Boolean) : xs.some(Boolean);
+    }
+    return undefined;
+  };
+  return name in (t.Conditions ?? {}) ? ev(t.Conditions[name]) : undefined;
+}
+
+// Every policy statement of every role and policy resource, as [where, statement].
+function allStatements(t) {
+  const out = [];
+  for (const [name, r] of Object.entries(t.Resources ?? {})) {
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const s of statements(r)) out.push([name, s]);
+    } else if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+      for (const s of [].concat(r.Properties?.PolicyDocument?.Statement ?? [])) out.push([name, s]);
+    }
+  }
+  return out;
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// Data keys: KMS-wrapped ring in the environment, kms:Decrypt only, on the
+// parameter key, under the libgda encryption context, through a private
+// KMS endpoint.
+function dataKeyRequirements(t, need, main) {
+  const P = t.Parameters ?? {};
+  const R = t.Resources ?? {};
+  const matches = (pattern, v) => {
+    try {
+      return new RegExp(pattern).test(v);
+    } catch {
+      return false;
+    }
+  };
+
+  const arn = P.DataKeyKmsKeyArn;
+  need(arn && arn.Type === 'String' && !('Default' in arn), 'a DataKeyKmsKeyArn parameter without a default');
+  const arnGood = ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    'arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab'];
+  const arnBad = ['', '*', 'arn:aws:kms:eu-west-1:123456789012:key/*', 'arn:aws:kms:*:*:key/x',
+    'arn:aws:kms:eu-west-1:123456789012:alias/gda', '1234abcd-12ab-34cd-56ef-1234567890ab',
+    'arn:aws:kms:eu-west-1:123456789012:key/1234abcd\nx', 'arn:aws:s3:::bucket'];
+  need(arn?.AllowedPattern && arnGood.every((v) => matches(arn.AllowedPattern, v)) &&
+       arnBad.every((v) => !matches(arn.AllowedPattern, v)),
+       'the DataKeyKmsKeyArn pattern accepts KMS key ARNs only (no alias, no wildcard, not empty)');
+
+  const ring = P.DataKeyRing;
+  // A KMS ciphertext blob of a 32-byte key is about 184 bytes; 184 to 186
+  // bytes give base64 with two, one and no padding characters.
+  const b64 = (n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + 11) % 256)).toString('base64');
+  const blob = b64(184);
+  const rawKey = 'ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=';
+  const ringGood = [`d1:${blob}`, `d2:${b64(185)},d1:${b64(186)}`, `a.b_c-9:${blob}`,
+    `${'i'.repeat(64)}:${blob},k:${b64(48)}`];
+  const ringBad = ['', `d1:${rawKey}`, `:${blob}`, `d1:${blob},`, `d1:${blob}, d0:${blob}`,
+    `d1 :${blob}`, `d/1:${blob}`, `${'i'.repeat(65)}:${blob}`, `d1:${blob}=`, `d1:${blob.slice(1)}`,
+    `d1:${blob}\nd0:${blob}`, 'd1', `d1:${blob};d0:${blob}`];
+  need(ring && ring.Type === 'String' && !('Default' in ring), 'a DataKeyRing parameter without a default');
+  need(ring && ring.NoEcho !== true && ring.NoEcho !== 'true',
+       'DataKeyRing is not NoEcho (its entries are ciphertexts)');
+  need(ring?.AllowedPattern && ringGood.every((v) => matches(ring.AllowedPattern, v)) &&
+       ringBad.every((v) => !matches(ring.AllowedPattern, v)),
+       'the DataKeyRing pattern accepts id:CIPHERTEXT_BASE64[,...] only (no raw 32-byte key)');
+
+  // Environment: the ring from the parameter, no raw key anywhere.
+  const env = main?.[1].Properties.Environment?.Variables ?? {};
+  need(env.GDA_DATA_KEY_SOURCE === 'kms', 'the function takes its data keys from KMS (GDA_DATA_KEY_SOURCE=kms)');
+  need(same(env.GDA_DATA_KEYS, { Ref: 'DataKeyRing' }), 'GDA_DATA_KEYS is the DataKeyRing parameter');
+  const hashParam = P[env.GDA_HASH_KEY?.Ref];
+  need(same(env.GDA_HASH_KEY, { Ref: 'PayloadHashKey' }) && hashParam?.NoEcho === true &&
+       !('Default' in hashParam),
+       'GDA_HASH_KEY is the NoEcho PayloadHashKey parameter (kept across data-key rotations)');
+  for (const [name, f] of ofType(t, 'AWS::Lambda::Function')) {
+    const vars = f.Properties.Environment?.Variables ?? {};
+    need(!('GDA_DATA_KEY' in vars) && !('GDA_DATA_KEY_FILE' in vars), `${name} has no raw GDA_DATA_KEY`);
+    if (f !== main?.[1]) {
+      need(!Object.keys(vars).some((k) => k.startsWith('GDA_DATA_KEY') || k === 'GDA_KMS_ENDPOINT'),
+           `${name} gets no data keys (only the Data Action function caches results)`);
+    }
+  }
+
+  // KMS permissions in every role and policy.
+  const roleName = main?.[1].Properties.Role?.['Fn::GetAtt']?.[0];
+  const direct = [];
+  for (const [where, s] of allStatements(t)) {
+    const actions = [].concat(s.Action ?? [], s.NotAction ?? []).map(String);
+    const kms = actions.filter((a) => /^kms:/i.test(a) || a === '*');
+    if (!kms.length) continue;
+    need(actions.every((a) => a === 'kms:Decrypt'),
+         `the only KMS action is kms:Decrypt, alone in its statement (${where}: ${actions.join(', ')})`);
+    need(!s.NotAction && !s.NotResource && s.Effect === 'Allow', `${where}: KMS statements are plain Allows`);
+    const via = s.Condition?.StringEquals?.['kms:ViaService'];
+    if (via === undefined) {
+      direct.push([where, s]);
+    } else {
+      // Secrets Manager decrypting the secret on the caller's behalf.
+      need(same(via, { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' }) &&
+           same(s.Resource, { Ref: 'KmsKeyArn' }) && same(Object.keys(s.Condition), ['StringEquals']) &&
+           same(Object.keys(s.Condition.StringEquals), ['kms:ViaService']),
+           `${where}: kms:Decrypt through a service is Secrets Manager's, on KmsKeyArn`);
+    }
+  }
+  need(direct.length === 1, `exactly one statement grants kms:Decrypt directly (got ${direct.length})`);
+  for (const [where, s] of direct) {
+    need(where === roleName, `the direct kms:Decrypt is the Data Action function's (found in ${where})`);
+    need(same(s.Resource, { Ref: 'DataKeyKmsKeyArn' }),
+         `the data-key kms:Decrypt is on DataKeyKmsKeyArn only (got ${JSON.stringify(s.Resource)})`);
+    need(same(s.Condition, { StringEquals: { 'kms:EncryptionContext:libgda': 'data-key' } }),
+         'the data-key kms:Decrypt is pinned to the encryption context libgda=data-key');
+  }
+
+  // A version freezes the environment: a ring or key change must publish one.
+  const versions = ofType(t, 'AWS::Lambda::Version');
+  need(versions.length === 1 && ['DataKeyRing', 'DataKeyKmsKeyArn'].every((n) =>
+    JSON.stringify(versions[0][1].Properties?.Description ?? '').includes(`"Ref":"${n}"`)),
+  'the version description follows DataKeyRing and DataKeyKmsKeyArn, so a rotation publishes a version');
+
+  // The KMS interface endpoint: private DNS, the function's subnets, HTTPS
+  // from the function's security group only.
+  const fnSubnets = main?.[1].Properties.VpcConfig?.SubnetIds;
+  const fnSg = main?.[1].Properties.VpcConfig?.SecurityGroupIds?.[0];
+  const kmsEps = ofType(t, 'AWS::EC2::VPCEndpoint').filter(([, e]) =>
+    same(e.Properties?.ServiceName, { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.kms' }));
+  need(kmsEps.length === 1, 'one KMS VPC endpoint (com.amazonaws.${AWS::Region}.kms)');
+  for (const [name, ep] of kmsEps) {
+    const p = ep.Properties;
+    need(!ep.Condition || holds(t, ep.Condition) === true, `${name} is created with the parameter defaults`);
+    need(p.VpcEndpointType === 'Interface' && (p.PrivateDnsEnabled === true || p.PrivateDnsEnabled === 'true'),
+         `${name} is an interface endpoint with private DNS`);
+    need(same(p.VpcId, { Ref: 'VpcId' }), `${name} is in the function's VPC`);
+    need(fnSubnets && same(p.SubnetIds, fnSubnets), `${name} is in the function's subnets`);
+    const groups = (p.SecurityGroupIds ?? []).map((g) => g?.Ref);
+    need(groups.length >= 1 && groups.every((g) => R[g]?.Type === 'AWS::EC2::SecurityGroup'),
+         `${name} has security groups of this stack`);
+    for (const g of groups.filter((x) => R[x])) {
+      const ingress = [...(R[g].Properties?.SecurityGroupIngress ?? []),
+        ...ofType(t, 'AWS::EC2::SecurityGroupIngress')
+          .filter(([, i]) => same(i.Properties?.GroupId, { Ref: g }) ||
+                             same(i.Properties?.GroupId, { 'Fn::GetAtt': [g, 'GroupId'] }))
+          .map(([, i]) => i.Properties)];
+      need(ingress.length > 0 && ingress.every((i) =>
+        String(i.IpProtocol) === 'tcp' && Number(i.FromPort) === 443 && Number(i.ToPort) === 443 &&
+        fnSg && same(i.SourceSecurityGroupId, fnSg) && !i.CidrIp && !i.CidrIpv6 && !i.SourcePrefixListId),
+      `the KMS endpoint's group ${g} admits TCP 443 from the function's security group only`);
+      need(same(R[g].Properties?.SecurityGroupEgress, [{ IpProtocol: '-1', CidrIp: '127.0.0.1/32' }]),
+           `the KMS endpoint's group ${g} has no outbound rule (loopback only)`);
+    }
+  }
+}
+
 function requirements(t) {
   const errors = [];
   const need = (cond, msg) => { if (!cond) errors.push(`requirement: ${msg}`); };
@@ -489,8 +664,7 @@ function requirements(t) {
     need(Number(resolve(t, p.Timeout)) < 29, 'the function times out before API Gateway');
     const env = p.Environment?.Variables ?? {};
     need(env.GDA_STORE !== undefined, 'the function names its store (GDA_STORE)');
-    need(env.GDA_HASH_KEY !== undefined || env.GDA_DATA_KEY !== undefined,
-         'a shared store has a shared hash key (GDA_HASH_KEY or GDA_DATA_KEY)');
+    need(env.GDA_HASH_KEY !== undefined, 'a shared store has a shared hash key (GDA_HASH_KEY)');
     const trusted = env.GDA_DIRECT_TRUSTED;
     need(trusted === undefined || trusted === 'false' ||
          (trusted['Fn::If'] && trusted['Fn::If'][0] === 'HasGenesysOrganization' &&
@@ -563,9 +737,10 @@ function requirements(t) {
       if (kind === 'table') need(res === JSON.stringify({ 'Fn::GetAtt': [tableName, 'Arn'] }), 'DynamoDB access to the table only');
       if (kind === 'secret') need(res === JSON.stringify({ Ref: secretName }), 'Secrets Manager access to the secret only');
       if (kind === 'logs') need(res !== '"*"', 'logs access scoped to the log group');
-      if (kind === 'kms') need(res !== '"*"' && s.Condition, 'KMS decrypt scoped to the key and Secrets Manager');
+      if (kind === 'kms') need(res !== '"*"' && s.Condition, 'KMS decrypt scoped to a key and a condition');
     }
   }
+  dataKeyRequirements(t, need, main);
 
   // Alarms: errors, throttles, p99 latency.
   const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
@@ -622,7 +797,92 @@ const BREAKS = [
   ['TTL on the wrong attribute', (t) => { t.Resources.IdempotencyTable.Properties.TimeToLiveSpecification.AttributeName = 'ttl'; }, null,
    'TTL on expiresAt'],
   ['the p99 alarm removed', (t) => { delete t.Resources.ApiLatencyP99Alarm; }, null, 'p99 latency'],
+  // Data keys wrapped by KMS.
+  ['the key ARN parameter removed', (t) => { delete t.Parameters.DataKeyKmsKeyArn; }, null,
+   'reference to DataKeyKmsKeyArn'],
+  ['the key ARN pattern admits an alias', (t) => {
+    t.Parameters.DataKeyKmsKeyArn.AllowedPattern = '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9-]+$';
+  }, null, 'accepts KMS key ARNs only'],
+  ['the key ARN pattern unanchored', (t) => {
+    t.Parameters.DataKeyKmsKeyArn.AllowedPattern = 'arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+';
+  }, null, 'accepts KMS key ARNs only'],
+  ['the key ARN with a default', (t) => { t.Parameters.DataKeyKmsKeyArn.Default = 'arn:aws:kms:eu-west-1:123456789012:key/x'; }, null,
+   'DataKeyKmsKeyArn parameter without a default'],
+  ['the ring NoEcho', (t) => { t.Parameters.DataKeyRing.NoEcho = true; }, null, 'DataKeyRing is not NoEcho'],
+  ['the ring pattern admits a raw key', (t) => {
+    t.Parameters.DataKeyRing.AllowedPattern = '^[A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/]+={0,2})*$';
+  }, null, 'DataKeyRing pattern accepts'],
+  ['the ring pattern admits anything', (t) => { t.Parameters.DataKeyRing.AllowedPattern = '.*'; }, null, 'DataKeyRing pattern accepts'],
+  ['the ring pattern removed', (t) => { delete t.Parameters.DataKeyRing.AllowedPattern; }, null, 'DataKeyRing pattern accepts'],
+  ['data keys not from KMS', (t) => { t.Resources.Function.Properties.Environment.Variables.GDA_DATA_KEY_SOURCE = 'env'; }, null,
+   'GDA_DATA_KEY_SOURCE=kms'],
+  ['the ring inlined', (t) => { t.Resources.Function.Properties.Environment.Variables.GDA_DATA_KEYS = 'd1:AAAA'; }, null,
+   'GDA_DATA_KEYS is the DataKeyRing parameter'],
+  ['a raw data key', (t) => { t.Resources.Function.Properties.Environment.Variables.GDA_DATA_KEY = { Ref: 'PayloadHashKey' }; }, null,
+   'has no raw GDA_DATA_KEY'],
+  ['the authorizer gets the ring', (t) => {
+    t.Resources.AuthorizerFunction.Properties.Environment.Variables.GDA_DATA_KEYS = { Ref: 'DataKeyRing' };
+  }, null, 'AuthorizerFunction gets no data keys'],
+  ['the hash key from another parameter', (t) => { t.Resources.Function.Properties.Environment.Variables.GDA_HASH_KEY = { Ref: 'InitialKeyRing' }; }, null,
+   'NoEcho PayloadHashKey'],
+  ['data-key decrypt on every key', (t) => { dataKeyStatement(t).Resource = '*'; }, null, 'on DataKeyKmsKeyArn only'],
+  ['data-key decrypt on the other key', (t) => { dataKeyStatement(t).Resource = { Ref: 'KmsKeyArn' }; }, null,
+   'on DataKeyKmsKeyArn only'],
+  ['data-key decrypt without the context', (t) => { delete dataKeyStatement(t).Condition; }, null,
+   'pinned to the encryption context'],
+  ['data-key decrypt with another context', (t) => {
+    dataKeyStatement(t).Condition = { StringLike: { 'kms:EncryptionContext:libgda': '*' } };
+  }, null, 'pinned to the encryption context'],
+  ['the function may make data keys', (t) => { dataKeyStatement(t).Action = ['kms:Decrypt', 'kms:GenerateDataKey']; }, null,
+   'the only KMS action is kms:Decrypt'],
+  ['the function may encrypt', (t) => {
+    t.Resources.FunctionRole.Properties.Policies[0].PolicyDocument.Statement.push(
+      { Effect: 'Allow', Action: 'kms:Encrypt', Resource: { Ref: 'DataKeyKmsKeyArn' } });
+  }, null, 'the only KMS action is kms:Decrypt'],
+  ['the authorizer may use KMS at will', (t) => {
+    t.Resources.AuthorizerRole.Properties.Policies[0].PolicyDocument.Statement.push(
+      { Effect: 'Allow', Action: 'kms:*', Resource: '*' });
+  }, null, 'the only KMS action is kms:Decrypt'],
+  ['the authorizer may decrypt data keys', (t) => {
+    t.Resources.AuthorizerRole.Properties.Policies[0].PolicyDocument.Statement.push(
+      JSON.parse(JSON.stringify(dataKeyStatement(t))));
+  }, null, 'exactly one statement grants kms:Decrypt directly'],
+  ['the data-key decrypt removed', (t) => {
+    const st = t.Resources.FunctionRole.Properties.Policies[0].PolicyDocument.Statement;
+    st.splice(st.indexOf(dataKeyStatement(t)), 1);
+  }, null, 'exactly one statement grants kms:Decrypt directly'],
+  ['a fake ViaService opens any key', (t) => {
+    dataKeyStatement(t).Condition = { StringEquals: { 'kms:ViaService': 'lambda.amazonaws.com' } };
+  }, null, 'Secrets Manager\'s, on KmsKeyArn'],
+  ['a ring change publishes no version', (t) => {
+    t.Resources.FunctionVersion.Properties.Description = { 'Fn::Sub': 'code s3://${CodeS3Bucket}/${CodeS3Key}' };
+  }, null, 'so a rotation publishes a version'],
+  ['the KMS endpoint removed', (t) => { delete t.Resources.KmsEndpoint; }, null, 'one KMS VPC endpoint'],
+  ['the KMS endpoint off by default', (t) => { t.Parameters.CreateKmsEndpoint.Default = 'false'; }, null,
+   'KmsEndpoint is created with the parameter defaults'],
+  ['the KMS endpoint without private DNS', (t) => { t.Resources.KmsEndpoint.Properties.PrivateDnsEnabled = false; }, null,
+   'interface endpoint with private DNS'],
+  ['the KMS endpoint in one subnet', (t) => { t.Resources.KmsEndpoint.Properties.SubnetIds = [{ Ref: 'PrivateSubnetA' }]; }, null,
+   "in the function's subnets"],
+  ['the KMS endpoint open to the VPC', (t) => {
+    t.Resources.KmsEndpointSecurityGroup.Properties.SecurityGroupIngress.push(
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '10.0.0.0/8' });
+  }, null, "admits TCP 443 from the function's security group only"],
+  ['the KMS endpoint open on another port', (t) => {
+    t.Resources.KmsEndpointSecurityGroup.Properties.SecurityGroupIngress[0].ToPort = 8443;
+  }, null, "admits TCP 443 from the function's security group only"],
+  ['the KMS endpoint opened by a separate ingress', (t) => {
+    t.Resources.KmsOpen = { Type: 'AWS::EC2::SecurityGroupIngress', Condition: 'MakeKmsEndpoint',
+      Properties: { GroupId: { 'Fn::GetAtt': ['KmsEndpointSecurityGroup', 'GroupId'] }, IpProtocol: 'tcp',
+                    FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' } };
+  }, null, "admits TCP 443 from the function's security group only"],
+  ['the KMS endpoint group with default egress', (t) => { delete t.Resources.KmsEndpointSecurityGroup.Properties.SecurityGroupEgress; }, null,
+   'no outbound rule'],
 ];
+
+function dataKeyStatement(t) {
+  return t.Resources.FunctionRole.Properties.Policies[0].PolicyDocument.Statement.find((s) => s.Sid === 'DataKeyDecrypt');
+}
 
 function selfTest(text) {
   const failures = [];
