@@ -509,9 +509,9 @@ function dataKeyRequirements(t, need, main) {
   const blob = b64(184);
   const rawKey = 'ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=';
   const ringGood = [`d1:${blob}`, `d2:${b64(185)},d1:${b64(186)}`, `a.b_c-9:${blob}`,
-    `${'i'.repeat(64)}:${blob},k:${b64(48)}`];
+    `${'i'.repeat(32)}:${blob},k:${b64(48)}`];
   const ringBad = ['', `d1:${rawKey}`, `:${blob}`, `d1:${blob},`, `d1:${blob}, d0:${blob}`,
-    `d1 :${blob}`, `d/1:${blob}`, `${'i'.repeat(65)}:${blob}`, `d1:${blob}=`, `d1:${blob.slice(1)}`,
+    `d1 :${blob}`, `d/1:${blob}`, `${'i'.repeat(33)}:${blob}`, `d1:${blob}=`, `d1:${blob.slice(1)}`,
     `d1:${blob}\nd0:${blob}`, 'd1', `d1:${blob};d0:${blob}`];
   need(ring && ring.Type === 'String' && !('Default' in ring), 'a DataKeyRing parameter without a default');
   need(ring && ring.NoEcho !== true && ring.NoEcho !== 'true',
@@ -528,6 +528,10 @@ function dataKeyRequirements(t, need, main) {
   need(same(env.GDA_HASH_KEY, { Ref: 'PayloadHashKey' }) && hashParam?.NoEcho === true &&
        !('Default' in hashParam),
        'GDA_HASH_KEY is the NoEcho PayloadHashKey parameter (kept across data-key rotations)');
+  need(hashParam?.AllowedPattern && matches(hashParam.AllowedPattern, blob) &&
+       matches(hashParam.AllowedPattern, b64(185)) && !matches(hashParam.AllowedPattern, rawKey) &&
+       !matches(hashParam.AllowedPattern, '') && !matches(hashParam.AllowedPattern, `k:${blob}`),
+       'the PayloadHashKey pattern accepts a KMS ciphertext only (no raw 32-byte key)');
   for (const [name, f] of ofType(t, 'AWS::Lambda::Function')) {
     const vars = f.Properties.Environment?.Variables ?? {};
     need(!('GDA_DATA_KEY' in vars) && !('GDA_DATA_KEY_FILE' in vars), `${name} has no raw GDA_DATA_KEY`);
@@ -563,8 +567,8 @@ function dataKeyRequirements(t, need, main) {
     need(where === roleName, `the direct kms:Decrypt is the Data Action function's (found in ${where})`);
     need(same(s.Resource, { Ref: 'DataKeyKmsKeyArn' }),
          `the data-key kms:Decrypt is on DataKeyKmsKeyArn only (got ${JSON.stringify(s.Resource)})`);
-    need(same(s.Condition, { StringEquals: { 'kms:EncryptionContext:libgda': 'data-key' } }),
-         'the data-key kms:Decrypt is pinned to the encryption context libgda=data-key');
+    need(same(s.Condition, { StringEquals: { 'kms:EncryptionContext:libgda': ['data-key', 'hash-key'] } }),
+         'the data-key kms:Decrypt is pinned to the encryption context libgda=data-key|hash-key');
   }
 
   // A version freezes the environment: a ring or key change must publish one.
@@ -825,6 +829,8 @@ const BREAKS = [
   }, null, 'AuthorizerFunction gets no data keys'],
   ['the hash key from another parameter', (t) => { t.Resources.Function.Properties.Environment.Variables.GDA_HASH_KEY = { Ref: 'InitialKeyRing' }; }, null,
    'NoEcho PayloadHashKey'],
+  ['a raw hash key allowed', (t) => { t.Parameters.PayloadHashKey.AllowedPattern = '^.*$'; }, null,
+   'accepts a KMS ciphertext only'],
   ['data-key decrypt on every key', (t) => { dataKeyStatement(t).Resource = '*'; }, null, 'on DataKeyKmsKeyArn only'],
   ['data-key decrypt on the other key', (t) => { dataKeyStatement(t).Resource = { Ref: 'KmsKeyArn' }; }, null,
    'on DataKeyKmsKeyArn only'],
