@@ -65,6 +65,26 @@ const char *gda_aws_ca_bundle_path(void);
 gda_aws_client *gda_aws_client_new(const gda_aws_client_options *opts, gda_aws_credentials *creds,
                                    gda_error *err);
 
+/* A client for a service fetched from once per container (Secrets Manager,
+ * KMS): JSON 1.1 protocol, one handle, and few, short retries (4 attempts,
+ * 50 ms base, 500 ms cap) so a cold start does not hang on a throttled
+ * service. */
+typedef struct gda_aws_service {
+    const char *what;          /* for messages, e.g. "Secrets Manager" */
+    const char *service;       /* SigV4 name and endpoint host prefix, e.g. "kms" */
+    const char *target_prefix; /* e.g. "TrentService" */
+    size_t max_response_bytes;
+} gda_aws_service;
+
+/* Such a client for region (required) at endpoint (NULL or "":
+ * https://<service>.<region>.amazonaws.com). timeout_ms bounds a call with
+ * no deadline (0: 3000). Takes over creds on success (the caller keeps them
+ * on failure). NULL on error: GDA_ERR_CONFIG (no region, no credentials, a
+ * negative timeout, or as gda_aws_client_new), GDA_ERR_NOMEM. */
+gda_aws_client *gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
+                                           const char *endpoint, gda_aws_credentials *creds,
+                                           int64_t timeout_ms, gda_error *err);
+
 /* Close every connection and free the client (and its credentials). NULL-safe. */
 void gda_aws_client_free(gda_aws_client *client);
 

@@ -11,7 +11,6 @@
 
 struct gda_secretsmanager {
     gda_aws_client *client;
-    int64_t timeout_ms;
 };
 
 #define SECRET_MAX_BYTES (64 * 1024) /* Secrets Manager's own limit */
@@ -23,42 +22,12 @@ gda_status gda_secretsmanager_new(const char *region, const char *endpoint,
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "out NULL");
     *out = NULL;
-    if (!region || !*region)
-        return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION",
-                             "Secrets Manager needs a region (AWS_REGION)");
-    if (!creds)
-        return gda_error_set(err, GDA_ERR_CONFIG, "AWS_ACCESS_KEY_ID",
-                             "Secrets Manager needs credentials");
-    if (timeout_ms < 0)
-        return gda_error_set(err, GDA_ERR_CONFIG, "timeout", "timeout must not be negative");
-    char default_endpoint[256];
-    if (!endpoint || !*endpoint) {
-        int n = snprintf(default_endpoint, sizeof default_endpoint,
-                         "https://secretsmanager.%s.amazonaws.com", region);
-        if (n < 0 || (size_t)n >= sizeof default_endpoint)
-            return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "region name too long");
-        endpoint = default_endpoint;
-    }
     gda_secretsmanager *sm = calloc(1, sizeof *sm);
     if (!sm)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    sm->timeout_ms = timeout_ms ? timeout_ms : 3000;
-
-    gda_aws_client_options o;
-    gda_aws_client_options_init(&o);
-    o.service = "secretsmanager";
-    o.region = region;
-    o.endpoint = endpoint;
-    o.target_prefix = "secretsmanager";
-    o.content_type = "application/x-amz-json-1.1";
-    o.default_timeout_ms = sm->timeout_ms;
-    o.max_handles = 1; /* one fetch at a time, once per container or rotation */
-    o.max_response_bytes = 2 * SECRET_MAX_BYTES + 4096;
-    /* A cold start must not hang on a throttled secret: few, short retries. */
-    o.retry.max_attempts = 4;
-    o.retry.base_ms = 50;
-    o.retry.cap_ms = 500;
-    sm->client = gda_aws_client_new(&o, creds, err);
+    static const gda_aws_service svc = {"Secrets Manager", "secretsmanager", "secretsmanager",
+                                        2 * SECRET_MAX_BYTES + 4096};
+    sm->client = gda_aws_service_client_new(&svc, region, endpoint, creds, timeout_ms, err);
     if (!sm->client) {
         free(sm);
         return err ? err->code : GDA_ERR_CONFIG;
