@@ -538,17 +538,17 @@ void gda_aws_client_stats_get(gda_aws_client *c, gda_aws_client_stats *out)
     pthread_mutex_unlock(&c->mu);
 }
 
-gda_aws_client *gda_aws_startup_client_new(const char *service, const char *target_prefix,
-                                           const char *region, const char *endpoint,
-                                           gda_aws_credentials *creds, int64_t timeout_ms,
-                                           size_t max_response_bytes, gda_error *err)
+gda_aws_client *gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
+                                           const char *endpoint, gda_aws_credentials *creds,
+                                           int64_t timeout_ms, gda_error *err)
 {
     if (!region || !*region) {
-        gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "%s needs a region (AWS_REGION)", service);
+        gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "%s needs a region (AWS_REGION)",
+                      svc->what);
         return NULL;
     }
     if (!creds) {
-        gda_error_set(err, GDA_ERR_CONFIG, "AWS_ACCESS_KEY_ID", "%s needs credentials", service);
+        gda_error_set(err, GDA_ERR_CONFIG, "AWS_ACCESS_KEY_ID", "%s needs credentials", svc->what);
         return NULL;
     }
     if (timeout_ms < 0) {
@@ -558,7 +558,7 @@ gda_aws_client *gda_aws_startup_client_new(const char *service, const char *targ
     char default_endpoint[256];
     if (!endpoint || !*endpoint) {
         int n = snprintf(default_endpoint, sizeof default_endpoint, "https://%s.%s.amazonaws.com",
-                         service, region);
+                         svc->service, region);
         if (n < 0 || (size_t)n >= sizeof default_endpoint) {
             gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "region name too long");
             return NULL;
@@ -567,15 +567,14 @@ gda_aws_client *gda_aws_startup_client_new(const char *service, const char *targ
     }
     gda_aws_client_options o;
     gda_aws_client_options_init(&o);
-    o.service = service;
+    o.service = svc->service;
     o.region = region;
     o.endpoint = endpoint;
-    o.target_prefix = target_prefix;
+    o.target_prefix = svc->target_prefix;
     o.content_type = "application/x-amz-json-1.1";
     o.default_timeout_ms = timeout_ms ? timeout_ms : 3000;
-    o.max_handles = 1; /* one call at a time, once per container or rotation */
-    o.max_response_bytes = max_response_bytes;
-    /* A cold start must not hang on a throttled dependency: few, short retries. */
+    o.max_handles = 1;
+    o.max_response_bytes = svc->max_response_bytes;
     o.retry.max_attempts = 4;
     o.retry.base_ms = 50;
     o.retry.cap_ms = 500;

@@ -65,17 +65,25 @@ const char *gda_aws_ca_bundle_path(void);
 gda_aws_client *gda_aws_client_new(const gda_aws_client_options *opts, gda_aws_credentials *creds,
                                    gda_error *err);
 
-/* A client for a call made once at start-up or rotation (Secrets Manager,
- * KMS): service is both the SigV4 name and the endpoint host's first label
- * (endpoint NULL or "": https://<service>.<region>.amazonaws.com), JSON 1.1,
- * one handle, a whole-call budget of timeout_ms (0: 3000) and few, short
- * retries so a throttled dependency cannot stall a cold start. Creds as for
- * gda_aws_client_new. Errors: GDA_ERR_CONFIG (no region, no credentials, a
- * negative timeout), GDA_ERR_NOMEM. */
-gda_aws_client *gda_aws_startup_client_new(const char *service, const char *target_prefix,
-                                           const char *region, const char *endpoint,
-                                           gda_aws_credentials *creds, int64_t timeout_ms,
-                                           size_t max_response_bytes, gda_error *err);
+/* A client for a service fetched from once per container (Secrets Manager,
+ * KMS): JSON 1.1 protocol, one handle, and few, short retries (4 attempts,
+ * 50 ms base, 500 ms cap) so a cold start does not hang on a throttled
+ * service. */
+typedef struct gda_aws_service {
+    const char *what;          /* for messages, e.g. "Secrets Manager" */
+    const char *service;       /* SigV4 name and endpoint host prefix, e.g. "kms" */
+    const char *target_prefix; /* e.g. "TrentService" */
+    size_t max_response_bytes;
+} gda_aws_service;
+
+/* Such a client for region (required) at endpoint (NULL or "":
+ * https://<service>.<region>.amazonaws.com). timeout_ms bounds a call with
+ * no deadline (0: 3000). Takes over creds on success (the caller keeps them
+ * on failure). NULL on error: GDA_ERR_CONFIG (no region, no credentials, a
+ * negative timeout, or as gda_aws_client_new), GDA_ERR_NOMEM. */
+gda_aws_client *gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
+                                           const char *endpoint, gda_aws_credentials *creds,
+                                           int64_t timeout_ms, gda_error *err);
 
 /* Close every connection and free the client (and its credentials). NULL-safe. */
 void gda_aws_client_free(gda_aws_client *client);

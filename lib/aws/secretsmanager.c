@@ -25,8 +25,9 @@ gda_status gda_secretsmanager_new(const char *region, const char *endpoint,
     gda_secretsmanager *sm = calloc(1, sizeof *sm);
     if (!sm)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    sm->client = gda_aws_startup_client_new("secretsmanager", "secretsmanager", region, endpoint,
-                                            creds, timeout_ms, 2 * SECRET_MAX_BYTES + 4096, err);
+    static const gda_aws_service svc = {"Secrets Manager", "secretsmanager", "secretsmanager",
+                                        2 * SECRET_MAX_BYTES + 4096};
+    sm->client = gda_aws_service_client_new(&svc, region, endpoint, creds, timeout_ms, err);
     if (!sm->client) {
         free(sm);
         return err ? err->code : GDA_ERR_CONFIG;

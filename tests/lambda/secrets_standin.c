@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "mini_httpd.h"
+#include "sigv4_check.h"
 
 struct secrets_standin {
     mini_httpd *http;
@@ -96,72 +97,8 @@ static void serve_extension(secrets_standin *s, const mini_request *req, mini_re
     reply_json(resp, 200, secret_value(s));
 }
 
-static bool all_hex(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
-            return false;
-    return true;
-}
-
-/* The shape of "AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/region/secretsmanager/aws4_request,
- * SignedHeaders=a;b;c, Signature=<64 hex>". */
-static const char *check_authorization(secrets_standin *s, const char *auth)
-{
-    if (!auth)
-        return "no Authorization header";
-    const char *alg = "AWS4-HMAC-SHA256 ";
-    if (strncmp(auth, alg, strlen(alg)) != 0)
-        return "Authorization is not AWS4-HMAC-SHA256";
-    const char *cred = strstr(auth, "Credential=");
-    const char *signed_h = strstr(auth, "SignedHeaders=");
-    const char *sig = strstr(auth, "Signature=");
-    if (!cred || !signed_h || !sig)
-        return "Authorization lacks Credential, SignedHeaders or Signature";
-    char scope[256];
-    const char *comma = strchr(cred, ',');
-    size_t n = comma ? (size_t)(comma - cred) - 11 : 0;
-    if (!comma || n >= sizeof scope)
-        return "malformed Credential";
-    memcpy(scope, cred + 11, n);
-    scope[n] = '\0';
-    char akid[128], date[16], region[64], service[64], term[32];
-    if (sscanf(scope, "%127[^/]/%15[^/]/%63[^/]/%63[^/]/%31s", akid, date, region, service, term) != 5)
-        return "Credential scope is not akid/date/region/service/aws4_request";
-    if (strcmp(akid, "AKIDEXAMPLE") != 0)
-        return "unexpected access key id";
-    if (strlen(date) != 8 || !all_hex(date, 8))
-        return "scope date is not YYYYMMDD";
-    if (strcmp(region, s->region) != 0)
-        return "scope region is wrong";
-    if (strcmp(service, "secretsmanager") != 0)
-        return "scope service is not secretsmanager";
-    if (strcmp(term, "aws4_request") != 0)
-        return "scope does not end in aws4_request";
-    char headers[512];
-    const char *hend = strchr(signed_h, ',');
-    n = hend ? (size_t)(hend - signed_h) - 14 : 0;
-    if (!hend || n >= sizeof headers)
-        return "malformed SignedHeaders";
-    memcpy(headers, signed_h + 14, n);
-    headers[n] = '\0';
-    static const char *const needed[] = {"host", "x-amz-date", "x-amz-target",
-                                         "x-amz-security-token"};
-    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
-        bool found = false;
-        char copy[512];
-        snprintf(copy, sizeof copy, "%s", headers);
-        for (char *save = NULL, *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save))
-            if (strcmp(t, needed[i]) == 0)
-                found = true;
-        if (!found)
-            return "SignedHeaders misses host, x-amz-date, x-amz-target or x-amz-security-token";
-    }
-    const char *sv = sig + 10;
-    if (strlen(sv) != 64 || !all_hex(sv, 64))
-        return "Signature is not 64 lowercase hex digits";
-    return NULL;
-}
+static const char *const signed_needed[] = {"host", "x-amz-date", "x-amz-target",
+                                            "x-amz-security-token", NULL};
 
 static void serve_secretsmanager(secrets_standin *s, const mini_request *req, mini_response *resp)
 {
@@ -185,7 +122,8 @@ static void serve_secretsmanager(secrets_standin *s, const mini_request *req, mi
     else if (!token || strcmp(token, s->token) != 0)
         why = "X-Amz-Security-Token missing or wrong";
     else
-        why = check_authorization(s, mini_header(req, "Authorization"));
+        why = sigv4_check_authorization(mini_header(req, "Authorization"), "AKIDEXAMPLE",
+                                        s->region, "secretsmanager", signed_needed);
     const char *auth = mini_header(req, "Authorization");
     snprintf(s->stats.last_authorization, sizeof s->stats.last_authorization, "%s",
              auth ? auth : "");
