@@ -436,11 +436,11 @@ void kms_standin_set(kms_standin *s, kms_standin_knob knob, unsigned value)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool kms_standin_encrypt(kms_standin *s, const char *arn, const uint8_t *plaintext, size_t len,
-                         const char *ring_id, uint8_t **blob_out, size_t *blob_len_out)
+/* Seal plaintext under key arn (NULL: the first) bound to ctx (consumed). */
+static bool encrypt_with(kms_standin *s, const char *arn, const uint8_t *plaintext, size_t len,
+                         json_t *ctx, uint8_t **blob_out, size_t *blob_len_out)
 {
     *blob_out = NULL;
-    json_t *ctx = json_pack("{s:s, s:s}", "libgda", "data-key", "keyId", ring_id);
     pthread_mutex_lock(&s->mu);
     master_key *k = arn ? find_key(s, arn) : &s->keys[0];
     if (k && ctx)
@@ -448,6 +448,21 @@ bool kms_standin_encrypt(kms_standin *s, const char *arn, const uint8_t *plainte
     pthread_mutex_unlock(&s->mu);
     json_decref(ctx);
     return *blob_out != NULL;
+}
+
+bool kms_standin_encrypt(kms_standin *s, const char *arn, const uint8_t *plaintext, size_t len,
+                         const char *ring_id, uint8_t **blob_out, size_t *blob_len_out)
+{
+    return encrypt_with(s, arn, plaintext, len,
+                        json_pack("{s:s, s:s}", "libgda", "data-key", "keyId", ring_id), blob_out,
+                        blob_len_out);
+}
+
+bool kms_standin_encrypt_hash_key(kms_standin *s, const char *arn, const uint8_t *plaintext,
+                                  size_t len, uint8_t **blob_out, size_t *blob_len_out)
+{
+    return encrypt_with(s, arn, plaintext, len, json_pack("{s:s}", "libgda", "hash-key"),
+                        blob_out, blob_len_out);
 }
 
 void kms_standin_stats_get(kms_standin *s, kms_standin_stats *out)

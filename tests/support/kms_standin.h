@@ -70,6 +70,11 @@ void kms_standin_set(kms_standin *s, kms_standin_knob knob, unsigned value);
 bool kms_standin_encrypt(kms_standin *s, const char *arn, const uint8_t *plaintext, size_t len,
                          const char *ring_id, uint8_t **blob_out, size_t *blob_len_out);
 
+/* The same bound to {"libgda":"hash-key"} (GDA_HASH_KEY with
+ * GDA_DATA_KEY_SOURCE=kms). */
+bool kms_standin_encrypt_hash_key(kms_standin *s, const char *arn, const uint8_t *plaintext,
+                                  size_t len, uint8_t **blob_out, size_t *blob_len_out);
+
 typedef struct kms_standin_stats {
     unsigned calls;        /* every POST / */
     unsigned decrypt_ok;
