@@ -42,13 +42,6 @@ static const char *direct_event =
     "{\"interactionId\":\"3f1c2a9e-8d7b-4c6a-9e5f-1a2b3c4d5e6f\",\"requestId\":\"bench-{{n}}\","
     "\"callerId\":\"+15551234567\",\"timestamp\":\"2026-11-24T10:00:00Z\"}";
 
-static bool stop_child(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int status = 0;
-    return harness_wait(pid, 5000, &status) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /* Median (sorted arrays) of COLD_RUNS fresh starts of program: exec → first
  * GET next, exec → first response. false when the runtime did not answer. */
 static bool cold_start(const char *program, const char *const *env, int64_t *to_next,
@@ -69,7 +62,7 @@ static bool cold_start(const char *program, const char *const *env, int64_t *to_
         rapi_stats_get(r, &st);
         to_next[i] = st.first_next_ns - t0;
         to_response[i] = st.first_finished_ns - t0;
-        bool stopped = stop_child(pid);
+        bool stopped = harness_stop(pid);
         rapi_stop(r);
         if (!stopped)
             return false;
@@ -146,7 +139,7 @@ int main(int argc, char **argv)
     long hwm = harness_hwm_kib(pid);
     rapi_stats st;
     rapi_stats_get(r, &st);
-    bool clean = stop_child(pid);
+    bool clean = harness_stop(pid);
     rapi_stop(r);
 
     printf("lambda cold start: exec -> first next %.2f ms, exec -> first response %.2f ms "

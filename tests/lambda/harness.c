@@ -147,6 +147,13 @@ static long status_field(pid_t pid, const char *field)
     return v;
 }
 
+bool harness_stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    int status = 0;
+    return harness_wait(pid, 5000, &status) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 long harness_rss_kib(pid_t pid)
 {
     return status_field(pid, "VmRSS");

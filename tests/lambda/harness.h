@@ -31,6 +31,10 @@ pid_t harness_spawn(const char *program, const char *api, const char *const *env
  * wrapper's report from its log. */
 bool harness_wait(pid_t pid, int timeout_ms, int *status);
 
+/* SIGTERM pid and wait for it (5 s): true when it exited with status 0, as
+ * the runtime does on a requested stop. */
+bool harness_stop(pid_t pid);
+
 /* Resident set size (VmRSS) and peak (VmHWM) of pid in KiB; -1 if unknown. */
 long harness_rss_kib(pid_t pid);
 long harness_hwm_kib(pid_t pid);

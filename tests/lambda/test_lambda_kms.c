@@ -119,15 +119,6 @@ static pid_t start(rapi *r, const char *ring, const char *const *extra)
     return pid;
 }
 
-static void stop(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int status = 0;
-    assert_true(harness_wait(pid, 5000, &status));
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 static bool log_has(const char *text)
 {
     FILE *f = fopen(fx.log, "r");
@@ -171,7 +162,7 @@ static void serve(const char *ring, const char *const *ids, size_t n, char **bod
         bodies[i] = strndup(res.body, res.body_len);
         rapi_result_clear(&res);
     }
-    stop(pid);
+    assert_true(harness_stop(pid));
     rapi_stop(r);
 }
 

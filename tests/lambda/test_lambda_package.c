@@ -143,16 +143,6 @@ static pid_t serve_in_chroot(rapi *r, const char *root, const char *const *env, 
     return pid;
 }
 
-/* SIGTERM ends the runtime with status 0. */
-static void stop_cleanly(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int status = 0;
-    assert_true(harness_wait(pid, 5000, &status));
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 static void test_zip_runs_in_empty_chroot(void **state)
 {
     (void)state;
@@ -206,7 +196,7 @@ static void test_zip_runs_in_empty_chroot(void **state)
     assert_non_null(strstr(res.body, "\"tier\":\"gold\"")); /* read from the zip's customers.csv */
     rapi_result_clear(&res);
 
-    stop_cleanly(pid);
+    assert_true(harness_stop(pid)); /* SIGTERM: a clean exit */
     rapi_stop(r);
     free(ring);
     free(token);
@@ -359,7 +349,7 @@ static void test_own_handler_from_installed_tree(void **state)
         rapi_result_clear(&res);
     }
 
-    stop_cleanly(pid);
+    assert_true(harness_stop(pid)); /* SIGTERM: a clean exit */
     /* The handler ran once: the retry's log line says it was a replay. */
     snprintf(cmd, sizeof cmd,
              "grep -c '\"awsRequestId\":\"inv-0\".*\"outcome\":\"new\"' '%s' >/dev/null && "
