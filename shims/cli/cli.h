@@ -30,6 +30,7 @@ int gda_cli_sign(int argc, char **argv);
 int gda_cli_verify(int argc, char **argv);
 int gda_cli_dynamodb(int argc, char **argv);
 int gda_cli_invoke(int argc, char **argv);
+int gda_cli_datakey(int argc, char **argv); /* built with lib/aws (GDA_CLI_HAVE_KMS) */
 
 /* Read all of `f` (at most max bytes) into a new heap buffer, NUL-terminated.
  * Returns false (with a message on stderr naming `what`) on I/O errors or

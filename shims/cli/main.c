@@ -21,6 +21,9 @@ static const command commands[] = {
     {"verify", "check a request (headers + body) like the endpoint would", gda_cli_verify},
     {"invoke", "send a signed request to a URL, function.zip or bootstrap, with retries", gda_cli_invoke},
     {"dynamodb", "create-table: the idempotency table for local development", gda_cli_dynamodb},
+#ifdef GDA_CLI_HAVE_KMS
+    {"datakey", "new, show: data keys from AWS KMS for encrypting cached results", gda_cli_datakey},
+#endif
 };
 
 static void usage(FILE *out)
