@@ -26,6 +26,12 @@ void gda_kms_data_key_context(const char *ring_id,
     out[1].value = ring_id;
 }
 
+void gda_kms_hash_key_context(gda_kms_context_pair out[GDA_KMS_HASH_KEY_CONTEXT_PAIRS])
+{
+    out[0].name = "libgda";
+    out[0].value = "hash-key";
+}
+
 gda_status gda_kms_new(const char *region, const char *endpoint, gda_aws_credentials *creds,
                        int64_t timeout_ms, gda_kms **out, gda_error *err)
 {

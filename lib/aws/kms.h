@@ -50,6 +50,13 @@ typedef struct gda_kms_context_pair {
 void gda_kms_data_key_context(const char *ring_id,
                               gda_kms_context_pair out[GDA_KMS_DATA_KEY_CONTEXT_PAIRS]);
 
+/* Pairs in the hash-key encryption context. */
+#define GDA_KMS_HASH_KEY_CONTEXT_PAIRS 1
+
+/* Fill out with {"libgda":"hash-key"}: the payload hash key's ciphertext
+ * (GDA_HASH_KEY with GDA_DATA_KEY_SOURCE=kms), which never rotates. */
+void gda_kms_hash_key_context(gda_kms_context_pair out[GDA_KMS_HASH_KEY_CONTEXT_PAIRS]);
+
 /* New client for region (required) at endpoint (NULL or "":
  * https://kms.<region>.amazonaws.com; a VPC endpoint's URL otherwise).
  * Takes over creds on success (the caller keeps them on failure).

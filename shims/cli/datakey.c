@@ -12,17 +12,19 @@
 
 #include <sodium.h>
 
+#include <gda/idempotency.h>
+
 #include "aws_credentials.h"
 #include "cli.h"
 #include "kms.h"
 
 #define RING_MAX_BYTES (64 * 1024)
-#define ID_MAX 64
+#define ID_MAX GDA_IDEM_DATA_KEY_ID_MAX
 
 static void datakey_usage(FILE *out)
 {
     fprintf(out,
-            "usage: gda datakey new --kms-key ARN [--id ID] [--endpoint URL] [--region R]\n"
+            "usage: gda datakey new --kms-key ARN [--id ID | --hash-key] [--endpoint URL] [--region R]\n"
             "       gda datakey show [RING | --ring-file F]\n\n"
             "  new   asks KMS for a data key (GenerateDataKey, AES_256) and prints one ring\n"
             "        entry ID:BASE64(CiphertextBlob); the plaintext key never leaves the process\n"
@@ -33,14 +35,17 @@ static void datakey_usage(FILE *out)
 static void new_usage(FILE *out)
 {
     fprintf(out,
-            "usage: gda datakey new --kms-key ARN [--id ID] [--endpoint URL] [--region R]\n\n"
+            "usage: gda datakey new --kms-key ARN [--id ID | --hash-key] [--endpoint URL] [--region R]\n\n"
             "Prints one data-key ring entry, ID:BASE64 of the KMS CiphertextBlob of a new\n"
             "256-bit data key bound to the encryption context {\"libgda\":\"data-key\",\"keyId\":ID}.\n"
             "Put it first in the ring to encrypt new records with it. Credentials:\n"
             "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.\n\n"
             "  --kms-key ARN    the KMS key (key ARN or alias/NAME)\n"
-            "  --id ID          entry id, 1-64 of A-Z a-z 0-9 . _ - (default d + today's UTC\n"
+            "  --id ID          entry id, 1-32 of A-Z a-z 0-9 . _ - (default d + today's UTC\n"
             "                   date, e.g. d20261124)\n"
+            "  --hash-key       instead, the payload hash key (GDA_HASH_KEY with\n"
+            "                   GDA_DATA_KEY_SOURCE=kms): prints BASE64 of its CiphertextBlob,\n"
+            "                   bound to {\"libgda\":\"hash-key\"}; make it once, it never rotates\n"
             "  --endpoint URL   KMS endpoint, e.g. a VPC endpoint (default: $GDA_KMS_ENDPOINT,\n"
             "                   else https://kms.REGION.amazonaws.com)\n"
             "  --region R       overrides AWS_REGION / AWS_DEFAULT_REGION\n"
@@ -77,9 +82,11 @@ static int datakey_new(int argc, char **argv)
     static const struct option longopts[] = {
         {"kms-key", required_argument, NULL, 'k'}, {"id", required_argument, NULL, 'i'},
         {"endpoint", required_argument, NULL, 'e'}, {"region", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"hash-key", no_argument, NULL, 'H'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *kms_key = NULL, *id = NULL, *endpoint = NULL, *region = NULL;
+    bool hash_key = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -88,6 +95,7 @@ static int datakey_new(int argc, char **argv)
         case 'i': id = optarg; break;
         case 'e': endpoint = optarg; break;
         case 'r': region = optarg; break;
+        case 'H': hash_key = true; break;
         case 'h': new_usage(stdout); return GDA_CLI_OK;
         default: new_usage(stderr); return GDA_CLI_USAGE;
         }
@@ -100,16 +108,20 @@ static int datakey_new(int argc, char **argv)
         fprintf(stderr, "gda datakey new: --kms-key is required (a key ARN or alias/NAME)\n");
         return GDA_CLI_USAGE;
     }
+    if (hash_key && id) {
+        fprintf(stderr, "gda datakey new: --hash-key has no id (it is not a ring entry)\n");
+        return GDA_CLI_USAGE;
+    }
     char default_id[16];
-    if (!id) {
+    if (!id && !hash_key) {
         time_t now = time(NULL);
         struct tm utc;
         if (!gmtime_r(&now, &utc) || strftime(default_id, sizeof default_id, "d%Y%m%d", &utc) == 0)
             return GDA_CLI_USAGE;
         id = default_id;
     }
-    if (!valid_id(id, strlen(id))) {
-        fprintf(stderr, "gda datakey new: --id must be 1-64 characters of A-Z a-z 0-9 . _ -\n");
+    if (!hash_key && !valid_id(id, strlen(id))) {
+        fprintf(stderr, "gda datakey new: --id must be 1-32 characters of A-Z a-z 0-9 . _ -\n");
         return GDA_CLI_USAGE;
     }
     if (!endpoint)
@@ -133,10 +145,13 @@ static int datakey_new(int argc, char **argv)
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     gda_kms_context_pair ctx[GDA_KMS_DATA_KEY_CONTEXT_PAIRS];
-    gda_kms_data_key_context(id, ctx);
-    gda_status st = plain ? gda_kms_generate_data_key(kms, kms_key, ctx,
-                                                      GDA_KMS_DATA_KEY_CONTEXT_PAIRS, 0, plain,
-                                                      &blob, &blob_len, &err)
+    size_t n_ctx = hash_key ? GDA_KMS_HASH_KEY_CONTEXT_PAIRS : GDA_KMS_DATA_KEY_CONTEXT_PAIRS;
+    if (hash_key)
+        gda_kms_hash_key_context(ctx);
+    else
+        gda_kms_data_key_context(id, ctx);
+    gda_status st = plain ? gda_kms_generate_data_key(kms, kms_key, ctx, n_ctx, 0, plain, &blob,
+                                                      &blob_len, &err)
                           : gda_error_set(&err, GDA_ERR_NOMEM, NULL, "out of secure memory");
     sodium_free(plain);
     gda_kms_free(kms);
@@ -151,8 +166,11 @@ static int datakey_new(int argc, char **argv)
         fprintf(stderr, "gda datakey new: out of memory\n");
         return GDA_CLI_USAGE;
     }
-    printf("%s:%s\n", id,
-           sodium_bin2base64(b64, size, blob, blob_len, sodium_base64_VARIANT_ORIGINAL));
+    sodium_bin2base64(b64, size, blob, blob_len, sodium_base64_VARIANT_ORIGINAL);
+    if (hash_key)
+        printf("%s\n", b64);
+    else
+        printf("%s:%s\n", id, b64);
     free(b64);
     free(blob);
     return fflush(stdout) == 0 ? GDA_CLI_OK : GDA_CLI_USAGE;

@@ -67,8 +67,10 @@ static gda_status unwrap_hash_key(const unwrap_ctx *c, const char *text, uint8_t
                            "with GDA_DATA_KEY_SOURCE=kms, GDA_HASH_KEY is a KMS ciphertext "
                            "(gda datakey new --hash-key), not a raw key");
     else {
-        const gda_kms_context_pair context[] = {{"libgda", "hash-key"}};
-        st = decrypt(c, "GDA_HASH_KEY", NULL, blob, n, context, 1, key, err);
+        gda_kms_context_pair context[GDA_KMS_HASH_KEY_CONTEXT_PAIRS];
+        gda_kms_hash_key_context(context);
+        st = decrypt(c, "GDA_HASH_KEY", NULL, blob, n, context, GDA_KMS_HASH_KEY_CONTEXT_PAIRS,
+                     key, err);
     }
     free(blob);
     if (st != GDA_OK) {

@@ -85,13 +85,16 @@ static void run(run_result *r, const char *stdin_text, bool bare, const char *co
     slurp(err, r->err, sizeof r->err);
 }
 
-/* Decrypt entry "id:BASE64" (one line) as the engine would. */
+/* Decrypt entry "id:BASE64" (one line) as the engine would; a line without
+ * an id is the hash key's ciphertext. */
 static gda_status decrypt_entry(const char *line, uint8_t key[GDA_KMS_DATA_KEY_BYTES])
 {
     const char *colon = strchr(line, ':');
-    assert_non_null(colon);
-    char id[65];
-    snprintf(id, sizeof id, "%.*s", (int)(colon - line), line);
+    char id[65] = "";
+    if (colon)
+        snprintf(id, sizeof id, "%.*s", (int)(colon - line), line);
+    else
+        colon = line - 1;
     uint8_t blob[GDA_KMS_CIPHERTEXT_MAX];
     size_t blob_len = 0;
     assert_true(gda_kms_base64_decode(colon + 1, strcspn(colon + 1, "\n"), blob, sizeof blob,
@@ -103,9 +106,12 @@ static gda_status decrypt_entry(const char *line, uint8_t key[GDA_KMS_DATA_KEY_B
     gda_kms *kms = NULL;
     assert_int_equal(gda_kms_new(REGION, kms_standin_endpoint(ks), creds, 0, &kms, &err), GDA_OK);
     gda_kms_context_pair ctx[GDA_KMS_DATA_KEY_CONTEXT_PAIRS];
-    gda_kms_data_key_context(id, ctx);
-    gda_status st = gda_kms_decrypt(kms, blob, blob_len, ctx, GDA_KMS_DATA_KEY_CONTEXT_PAIRS,
-                                    NULL, 0, key, &err);
+    size_t n_ctx = id[0] ? GDA_KMS_DATA_KEY_CONTEXT_PAIRS : GDA_KMS_HASH_KEY_CONTEXT_PAIRS;
+    if (id[0])
+        gda_kms_data_key_context(id, ctx);
+    else
+        gda_kms_hash_key_context(ctx);
+    gda_status st = gda_kms_decrypt(kms, blob, blob_len, ctx, n_ctx, NULL, 0, key, &err);
     gda_kms_free(kms);
     return st;
 }
@@ -136,6 +142,23 @@ static void test_new_prints_an_entry_that_decrypts(void **state)
     assert_int_equal(r.out[0], 'd');
     assert_int_equal(strspn(r.out + 1, "0123456789"), 8);
     assert_int_equal(r.out[9], ':');
+
+    /* --hash-key: no id, bound to {"libgda":"hash-key"}, which a data-key
+     * context does not open; an id with it is a usage error. */
+    run(&r, NULL, false,
+        (const char *const[]){"datakey", "new", "--kms-key", KMS_STANDIN_ALIAS, "--hash-key", NULL});
+    assert_int_equal(r.code, 0);
+    assert_null(strchr(r.out, ':'));
+    key = sodium_malloc(GDA_KMS_DATA_KEY_BYTES);
+    assert_int_equal(decrypt_entry(r.out, key), GDA_OK);
+    char relabelled[sizeof r.out + 4];
+    snprintf(relabelled, sizeof relabelled, "h:%s", r.out);
+    assert_int_equal(decrypt_entry(relabelled, key), GDA_ERR_CONFIG);
+    sodium_free(key);
+    run(&r, NULL, false,
+        (const char *const[]){"datakey", "new", "--kms-key", KMS_STANDIN_ALIAS, "--hash-key", "--id",
+                              "d1", NULL});
+    assert_int_equal(r.code, 2);
 }
 
 static void test_show_lists_ids(void **state)
