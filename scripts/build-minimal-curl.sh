@@ -36,7 +36,7 @@ cd "$work/curl-$upstream"
   --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
   --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp \
   --disable-gopher --disable-mqtt --disable-ftp --disable-file --disable-manual \
-  --disable-ntlm --disable-docs \
+  --disable-ntlm \
   --without-libpsl --without-brotli --without-zstd --without-nghttp2 --without-libidn2 \
   --without-libssh2 --without-librtmp --without-gssapi --without-zlib \
   --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path >/dev/null

@@ -4,7 +4,8 @@
  * handler crash, Runtime API faults, init failures, SIGTERM, authorizer mode
  * and key ring rotation through the secrets extension stand-in.
  *
- * Usage (meson passes them): test_lambda_runtime BOOTSTRAP BOOTSTRAP_TEST
+ * Usage (meson passes them):
+ *   test_lambda_runtime BOOTSTRAP BOOTSTRAP_TEST MAIN_WITHOUT_HANDLER
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -762,6 +763,36 @@ static void test_authorizer_mode(void **state)
     fx_stop(&f);
 }
 
+static const char *no_handler_path;
+
+/* gda_lambda_main(NULL, NULL): an authorizer needs no handler; a data-action
+ * function without one is an init error naming it. */
+static void test_main_without_handler(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    static const char *const env[] = {"GDA_MODE=authorizer", NULL};
+    fx_spawn(&f, no_handler_path, env);
+    uint64_t allow = push_json(&f, token_event(f.token));
+    json_t *r = expect_response(&f, allow);
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+    fx_stop(&f);
+
+    fx_init(&f, NULL);
+    fx_spawn(&f, no_handler_path, NULL);
+    int status = 0;
+    assert_true(harness_wait(f.pid, WAIT_MS, &status));
+    f.pid = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    char body[2048], type[128];
+    assert_true(rapi_init_error(f.r, 0, body, sizeof body, type, sizeof type));
+    assert_non_null(strstr(body, "\\\"field\\\":\\\"handler\\\""));
+    fx_stop(&f);
+}
+
 /* A body scheme cannot run in an authorizer: start-up refuses it. */
 static void test_authorizer_refuses_hmac(void **state)
 {
@@ -1111,12 +1142,13 @@ static void test_hash_key_file_errors(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s BOOTSTRAP BOOTSTRAP_TEST\n", argv[0]);
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s BOOTSTRAP BOOTSTRAP_TEST MAIN_WITHOUT_HANDLER\n", argv[0]);
         return 2;
     }
     bootstrap_path = argv[1];
     bootstrap_test_path = argv[2];
+    no_handler_path = argv[3];
     if (sodium_init() < 0)
         return 1;
     snprintf(workdir, sizeof workdir, "/tmp/gda-lambda-test-XXXXXX");
@@ -1138,6 +1170,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_authorizer_mode),
         cmocka_unit_test(test_authorizer_refuses_hmac),
+        cmocka_unit_test(test_main_without_handler),
         cmocka_unit_test(test_rotation_via_extension),
         cmocka_unit_test(test_rotation_replace),
         cmocka_unit_test(test_rotation_data_action),
