@@ -76,6 +76,16 @@ static gda_status check_store(gda_store *store, gda_error *err)
                              "this libgda needs version %d",
                              store->ops->name ? store->ops->name : "?", store->ops->version,
                              GDA_STORE_OPS_VERSION);
+    const gda_store_ops *o = store->ops;
+    const char *missing = !o->put_if_absent ? "put_if_absent"
+                          : !o->get         ? "get"
+                          : !o->complete    ? "complete"
+                          : !o->release     ? "release"
+                          : !o->close       ? "close"
+                                            : NULL;
+    if (missing)
+        return gda_error_set(err, GDA_ERR_CONFIG, NULL, "store backend '%s' has no %s operation",
+                             o->name ? o->name : "?", missing);
     return GDA_OK;
 }
 

@@ -20,6 +20,8 @@
  *     call that cannot finish before call->deadline_ms is GDA_ERR_TIMEOUT or
  *     GDA_ERR_STORE, never a silent success;
  *   - records are returned as heap copies the caller owns (gda_record_clear).
+ * The wrappers below refuse (GDA_ERR_CONFIG) a backend of another version or
+ * with a NULL operation, naming it, instead of calling through.
  */
 #ifndef GDA_STORE_H
 #define GDA_STORE_H
@@ -36,8 +38,10 @@ extern "C" {
 #endif
 
 /** Version of gda_store_ops this header describes; a backend sets it in
- * gda_store_ops.version. */
-#define GDA_STORE_OPS_VERSION 2
+ * gda_store_ops.version. 3: put_if_absent honours gda_store_call.replace_owner
+ * (a version-2 backend would keep an unreadable result forever, so it is
+ * refused rather than run). */
+#define GDA_STORE_OPS_VERSION 3
 /** Length of a payload hash (HMAC-SHA256) in bytes. */
 #define GDA_PAYLOAD_HASH_LEN 32
 /** Length of a principal digest (HMAC-SHA256) in bytes. */

@@ -224,6 +224,36 @@ static void test_grows_past_initial_table(void **state)
     gda_store_close(s);
 }
 
+/* The wrappers refuse a backend of another interface version, or one with
+ * an operation missing, naming it, rather than calling through. */
+static void test_wrappers_refuse_unfit_backends(void **state)
+{
+    (void)state;
+    gda_store *real = gda_memory_store_new(0, NULL);
+    assert_non_null(real);
+    gda_store_ops ops = *real->ops;
+    gda_store fake = {.ops = &ops};
+    gda_store_call call = {.now_ms = 1000};
+    gda_record out = {0};
+    bool found = false;
+    gda_error err;
+    ops.version = GDA_STORE_OPS_VERSION - 1;
+    assert_int_equal(gda_store_get(&fake, "k", &call, &out, &found, &err), GDA_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "version"));
+    ops.version = GDA_STORE_OPS_VERSION + 1;
+    assert_int_equal(gda_store_get(&fake, "k", &call, &out, &found, &err), GDA_ERR_CONFIG);
+    ops.version = GDA_STORE_OPS_VERSION;
+    ops.get = NULL;
+    assert_int_equal(gda_store_get(&fake, "k", &call, &out, &found, &err), GDA_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "no get operation"));
+    ops.get = real->ops->get;
+    ops.release = NULL;
+    gda_record rec = pending("k", "00000000000000000000000000000001", 5000);
+    assert_int_equal(gda_store_put_if_absent(&fake, &rec, &call, NULL, NULL, &err), GDA_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "no release operation"));
+    gda_store_close(real);
+}
+
 int main(void)
 {
     static const store_suite_backend memory = {
@@ -238,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_expired_dropped_lazily),
         cmocka_unit_test(test_complete_rejects_bad_state),
         cmocka_unit_test(test_grows_past_initial_table),
+        cmocka_unit_test(test_wrappers_refuse_unfit_backends),
     };
     failed += cmocka_run_group_tests_name("store_memory", tests, NULL, NULL);
     return failed;
