@@ -1,5 +1,6 @@
 /* libgda — the exactly-once engine (see include/gda/idempotency.h). */
 #include <gda/idempotency.h>
+#include <gda/slice.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,21 +75,6 @@ void gda_idem_config_default(gda_idem_config *cfg)
     cfg->clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
 }
 
-static bool valid_key_id(const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > GDA_IDEM_DATA_KEY_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 static gda_status check_ring(const gda_idem_config *cfg, gda_error *err)
 {
     if ((cfg->data_keys != NULL) != (cfg->n_data_keys != 0))
@@ -107,7 +93,7 @@ static gda_status check_ring(const gda_idem_config *cfg, gda_error *err)
                              "a data-key ring needs a hash key that does not rotate with it");
     for (size_t i = 0; i < cfg->n_data_keys; i++) {
         const gda_idem_data_key *k = &cfg->data_keys[i];
-        if (!valid_key_id(k->id))
+        if (!k->id || !gda_slice_is_id(gda_slice_cstr(k->id), GDA_IDEM_DATA_KEY_ID_MAX))
             return gda_error_set(err, GDA_ERR_CONFIG, "data_keys",
                                  "data key %zu: the id must be 1-%d of A-Z a-z 0-9 . _ -", i + 1,
                                  GDA_IDEM_DATA_KEY_ID_MAX);

@@ -26,6 +26,19 @@ bool gda_slice_ieq(gda_slice a, const char *b)
     return true;
 }
 
+bool gda_slice_is_id(gda_slice s, size_t max_len)
+{
+    if (s.len == 0 || s.len > max_len || !s.ptr)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 char *gda_slice_dup(gda_slice s)
 {
     if (s.len == SIZE_MAX)

@@ -62,13 +62,7 @@ static bool id_char(char c)
 
 static bool valid_id(gda_slice id)
 {
-    if (id.len == 0 || id.len > GDA_KEY_ID_MAX)
-        return false;
-    for (size_t i = 0; i < id.len; i++) {
-        if (!id_char(id.ptr[i]))
-            return false;
-    }
-    return true;
+    return gda_slice_is_id(id, GDA_KEY_ID_MAX);
 }
 
 /* Branch-free: cond (0 or 1) ? a : b. */

@@ -49,6 +49,10 @@ GDA_API bool gda_slice_eq(gda_slice a, gda_slice b);
 /** ASCII case-insensitive equality with a C string (header names). */
 GDA_API bool gda_slice_ieq(gda_slice a, const char *b);
 
+/** Whether s is an id: 1..max_len bytes of A-Z a-z 0-9 . _ - (the ids of
+ * key ring entries, callers and data keys). */
+GDA_API bool gda_slice_is_id(gda_slice s, size_t max_len);
+
 /** New NUL-terminated heap copy; the caller frees it with free(). Returns NULL
  * when memory runs out. A slice holding a NUL byte is copied whole, so check
  * memchr first when that matters. */

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include <gda/idempotency.h>
+#include <gda/slice.h>
 
 #include "aws_credentials.h"
 #include "cli.h"
@@ -66,15 +67,7 @@ static void show_usage(FILE *out)
 
 static bool valid_id(const char *id, size_t len)
 {
-    if (len == 0 || len > ID_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return gda_slice_is_id(gda_slice_make(id, len), ID_MAX);
 }
 
 static int datakey_new(int argc, char **argv)

@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include <gda/slice.h>
+
 struct gda_data_key_ring {
     size_t n;
     gda_idem_data_key entries[GDA_IDEM_MAX_DATA_KEYS];
@@ -13,12 +15,6 @@ struct gda_data_key_ring {
     uint8_t wrapped[GDA_DATA_KEY_WRAPPED_MAX]; /* scratch for one decoded entry */
 };
 
-static bool id_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
-}
-
 /* One entry `id:BASE64` of len bytes at p into slot i. */
 static gda_status parse_entry(gda_data_key_ring *r, const char *var, size_t i, const char *p,
                               size_t len, gda_data_key_unwrap_fn unwrap, void *user,
@@ -26,10 +22,7 @@ static gda_status parse_entry(gda_data_key_ring *r, const char *var, size_t i, c
 {
     const char *colon = memchr(p, ':', len);
     size_t id_len = colon ? (size_t)(colon - p) : 0;
-    bool id_ok = id_len >= 1 && id_len <= GDA_IDEM_DATA_KEY_ID_MAX;
-    for (size_t k = 0; id_ok && k < id_len; k++)
-        id_ok = id_char(p[k]);
-    if (!id_ok)
+    if (!gda_slice_is_id(gda_slice_make(p, id_len), GDA_IDEM_DATA_KEY_ID_MAX))
         return gda_error_set(err, GDA_ERR_CONFIG, var,
                              "%s entry %zu: want id:BASE64 with an id of 1-%d of A-Z a-z 0-9 . _ -",
                              var, i + 1, GDA_IDEM_DATA_KEY_ID_MAX);

@@ -107,6 +107,12 @@ static void test_slices(void **state)
 {
     (void)state;
     gda_slice a = gda_slice_cstr("Content-Type");
+    assert_true(gda_slice_is_id(gda_slice_cstr("d2.k_1-A"), 8));
+    assert_false(gda_slice_is_id(gda_slice_cstr("d2.k_1-AB"), 8)); /* too long */
+    assert_false(gda_slice_is_id(gda_slice_cstr(""), 8));
+    assert_false(gda_slice_is_id(gda_slice_cstr("d 1"), 8));
+    assert_false(gda_slice_is_id(gda_slice_cstr("d/1"), 8));
+    assert_false(gda_slice_is_id(gda_slice_make("d\0", 2), 8));
     assert_true(gda_slice_ieq(a, "content-type"));
     assert_true(gda_slice_ieq(a, "CONTENT-TYPE"));
     assert_false(gda_slice_ieq(a, "content-typ"));
