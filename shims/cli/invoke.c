@@ -839,10 +839,12 @@ static bool local_open(local_target *t, const char *target)
     }
     if (is_zip(real)) {
         const char *tmp = getenv("TMPDIR");
-        size_t n = strlen(tmp && *tmp ? tmp : "/tmp") + 32;
+        if (!tmp || !*tmp)
+            tmp = "/tmp";
+        size_t n = strlen(tmp) + 32;
         t->unzip_dir = malloc(n);
-        if (t->unzip_dir)
-            snprintf(t->unzip_dir, n, "%s/gda-invoke.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (t->unzip_dir) /* a mkdtemp(3) template: the six X are replaced */
+            snprintf(t->unzip_dir, n, "%s/gda-invoke.XXXXXX", tmp);
         if (!t->unzip_dir || !mkdtemp(t->unzip_dir)) {
             fprintf(stderr, "gda invoke: cannot make a directory to unzip into: %s\n",
                     strerror(errno));

@@ -140,6 +140,10 @@ static gda_status refused_record(dynamodb_store *s, json_t *answer, const char *
     return read_record(s, key, deadline_ms, current, found, err);
 }
 
+/* PutItem's condition: no record, or one that no longer blocks a takeover. */
+#define TAKEOVER_CONDITION \
+    "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)"
+
 static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec,
                                          const gda_store_call *call, bool *inserted,
                                          gda_record *existing, gda_error *err)
@@ -162,10 +166,7 @@ static gda_status dynamodb_put_if_absent(gda_store *store, const gda_record *rec
     json_t *req = item ? json_pack(
         "{s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:o, s:o, s:{s:s}}, s:s}",
         "TableName", s->conn.table, "Item", item, "ConditionExpression",
-        call->replace_owner
-            ? "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)"
-              " OR #o = :replace"
-            : "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)",
+        call->replace_owner ? TAKEOVER_CONDITION " OR #o = :replace" : TAKEOVER_CONDITION,
         "ExpressionAttributeNames", "#k", n->key, "#e", n->expires, "#s", n->state, "#l",
         n->lease, "ExpressionAttributeValues", ":now_s", dynamodb_number_value(then_ms / 1000),
         ":now_ms", dynamodb_number_value(then_ms), ":in_progress", "S", "IN_PROGRESS",
