@@ -349,7 +349,16 @@ static gda_status read_keys(const env *e, uint8_t **data_key, const char **data_
                              "(gda datakey new --hash-key), which stays the same when the data "
                              "keys rotate");
 #if GDA_SHIM_HAVE_KMS
-    return gda_kms_keys_load(e->get, e->user, text, hash_text, ring, hash_key, err);
+    gda_kms_settings set = {.region = env_get(e, "AWS_REGION"),
+                            .endpoint = env_get(e, "GDA_KMS_ENDPOINT"),
+                            .key_arn = env_get(e, "GDA_KMS_KEY_ARN"),
+                            .timeout_ms = GDA_KMS_DEFAULT_TIMEOUT_MS};
+    if (!set.region)
+        set.region = env_get(e, "AWS_DEFAULT_REGION");
+    if ((st = env_int(e, "GDA_KMS_TIMEOUT_MS", 1, GDA_KMS_MAX_TIMEOUT_MS, &set.timeout_ms,
+                      err)) != GDA_OK)
+        return st;
+    return gda_kms_keys_load(&set, text, hash_text, ring, hash_key, err);
 #else
     return gda_error_set(err, GDA_ERR_CONFIG, "GDA_DATA_KEY_SOURCE",
                          "GDA_DATA_KEY_SOURCE=kms needs a build with libcurl (the AWS client)");

@@ -1,7 +1,6 @@
 /* GDA_DATA_KEY_SOURCE=kms (see kms_ring.h). */
 #include "kms_ring.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,20 +10,11 @@
 #include "aws_retry.h"
 #include "kms.h"
 
-#define DEFAULT_TIMEOUT_MS 3000
-#define MAX_TIMEOUT_MS 60000
-
 typedef struct unwrap_ctx {
     gda_kms *kms;
     const char *pin; /* GDA_KMS_KEY_ARN or NULL */
     int64_t deadline_ms;
 } unwrap_ctx;
-
-static const char *get_nonempty(gda_env_get_fn get, void *user, const char *name)
-{
-    const char *v = get(name, user);
-    return v && *v ? v : NULL;
-}
 
 /* One Decrypt; a failure names var (and the entry id when there is one). */
 static gda_status decrypt(const unwrap_ctx *c, const char *var, const char *id,
@@ -81,26 +71,13 @@ static gda_status unwrap_hash_key(const unwrap_ctx *c, const char *text, uint8_t
     return GDA_OK;
 }
 
-gda_status gda_kms_keys_load(gda_env_get_fn get, void *get_user, const char *ring_text,
+gda_status gda_kms_keys_load(const gda_kms_settings *set, const char *ring_text,
                              const char *hash_text, gda_data_key_ring **ring_out,
                              uint8_t **hash_key_out, gda_error *err)
 {
     *ring_out = NULL;
     *hash_key_out = NULL;
-    int64_t timeout_ms = DEFAULT_TIMEOUT_MS;
-    const char *t = get_nonempty(get, get_user, "GDA_KMS_TIMEOUT_MS");
-    if (t) {
-        char *end = NULL;
-        long long v = strtoll(t, &end, 10);
-        if (!end || *end || v < 1 || v > MAX_TIMEOUT_MS)
-            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_KMS_TIMEOUT_MS",
-                                 "GDA_KMS_TIMEOUT_MS must be 1 to %d", MAX_TIMEOUT_MS);
-        timeout_ms = v;
-    }
-    const char *region = get_nonempty(get, get_user, "AWS_REGION");
-    if (!region)
-        region = get_nonempty(get, get_user, "AWS_DEFAULT_REGION");
-    if (!region)
+    if (!set->region)
         return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION",
                              "GDA_DATA_KEY_SOURCE=kms needs AWS_REGION");
     gda_aws_credentials *creds = NULL;
@@ -109,10 +86,8 @@ gda_status gda_kms_keys_load(gda_env_get_fn get, void *get_user, const char *rin
         return st;
     gda_aws_clock clock; /* the AWS client's clock: the deadline is on it */
     gda_aws_clock_default(&clock);
-    unwrap_ctx c = {.pin = get_nonempty(get, get_user, "GDA_KMS_KEY_ARN"),
-                    .deadline_ms = clock.now_ms(clock.user) + timeout_ms};
-    st = gda_kms_new(region, get_nonempty(get, get_user, "GDA_KMS_ENDPOINT"), creds, timeout_ms,
-                     &c.kms, err);
+    unwrap_ctx c = {.pin = set->key_arn, .deadline_ms = clock.now_ms(clock.user) + set->timeout_ms};
+    st = gda_kms_new(set->region, set->endpoint, creds, set->timeout_ms, &c.kms, err);
     if (st != GDA_OK) {
         gda_aws_credentials_free(creds);
         return st;

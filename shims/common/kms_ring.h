@@ -20,18 +20,31 @@
 #ifndef GDA_SHIM_KMS_RING_H
 #define GDA_SHIM_KMS_RING_H
 
-#include <gda/env.h>
+#include <stdint.h>
+
 #include <gda/status.h>
 
 #include "data_keys.h"
 
+/* The settings, which env.c reads from the variables above. */
+typedef struct gda_kms_settings {
+    const char *region;   /* required */
+    const char *endpoint; /* NULL: https://kms.REGION.amazonaws.com */
+    const char *key_arn;  /* NULL: any key */
+    int64_t timeout_ms;   /* the whole pass, retries included */
+} gda_kms_settings;
+
+#define GDA_KMS_DEFAULT_TIMEOUT_MS 3000
+#define GDA_KMS_MAX_TIMEOUT_MS 60000
+
 /* Decrypt ring_text (GDA_DATA_KEYS) into a new ring and hash_text
  * (GDA_HASH_KEY, base64 of a CiphertextBlob) into *hash_key_out (32 bytes of
- * sodium_malloc memory: sodium_free it); get reads the other variables.
- * Errors: GDA_ERR_CONFIG (a setting, a malformed entry, KMS refusing one),
- * GDA_ERR_UNAVAILABLE (KMS throttled or failing past the retries),
- * GDA_ERR_TIMEOUT (past GDA_KMS_TIMEOUT_MS), GDA_ERR_NOMEM. */
-gda_status gda_kms_keys_load(gda_env_get_fn get, void *get_user, const char *ring_text,
+ * sodium_malloc memory: sodium_free it). Credentials come from the process
+ * environment (AWS_ACCESS_KEY_ID, ...). Nothing is returned on failure.
+ * Errors: GDA_ERR_CONFIG (no region or credentials, a malformed entry, KMS
+ * refusing one), GDA_ERR_UNAVAILABLE (KMS throttled or failing past the
+ * retries), GDA_ERR_TIMEOUT (past timeout_ms), GDA_ERR_NOMEM. */
+gda_status gda_kms_keys_load(const gda_kms_settings *settings, const char *ring_text,
                              const char *hash_text, gda_data_key_ring **ring_out,
                              uint8_t **hash_key_out, gda_error *err);
 

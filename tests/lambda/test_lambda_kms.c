@@ -255,6 +255,8 @@ static void test_kms_refusing_down_or_slow(void **state)
     static const char *const raw_hash[] = {
         "GDA_HASH_KEY=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=", NULL};
     expect_init_error(raw_hash, "GDA_HASH_KEY", "gda datakey new --hash-key");
+    static const char *const bad_budget[] = {"GDA_KMS_TIMEOUT_MS=0", NULL};
+    expect_init_error(bad_budget, "GDA_KMS_TIMEOUT_MS", "GDA_KMS_TIMEOUT_MS");
 
     /* Slower than the start-up budget: the init error comes at the budget,
      * before the stand-in has answered even once. */
