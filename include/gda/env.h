@@ -84,7 +84,11 @@ GDA_API bool gda_store_backend_available(const char *scheme);
  * GDA_AUTH, GDA_SECRETS, GDA_SECRETS_FILE, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS,
  * GDA_STORE, GDA_TTL_S, GDA_MAX_BODY, GDA_LOG_LEVEL (else
  * AWS_LAMBDA_LOG_LEVEL), GDA_ROUTE, GDA_IN_PROGRESS, GDA_IN_PROGRESS_WAIT_MS,
- * GDA_DATA_KEY (or GDA_DATA_KEY_FILE), GDA_HASH_KEY (or GDA_HASH_KEY_FILE),
+ * GDA_DATA_KEY (or GDA_DATA_KEY_FILE) or the data-key ring GDA_DATA_KEYS
+ * (with GDA_DATA_KEY_SOURCE raw or kms; kms decrypts the ring and
+ * GDA_HASH_KEY through AWS KMS here, with GDA_KMS_ENDPOINT, GDA_KMS_KEY_ARN,
+ * GDA_KMS_TIMEOUT_MS and the AWS_* region and credentials), GDA_HASH_KEY (or
+ * GDA_HASH_KEY_FILE),
  * GDA_CLOCK_SKEW_MS, GDA_LEASE_MS, GDA_HANDLER_BUDGET_MS, GDA_DIRECT_TRUSTED,
  * GDA_METRICS_NAMESPACE, GDA_SERVICE (else AWS_LAMBDA_FUNCTION_NAME).
  * A secret file (GDA_SECRETS_FILE, GDA_*_KEY_FILE) that group or others may
@@ -92,8 +96,9 @@ GDA_API bool gda_store_backend_available(const char *scheme);
  * An empty value counts as unset. overrides may be NULL.
  * On success *out is the new app (gda_app_free). Errors (*out NULL):
  * GDA_ERR_CONFIG with err->field naming the variable at fault (or "handler"),
- * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (out NULL), and the store's open errors
- * with err->field "GDA_STORE". Secret material read here (key ring text,
+ * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (out NULL), the store's open errors with
+ * err->field "GDA_STORE", and with GDA_DATA_KEY_SOURCE=kms GDA_ERR_UNAVAILABLE
+ * or GDA_ERR_TIMEOUT (KMS failing or too slow; err->field "GDA_DATA_KEYS"). Secret material read here (key ring text,
  * data key) is held in libsodium guarded memory and wiped before return. */
 GDA_API gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
                                            const gda_env_overrides *overrides, gda_app **out,
