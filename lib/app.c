@@ -27,8 +27,7 @@ struct gda_app {
     int64_t handler_budget_ms;
     bool direct_trusted;
     gda_payload_hash_mode payload_hash;
-    gda_idem_now_fn clock;
-    void *clock_user;
+    gda_clock clock;
 };
 
 typedef struct run run;
@@ -63,12 +62,8 @@ gda_app_config gda_app_config_default(void)
     cfg.log = gda_log_config_default();
     cfg.route = GDA_APP_DEFAULT_ROUTE;
     cfg.limits = gda_limits_default();
-    cfg.ttl_s = GDA_APP_DEFAULT_TTL_S;
-    cfg.max_lease_ms = GDA_APP_DEFAULT_MAX_LEASE_MS;
     cfg.handler_budget_ms = GDA_APP_DEFAULT_HANDLER_BUDGET_MS;
-    cfg.in_progress_wait_ms = GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS;
-    cfg.in_progress_policy = GDA_IDEM_BUSY_RETRY;
-    cfg.clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
+    cfg.idem = gda_idem_config_default();
     cfg.direct_invocation_trusted = false; /* deny by default: see app.h */
     return cfg;
 }
@@ -105,20 +100,9 @@ static gda_status check_config(const gda_app_config *cfg, gda_error *err)
         return st;
     if (cfg->limits.max_depth < 0)
         return gda_error_set(err, GDA_ERR_CONFIG, "max_depth", "max_depth must not be negative");
-    if (cfg->ttl_s <= 0)
-        return gda_error_set(err, GDA_ERR_CONFIG, "ttl_s", "ttl_s must be positive");
-    if (cfg->max_lease_ms <= 0)
-        return gda_error_set(err, GDA_ERR_CONFIG, "max_lease_ms", "max_lease_ms must be positive");
     if (cfg->handler_budget_ms <= 0)
         return gda_error_set(err, GDA_ERR_CONFIG, "handler_budget_ms",
                              "handler_budget_ms must be positive");
-    if (cfg->in_progress_wait_ms < 0)
-        return gda_error_set(err, GDA_ERR_CONFIG, "in_progress_wait_ms",
-                             "in_progress_wait_ms must not be negative");
-    if (cfg->in_progress_policy != GDA_IDEM_BUSY_RETRY &&
-        cfg->in_progress_policy != GDA_IDEM_BUSY_CONFLICT)
-        return gda_error_set(err, GDA_ERR_CONFIG, "in_progress_policy",
-                             "unknown in-progress policy");
     if (cfg->payload_hash != GDA_PAYLOAD_HASH_RAW && cfg->payload_hash != GDA_PAYLOAD_HASH_CANONICAL)
         return gda_error_set(err, GDA_ERR_CONFIG, "payload_hash", "unknown payload hash mode");
     return GDA_OK;
@@ -193,24 +177,7 @@ gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err)
     if (!app->store && !(app->store = gda_memory_store_new(0, err)))
         goto fail;
 
-    gda_idem_config icfg;
-    gda_idem_config_default(&icfg);
-    icfg.ttl_s = cfg->ttl_s;
-    icfg.max_lease_ms = cfg->max_lease_ms;
-    icfg.in_progress_wait_ms = cfg->in_progress_wait_ms;
-    icfg.busy_policy = cfg->in_progress_policy;
-    icfg.data_key = cfg->data_key;
-    icfg.data_key_len = cfg->data_key ? GDA_IDEM_DATA_KEY_LEN : 0;
-    icfg.data_keys = cfg->data_keys;
-    icfg.n_data_keys = cfg->n_data_keys;
-    icfg.hash_key = cfg->hash_key;
-    icfg.hash_key_len = cfg->hash_key ? GDA_IDEM_HASH_KEY_LEN : 0;
-    icfg.clock_skew_ms = cfg->clock_skew_ms;
-    icfg.local_cache_entries = cfg->local_cache_entries;
-    icfg.now = cfg->clock;
-    icfg.sleep = cfg->sleep;
-    icfg.clock_user = cfg->clock_user;
-    if (!(app->idem = gda_idem_new(app->store, &icfg, err)))
+    if (!(app->idem = gda_idem_new(app->store, &cfg->idem, err)))
         goto fail;
     if (!(app->logger = build_logger(&cfg->log, app->spec, err)))
         goto fail;
@@ -224,8 +191,7 @@ gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err)
     app->handler_budget_ms = cfg->handler_budget_ms;
     app->direct_trusted = cfg->direct_invocation_trusted;
     app->payload_hash = cfg->payload_hash;
-    app->clock = cfg->clock ? cfg->clock : gda_clock_now_ms;
-    app->clock_user = cfg->clock_user;
+    app->clock = cfg->idem.clock;
     return app;
 
 fail:
@@ -418,7 +384,7 @@ struct run {
     char token[GDA_COMPLETION_TOKEN_SIZE]; /* its completion token */
 };
 
-static int64_t app_now(const gda_app *app) { return app->clock(app->clock_user); }
+static int64_t app_now(const gda_app *app) { return gda_clock_read(&app->clock); }
 
 static void note_detail(run *r, const gda_error *e)
 {
@@ -898,7 +864,7 @@ gda_status gda_app_handle(gda_app *app, const gda_http_request *req, const gda_i
     r.app = app;
     r.http = req;
     r.resp = resp;
-    if (app->clock == gda_clock_now_ms)
+    if (gda_clock_is_system(&app->clock))
         r.start_mono_ns = gda_clock_monotonic_ns();
     r.start_ms = inv && inv->now_ms > 0 ? inv->now_ms : app_now(app);
     r.deadline_ms = inv && inv->deadline_ms > 0 ? inv->deadline_ms

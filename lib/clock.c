@@ -30,3 +30,18 @@ void gda_clock_sleep_ms(int64_t ms, void *user)
     while (nanosleep(&left, &left) != 0 && errno == EINTR)
         ;
 }
+
+int64_t gda_clock_read(const gda_clock *c)
+{
+    return c && c->now_ms ? c->now_ms(c->user) : gda_clock_now_ms(NULL);
+}
+
+void gda_clock_wait(const gda_clock *c, int64_t ms)
+{
+    if (c && c->sleep_ms)
+        c->sleep_ms(ms, c->user);
+    else
+        gda_clock_sleep_ms(ms, NULL);
+}
+
+bool gda_clock_is_system(const gda_clock *c) { return !c || !c->now_ms; }

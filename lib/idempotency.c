@@ -12,10 +12,6 @@
 #include "store_memory.h"
 #include "utf8.h"
 
-#define IDEM_DEFAULT_TTL_S 3600
-#define IDEM_DEFAULT_MAX_LEASE_MS 30000
-#define IDEM_DEFAULT_WAIT_MS 2000
-#define IDEM_DEFAULT_POLL_MS 50
 /* Ten years: beyond that a TTL is a configuration mistake, and the bound keeps
  * the expiry arithmetic far from overflow. */
 #define IDEM_MAX_TTL_S (INT64_C(10) * 366 * 24 * 3600)
@@ -62,17 +58,17 @@ struct gda_idem {
     bool has_ring;
 };
 
-void gda_idem_config_default(gda_idem_config *cfg)
+gda_idem_config gda_idem_config_default(void)
 {
-    if (!cfg)
-        return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->ttl_s = IDEM_DEFAULT_TTL_S;
-    cfg->max_lease_ms = IDEM_DEFAULT_MAX_LEASE_MS;
-    cfg->in_progress_wait_ms = IDEM_DEFAULT_WAIT_MS;
-    cfg->poll_interval_ms = IDEM_DEFAULT_POLL_MS;
-    cfg->busy_policy = GDA_IDEM_BUSY_RETRY;
-    cfg->clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
+    gda_idem_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ttl_s = GDA_IDEM_DEFAULT_TTL_S;
+    cfg.max_lease_ms = GDA_IDEM_DEFAULT_MAX_LEASE_MS;
+    cfg.in_progress_wait_ms = GDA_IDEM_DEFAULT_IN_PROGRESS_WAIT_MS;
+    cfg.poll_interval_ms = GDA_IDEM_DEFAULT_POLL_INTERVAL_MS;
+    cfg.busy_policy = GDA_IDEM_BUSY_RETRY;
+    cfg.clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
+    return cfg;
 }
 
 static gda_status check_ring(const gda_idem_config *cfg, gda_error *err)
@@ -178,7 +174,7 @@ gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *
 {
     gda_idem_config defaults;
     if (!cfg) {
-        gda_idem_config_default(&defaults);
+        defaults = gda_idem_config_default();
         cfg = &defaults;
     }
     if (!store) {
@@ -204,10 +200,6 @@ gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *
     idem->cfg.n_data_keys = 0;
     idem->cfg.hash_key = NULL;
     idem->cfg.hash_key_len = 0;
-    if (!idem->cfg.now)
-        idem->cfg.now = gda_clock_now_ms;
-    if (!idem->cfg.sleep)
-        idem->cfg.sleep = gda_clock_sleep_ms;
     idem->secrets = sodium_malloc(sizeof *idem->secrets);
     if (!idem->secrets) {
         free(idem);
@@ -604,7 +596,7 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
     if (st != GDA_OK)
         return st;
 
-    int64_t now = idem->cfg.now(idem->cfg.clock_user);
+    int64_t now = gda_clock_read(&idem->cfg.clock);
     if (deadline_ms > 0 && now >= deadline_ms)
         return gda_error_set(err, GDA_ERR_TIMEOUT, NULL, "invocation deadline already passed");
     const int64_t wait_until = min_deadline(now + idem->cfg.in_progress_wait_ms, deadline_ms);
@@ -686,8 +678,8 @@ gda_status gda_idem_begin(gda_idem *idem, const char *key,
         int64_t nap = wait_until - now;
         if (nap > idem->cfg.poll_interval_ms)
             nap = idem->cfg.poll_interval_ms;
-        idem->cfg.sleep(nap, idem->cfg.clock_user);
-        now = idem->cfg.now(idem->cfg.clock_user);
+        gda_clock_wait(&idem->cfg.clock, nap);
+        now = gda_clock_read(&idem->cfg.clock);
 
         gda_record_clear(&existing);
         gda_store_call call = store_call(idem, now, deadline_ms);
@@ -756,7 +748,7 @@ static gda_status finish(gda_idem *idem, const gda_idem_lease *lease, gda_record
     if (st != GDA_OK)
         return st;
 
-    const int64_t now = idem->cfg.now(idem->cfg.clock_user);
+    const int64_t now = gda_clock_read(&idem->cfg.clock);
     gda_record rec;
     memset(&rec, 0, sizeof rec);
     rec.key = (char *)lease->key;
@@ -839,7 +831,7 @@ gda_status gda_idem_abort(gda_idem *idem, const gda_idem_lease *lease, bool *rel
     char owner[GDA_OWNER_TOKEN_SIZE];
     memcpy(owner, lease->owner, sizeof owner);
     owner[GDA_OWNER_TOKEN_SIZE - 1] = '\0';
-    gda_store_call call = store_call(idem, idem->cfg.now(idem->cfg.clock_user), 0);
+    gda_store_call call = store_call(idem, gda_clock_read(&idem->cfg.clock), 0);
     bool applied = false;
     st = gda_store_release(idem->store, lease->key, owner, &call, &applied, err);
     sodium_memzero(owner, sizeof owner);
@@ -859,7 +851,7 @@ gda_status gda_idem_lookup(gda_idem *idem, const char *key,
     gda_status st = check_key(key, err);
     if (st != GDA_OK)
         return st;
-    const int64_t now = idem->cfg.now(idem->cfg.clock_user);
+    const int64_t now = gda_clock_read(&idem->cfg.clock);
     gda_record rec;
     memset(&rec, 0, sizeof rec);
     const bool from_cache = cache_lookup(idem, key, now, &rec);

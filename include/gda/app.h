@@ -37,8 +37,8 @@
  *
  * Every answer carries "Cache-Control: no-store".
  *
- * Clocks: the app never reads a clock itself; it calls the configured hook
- * (default: the system wall clock) or takes gda_invocation.now_ms.
+ * Clocks: the app never reads a clock itself; it calls cfg.idem.clock
+ * (zeroed: the system wall clock) or takes gda_invocation.now_ms.
  *
  * Thread safety: after gda_app_new returns, one gda_app may serve any number
  * of threads at once (gda_app_handle, gda_app_finish, gda_app_logger);
@@ -95,10 +95,7 @@ typedef gda_status (*gda_handler_fn)(const gda_request *req, const gda_ctx *ctx,
 
 #define GDA_APP_DEFAULT_ROUTE "/genesys/dataaction" /**< the reference route */
 #define GDA_APP_ROUTE_MAX 128 /**< bytes of a route */
-#define GDA_APP_DEFAULT_TTL_S 3600 /**< seconds a result is replayed */
-#define GDA_APP_DEFAULT_MAX_LEASE_MS 30000 /**< longest lease */
 #define GDA_APP_DEFAULT_HANDLER_BUDGET_MS 8000 /**< deadline when none is given */
-#define GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS 1000 /**< wait for a running twin */
 
 /** How the payload hash that detects a reused idempotency key is taken. */
 typedef enum gda_payload_hash_mode {
@@ -136,26 +133,15 @@ typedef struct gda_app_config {
                            * GDA_APP_ROUTE_MAX bytes of URI path characters */
     gda_limits limits;    /**< body size (413 before parsing) and JSON depth */
 
-    int64_t ttl_s;               /**< cached results live this long; default 3600 */
-    int64_t max_lease_ms;        /**< lease cap; default 30000; never past the deadline */
     int64_t handler_budget_ms;   /**< deadline when the invoker gives none; default 8000 */
-    int64_t in_progress_wait_ms; /**< wait for a running twin before answering;
-                                  * default 1000; 0 answers at once */
-    gda_idem_busy_policy in_progress_policy; /**< default GDA_IDEM_BUSY_RETRY (503) */
     gda_payload_hash_mode payload_hash; /**< default GDA_PAYLOAD_HASH_RAW */
-    const uint8_t *data_key;     /**< GDA_IDEM_DATA_KEY_LEN bytes: encrypt cached
-                                  * bodies (copied into locked memory); NULL: off */
-    /** A data-key ring instead of data_key (gda_idem_config.data_keys: the
-     * first seals, all open; needs hash_key); copied by gda_app_new. */
-    const gda_idem_data_key *data_keys;
-    size_t n_data_keys;          /**< entries at data_keys */
-    /** GDA_IDEM_HASH_KEY_LEN bytes keying payload hashes and principal
-     * digests (copied into locked memory); NULL: derived from data_key, or
-     * random for this app only (idempotency.h says when that is right). */
-    const uint8_t *hash_key;
-    int64_t clock_skew_ms;       /**< takeover skew allowance; default
-                                  * GDA_STORE_DEFAULT_SKEW_MS */
-    size_t local_cache_entries;  /**< LRU of completed records in front of the store; 0: off */
+
+    /** The exactly-once engine's settings, as gda_idem_config_default()
+     * gives them: TTL, lease, in-progress wait and policy, data key or ring,
+     * hash key, clock-skew allowance, local cache, and the clock, which the
+     * app also reads (zeroed: the system clock). Keys are copied into locked
+     * memory by gda_app_new. */
+    gda_idem_config idem;
 
     /** Direct Lambda invocation is authenticated by IAM (only a principal
      * with lambda:InvokeFunction can send it) — but an API Gateway with a
@@ -165,10 +151,6 @@ typedef struct gda_app_config {
      * true skips header authentication for GDA_EVENT_DIRECT only: set it
      * for a function only Genesys' Lambda data-action integration invokes. */
     bool direct_invocation_trusted;
-
-    gda_idem_now_fn clock;   /**< NULL: the system wall clock (epoch ms) */
-    gda_idem_sleep_fn sleep; /**< NULL: nanosleep; used while waiting for a twin */
-    void *clock_user;        /**< passed to clock and sleep */
 } gda_app_config;
 
 /** Defaults as documented on each field (handler NULL: set it). */

@@ -55,9 +55,7 @@ typedef struct gda_env_overrides {
     gda_spec *spec;
     gda_log_sink_fn log_sink;  /**< NULL: standard output */
     void *log_sink_user;       /**< passed to log_sink */
-    gda_idem_now_fn clock;     /**< NULL: the system clock */
-    gda_idem_sleep_fn sleep;   /**< NULL: nanosleep */
-    void *clock_user;          /**< passed to clock and sleep */
+    gda_clock clock;           /**< zeroed: the system clock */
 } gda_env_overrides;
 
 /** Open a store from a URI:

@@ -77,6 +77,7 @@
 
 #include <jansson.h>
 
+#include <gda/clock.h>
 #include <gda/export.h>
 #include <gda/status.h>
 #include <gda/store.h>
@@ -104,11 +105,6 @@ typedef struct gda_idem_data_key {
     const uint8_t *key;
 } gda_idem_data_key;
 
-/** Wall clock in epoch milliseconds. */
-typedef int64_t (*gda_idem_now_fn)(void *user);
-/** Block the calling thread for ms milliseconds. */
-typedef void (*gda_idem_sleep_fn)(int64_t ms, void *user);
-
 /** What a request gets while a twin with the same key and payload is still
  * running after the wait. */
 typedef enum gda_idem_busy_policy {
@@ -120,12 +116,20 @@ typedef enum gda_idem_busy_policy {
     GDA_IDEM_BUSY_CONFLICT = 1
 } gda_idem_busy_policy;
 
+#define GDA_IDEM_DEFAULT_TTL_S 3600                /**< seconds a result is replayed */
+#define GDA_IDEM_DEFAULT_MAX_LEASE_MS 30000        /**< longest lease */
+#define GDA_IDEM_DEFAULT_IN_PROGRESS_WAIT_MS 1000  /**< wait for a running twin */
+#define GDA_IDEM_DEFAULT_POLL_INTERVAL_MS 50       /**< re-read interval while waiting */
+
 /** Engine settings; start from gda_idem_config_default. */
 typedef struct gda_idem_config {
-    int64_t ttl_s;               /**< how long results are replayed; default 3600 */
-    int64_t max_lease_ms;        /**< longest lease; the deadline may cut it; default 30000 */
-    int64_t in_progress_wait_ms; /**< wait for a running twin, never past the deadline; default 2000 */
-    int64_t poll_interval_ms;    /**< re-read interval while waiting; default 50 */
+    int64_t ttl_s;               /**< how long results are replayed; GDA_IDEM_DEFAULT_TTL_S */
+    int64_t max_lease_ms;        /**< longest lease; the deadline may cut it;
+                                  * GDA_IDEM_DEFAULT_MAX_LEASE_MS */
+    /** Wait for a running twin, never past the deadline; 0 answers at once;
+     * GDA_IDEM_DEFAULT_IN_PROGRESS_WAIT_MS, well inside Genesys' 10 s budget. */
+    int64_t in_progress_wait_ms;
+    int64_t poll_interval_ms;    /**< re-read interval while waiting; GDA_IDEM_DEFAULT_POLL_INTERVAL_MS */
     gda_idem_busy_policy busy_policy; /**< 409 or 503 for a running twin; default 503 */
     /** NULL for plaintext results, or GDA_IDEM_DATA_KEY_LEN secret bytes,
      * copied into locked memory by gda_idem_new (the caller may wipe its copy). */
@@ -147,9 +151,7 @@ typedef struct gda_idem_config {
     /** > 0: keep up to this many COMPLETED records in a local LRU in front of
      * the store, so replays of hot keys skip the remote round trip. */
     size_t local_cache_entries;
-    gda_idem_now_fn now;         /**< clock hook; NULL: CLOCK_REALTIME */
-    gda_idem_sleep_fn sleep;     /**< sleep hook; NULL: nanosleep */
-    void *clock_user;            /**< passed to both hooks */
+    gda_clock clock;             /**< zeroed: the system clock (clock.h) */
 } gda_idem_config;
 
 /** Opaque exactly-once engine (gda_idem_new / gda_idem_free). */
@@ -188,8 +190,8 @@ typedef struct gda_idem_result {
     int64_t retry_after_ms; /**< IN_PROGRESS: time left on the twin's lease */
 } gda_idem_result;
 
-/** Fill cfg with the defaults listed in gda_idem_config. */
-GDA_API void gda_idem_config_default(gda_idem_config *cfg);
+/** The defaults listed in gda_idem_config (no keys, the system clock). */
+GDA_API gda_idem_config gda_idem_config_default(void);
 
 /** Create an engine over store, which is borrowed: it must outlive the
  * engine and is not closed by gda_idem_free. cfg NULL means the defaults.

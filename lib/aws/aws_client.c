@@ -454,7 +454,7 @@ gda_status gda_aws_json_call(gda_aws_client *c, const char *operation, const cha
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "AWS call: missing argument");
     memset(resp, 0, sizeof *resp);
 
-    const gda_aws_clock *clock = &c->opts.clock;
+    const gda_clock *clock = &c->opts.clock;
     int64_t start = clock->now_ms(clock->user);
     int64_t deadline = deadline_ms > 0 ? deadline_ms : start + c->opts.default_timeout_ms;
 
@@ -516,7 +516,7 @@ gda_status gda_aws_json_call(gda_aws_client *c, const char *operation, const cha
         pthread_mutex_lock(&c->mu);
         c->stats.retries++;
         pthread_mutex_unlock(&c->mu);
-        clock->sleep_ms(clock->user, backoff);
+        clock->sleep_ms(backoff, clock->user);
     }
     handle_release(c, h);
     if (status != GDA_OK && status != GDA_ERR_UNAVAILABLE && status != GDA_ERR_TIMEOUT) {

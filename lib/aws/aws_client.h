@@ -40,7 +40,7 @@ typedef struct gda_aws_client_options {
     const char *target_prefix; /* e.g. "DynamoDB_20120810" */
     const char *content_type;  /* e.g. "application/x-amz-json-1.0" */
     gda_aws_retry_policy retry;
-    gda_aws_clock clock;
+    gda_clock clock;
     int64_t default_timeout_ms; /* whole-call budget when a call has no deadline */
     int64_t connect_timeout_ms; /* cap of one connection attempt */
     size_t max_handles;         /* concurrent calls; more wait for a free handle */

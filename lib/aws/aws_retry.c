@@ -15,7 +15,7 @@ static int64_t real_now_ms(void *user)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void real_sleep_ms(void *user, int64_t ms)
+static void real_sleep_ms(int64_t ms, void *user)
 {
     (void)user;
     if (ms <= 0)
@@ -27,13 +27,14 @@ static void real_sleep_ms(void *user, int64_t ms)
     }
 }
 
-void gda_aws_clock_default(gda_aws_clock *c)
+void gda_aws_clock_default(gda_clock *c)
 {
     if (!c)
         return;
-    c->now_ms = real_now_ms;
-    c->sleep_ms = real_sleep_ms;
-    c->user = NULL;
+    if (!c->now_ms)
+        c->now_ms = real_now_ms;
+    if (!c->sleep_ms)
+        c->sleep_ms = real_sleep_ms;
 }
 
 void gda_aws_retry_policy_default(gda_aws_retry_policy *p)

@@ -3,10 +3,10 @@
  * AWS asks clients to retry throttling, 5xx and connection failures with
  * exponential backoff and "full jitter": sleep a uniformly random time in
  * [0, min(cap, base * 2^n)]. Jitter spreads a burst of throttled callers so
- * they do not come back in lock step. Time comes through gda_aws_clock so
+ * they do not come back in lock step. Time comes through gda_clock so
  * tests can count and skip the sleeps.
  *
- * Thread safety: every function is reentrant; a gda_aws_clock's hooks must be
+ * Thread safety: every function is reentrant; a gda_clock's hooks must be
  * safe to call from every thread that uses the client holding them.
  */
 #ifndef GDA_AWS_RETRY_H
@@ -15,16 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Where AWS calls read the time and sleep. now_ms is wall-clock epoch
- * milliseconds (deadlines are expressed in it); sleep_ms blocks for ms. */
-typedef struct gda_aws_clock {
-    int64_t (*now_ms)(void *user);
-    void (*sleep_ms)(void *user, int64_t ms);
-    void *user;
-} gda_aws_clock;
+#include <gda/clock.h>
 
-/* Fill c with the real clock (CLOCK_REALTIME) and nanosleep. */
-void gda_aws_clock_default(gda_aws_clock *c);
+/* Fill c's NULL hooks with the real clock (CLOCK_REALTIME) and nanosleep, so
+ * AWS calls read deadlines (wall-clock epoch ms) without checking for NULL. */
+void gda_aws_clock_default(gda_clock *c);
 
 typedef struct gda_aws_retry_policy {
     unsigned max_attempts; /* total attempts including the first; >= 1 */

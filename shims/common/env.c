@@ -222,7 +222,7 @@ static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *er
     return GDA_OK;
 }
 
-static int64_t wall_now_ms(void);
+static int64_t clock_now_ms(const gda_clock *c);
 
 /* A key file holds the base64 text and maybe a final newline: nothing
  * longer than this is one. */
@@ -373,13 +373,15 @@ static void warn_if_exposed(gda_app *app, const gda_env_overrides *o, const char
     unsigned mode = 0;
     if (!path || !gda_secret_file_exposed(path, &mode))
         return;
-    gda_logf(gda_app_logger(app), GDA_LOG_WARN, o->clock ? o->clock(o->clock_user) : wall_now_ms(),
+    gda_logf(gda_app_logger(app), GDA_LOG_WARN, clock_now_ms(&o->clock),
              NULL, NULL, NULL, "%s %s can be read by group or others (mode %03o): chmod 600 it",
              var, path, mode);
 }
 
-static int64_t wall_now_ms(void)
+static int64_t clock_now_ms(const gda_clock *c)
 {
+    if (c->now_ms)
+        return c->now_ms(c->user);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -396,7 +398,7 @@ static const char *variable_for_field(const char *field)
         {"max_lease_ms", "GDA_LEASE_MS"},
         {"handler_budget_ms", "GDA_HANDLER_BUDGET_MS"},
         {"in_progress_wait_ms", "GDA_IN_PROGRESS_WAIT_MS"},
-        {"in_progress_policy", "GDA_IN_PROGRESS"},
+        {"busy_policy", "GDA_IN_PROGRESS"},
         {"payload_hash", "GDA_PAYLOAD_HASH"},
         {"metrics_namespace", "GDA_METRICS_NAMESPACE"},
         {"service", "GDA_SERVICE"},
@@ -432,9 +434,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     gda_app_config cfg = gda_app_config_default();
     cfg.handler = handler;
     cfg.handler_user = handler_user;
-    cfg.clock = o->clock;
-    cfg.sleep = o->sleep;
-    cfg.clock_user = o->clock_user;
+    cfg.idem.clock = o->clock;
     cfg.log.sink = o->log_sink;
     cfg.log.sink_user = o->log_sink_user;
 
@@ -445,30 +445,30 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     gda_data_key_ring *ring = NULL;
 
     /* Plain settings first: they cost nothing to check and fail fast. */
-    v = (int64_t)cfg.ttl_s;
+    v = (int64_t)cfg.idem.ttl_s;
     if ((st = env_int(&e, "GDA_TTL_S", 1, MAX_TTL_S, &v, err)) != GDA_OK)
         goto done;
-    cfg.ttl_s = v;
+    cfg.idem.ttl_s = v;
     v = (int64_t)GDA_DEFAULT_MAX_BODY;
     if ((st = env_int(&e, "GDA_MAX_BODY", 1, MAX_BODY_LIMIT, &v, err)) != GDA_OK)
         goto done;
     cfg.limits.max_body = (size_t)v;
-    v = cfg.max_lease_ms;
+    v = cfg.idem.max_lease_ms;
     if ((st = env_int(&e, "GDA_LEASE_MS", 1, MAX_DURATION_MS, &v, err)) != GDA_OK)
         goto done;
-    cfg.max_lease_ms = v;
+    cfg.idem.max_lease_ms = v;
     v = cfg.handler_budget_ms;
     if ((st = env_int(&e, "GDA_HANDLER_BUDGET_MS", 1, MAX_DURATION_MS, &v, err)) != GDA_OK)
         goto done;
     cfg.handler_budget_ms = v;
-    v = cfg.in_progress_wait_ms;
+    v = cfg.idem.in_progress_wait_ms;
     if ((st = env_int(&e, "GDA_IN_PROGRESS_WAIT_MS", 0, MAX_DURATION_MS, &v, err)) != GDA_OK)
         goto done;
-    cfg.in_progress_wait_ms = v;
-    v = cfg.clock_skew_ms;
+    cfg.idem.in_progress_wait_ms = v;
+    v = cfg.idem.clock_skew_ms;
     if ((st = env_int(&e, "GDA_CLOCK_SKEW_MS", 0, MAX_SKEW_MS, &v, err)) != GDA_OK)
         goto done;
-    cfg.clock_skew_ms = v;
+    cfg.idem.clock_skew_ms = v;
     if ((st = env_bool(&e, "GDA_DIRECT_TRUSTED", &cfg.direct_invocation_trusted, err)) !=
         GDA_OK)
         goto done;
@@ -476,9 +476,9 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     const char *policy = env_get(&e, "GDA_IN_PROGRESS");
     if (policy) {
         if (ieq(policy, "conflict")) {
-            cfg.in_progress_policy = GDA_IDEM_BUSY_CONFLICT;
+            cfg.idem.busy_policy = GDA_IDEM_BUSY_CONFLICT;
         } else if (ieq(policy, "retry")) {
-            cfg.in_progress_policy = GDA_IDEM_BUSY_RETRY;
+            cfg.idem.busy_policy = GDA_IDEM_BUSY_RETRY;
         } else {
             st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_IN_PROGRESS",
                                "GDA_IN_PROGRESS must be conflict (409) or retry (503)");
@@ -517,9 +517,11 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     if ((st = read_keys(&e, &data_key, &data_key_file, &hash_key, &hash_key_file, &ring, err)) !=
         GDA_OK)
         goto done;
-    cfg.data_key = data_key;
-    cfg.hash_key = hash_key;
-    cfg.data_keys = gda_data_key_ring_entries(ring, &cfg.n_data_keys);
+    cfg.idem.data_key = data_key;
+    cfg.idem.data_key_len = data_key ? GDA_IDEM_DATA_KEY_LEN : 0;
+    cfg.idem.hash_key = hash_key;
+    cfg.idem.hash_key_len = hash_key ? GDA_IDEM_HASH_KEY_LEN : 0;
+    cfg.idem.data_keys = gda_data_key_ring_entries(ring, &cfg.idem.n_data_keys);
 
     if ((st = build_verifier(&e, &cfg.verifier, err)) != GDA_OK)
         goto done;
@@ -573,7 +575,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     warn_if_exposed(app, o, "GDA_HASH_KEY_FILE", hash_key_file);
     if (!durable && o->many_instances)
         gda_log(gda_app_logger(app), GDA_LOG_WARN,
-                cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL,
+                clock_now_ms(&cfg.idem.clock), NULL, NULL,
                 "GDA_STORE is a memory store: results live in this instance only, so a retry "
                 "that reaches another instance runs the handler again; use dynamodb:TABLE",
                 NULL);

@@ -84,7 +84,7 @@ gda_status gda_kms_keys_load(const gda_kms_settings *set, const char *ring_text,
     gda_status st = gda_aws_credentials_from_env(&creds, err);
     if (st != GDA_OK)
         return st;
-    gda_aws_clock clock; /* the AWS client's clock: the deadline is on it */
+    gda_clock clock = {0}; /* the AWS client's clock: the deadline is on it */
     gda_aws_clock_default(&clock);
     unwrap_ctx c = {.pin = set->key_arn, .deadline_ms = clock.now_ms(clock.user) + set->timeout_ms};
     st = gda_kms_new(set->region, set->endpoint, creds, set->timeout_ms, &c.kms, err);

@@ -499,7 +499,7 @@ static bool count_app_allocs(size_t size, app_allocs *out)
     cfg.verifier = v;
     cfg.handler = lookup_handler;
     cfg.log.sink = discard_line;
-    cfg.clock = fixed_clock;
+    cfg.idem.clock.now_ms = fixed_clock;
     gda_app *app = gda_app_new(&cfg, &err);
     if (!app) {
         fprintf(stderr, "pipeline: %s\n", err.message);
@@ -572,8 +572,8 @@ static bool print_step_allocs(void)
     gda_logger *lg = gda_logger_new(&lc, &err);
     gda_store *store = lg ? gda_memory_store_new(1024, &err) : NULL;
     gda_idem_config ic;
-    gda_idem_config_default(&ic);
-    ic.now = fixed_clock;
+    ic = gda_idem_config_default();
+    ic.clock.now_ms = fixed_clock;
     gda_idem *idem = store ? gda_idem_new(store, &ic, &err) : NULL;
     if (!idem) {
         fprintf(stderr, "pipeline steps: %s\n", err.message);

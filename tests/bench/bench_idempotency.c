@@ -37,7 +37,7 @@ static int run_pass(const char *label, const uint8_t *data_key, size_t ops)
         return 1;
     }
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.data_key = data_key;
     cfg.data_key_len = data_key ? GDA_IDEM_DATA_KEY_LEN : 0;
     gda_idem *idem = gda_idem_new(store, &cfg, &err);

@@ -181,8 +181,8 @@ gda_app *fault_app_new(const char *store_uri, const char *ledger_path,
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         fault_clock_set((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-        ov.clock = fake_clock;
-        ov.sleep = fake_sleep;
+        ov.clock.now_ms = fake_clock;
+        ov.clock.sleep_ms = fake_sleep;
     } else {
         fault_clock_set(0); /* fault_post then reads the real clock */
     }

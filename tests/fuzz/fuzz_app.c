@@ -172,18 +172,20 @@ static gda_app *make_app(unsigned mode, fuzz_state *st)
     cfg.log.sink = sink;
     cfg.log.sink_user = st;
     cfg.log.level = GDA_LOG_DEBUG;
-    cfg.in_progress_wait_ms = 0;
-    cfg.clock = clock_fn;
-    cfg.sleep = sleep_fn;
-    cfg.clock_user = st;
+    cfg.idem.in_progress_wait_ms = 0;
+    cfg.idem.clock.now_ms = clock_fn;
+    cfg.idem.clock.sleep_ms = sleep_fn;
+    cfg.idem.clock.user = st;
     if (mode & 4) {
-        cfg.in_progress_policy = GDA_IDEM_BUSY_CONFLICT;
+        cfg.idem.busy_policy = GDA_IDEM_BUSY_CONFLICT;
         cfg.direct_invocation_trusted = false;
     }
-    if (mode & 8)
-        cfg.data_key = data_key;
+    if (mode & 8) {
+        cfg.idem.data_key = data_key;
+        cfg.idem.data_key_len = GDA_IDEM_DATA_KEY_LEN;
+    }
     if (mode & 16)
-        cfg.local_cache_entries = 4;
+        cfg.idem.local_cache_entries = 4;
     return gda_app_new(&cfg, &err);
 }
 

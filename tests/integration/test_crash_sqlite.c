@@ -78,7 +78,7 @@ static gda_idem *engine_open(env *e, gda_store **store, gda_error *err)
     if (!*store)
         return NULL;
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.in_progress_wait_ms = 0;
     cfg.busy_policy = GDA_IDEM_BUSY_CONFLICT;
     if (e->clock) {
@@ -86,9 +86,9 @@ static gda_idem *engine_open(env *e, gda_store **store, gda_error *err)
         /* One injected clock shared by every process: no skew between
          * hosts to allow for, so lease boundaries are exact. */
         cfg.clock_skew_ms = 0;
-        cfg.now = shared_now;
-        cfg.sleep = shared_sleep;
-        cfg.clock_user = e;
+        cfg.clock.now_ms = shared_now;
+        cfg.clock.sleep_ms = shared_sleep;
+        cfg.clock.user = e;
     } else {
         cfg.max_lease_ms = REAL_LEASE_MS;
     }

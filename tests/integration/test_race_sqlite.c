@@ -195,7 +195,7 @@ static int child_main(int proc, int start_fd)
         return 2;
     }
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     /* Answer "in progress" at once, so the test sees and counts every
      * caller that arrived while the key was running, and retries itself. */
     cfg.in_progress_wait_ms = 0;

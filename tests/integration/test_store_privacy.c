@@ -156,7 +156,7 @@ static void steal_record(const char *db_path, stolen *out)
 static gda_idem *engine_with(gda_store *mem, const uint8_t *data_key)
 {
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.data_key = data_key;
     cfg.data_key_len = data_key ? GDA_IDEM_DATA_KEY_LEN : 0;
     gda_error err;

@@ -202,12 +202,12 @@ static void setup_app(harness *h, const opts *o)
                                                        o->ring ? o->ring : RING);
     cfg.store = o->store ? o->store : gda_memory_store_new(0, NULL);
     h->store = cfg.store;
-    cfg.in_progress_policy = o->policy;
+    cfg.idem.busy_policy = o->policy;
     cfg.payload_hash = o->payload_hash;
     cfg.limits.max_body = o->max_body;
     cfg.direct_invocation_trusted = !o->direct_untrusted;
-    cfg.clock = fake_now_fn;
-    cfg.sleep = fake_sleep_fn;
+    cfg.idem.clock.now_ms = fake_now_fn;
+    cfg.idem.clock.sleep_ms = fake_sleep_fn;
     cfg.log.sink = capture_sink;
     cfg.log.level = GDA_LOG_DEBUG;
     cfg.log.service = "test-service";
@@ -742,7 +742,7 @@ static void test_in_progress_policies(void **state)
         assert_int_equal(outer.status, 200);
         assert_int_equal(h.executions, 1);
         /* The twin waited (bounded: 1 s by default) before answering. */
-        assert_true(fake_now - before >= GDA_APP_DEFAULT_IN_PROGRESS_WAIT_MS);
+        assert_true(fake_now - before >= GDA_IDEM_DEFAULT_IN_PROGRESS_WAIT_MS);
         if (policy == GDA_IDEM_BUSY_RETRY) {
             expect_error(&h.nested_resp, 503, GDA_ERR_BUSY, true);
             assert_non_null(gda_http_response_header(&h.nested_resp, "Retry-After"));
@@ -1306,16 +1306,16 @@ static void test_config_errors(void **state)
         int which;
         const char *field;
     } bad[] = {{0, "ttl_s"}, {1, "max_lease_ms"}, {2, "handler_budget_ms"},
-               {3, "in_progress_wait_ms"}, {4, "in_progress_policy"}, {5, "max_depth"}};
+               {3, "in_progress_wait_ms"}, {4, "busy_policy"}, {5, "max_depth"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cfg = gda_app_config_default();
         cfg.handler = test_handler;
         switch (bad[i].which) {
-        case 0: cfg.ttl_s = 0; break;
-        case 1: cfg.max_lease_ms = -1; break;
+        case 0: cfg.idem.ttl_s = 0; break;
+        case 1: cfg.idem.max_lease_ms = -1; break;
         case 2: cfg.handler_budget_ms = 0; break;
-        case 3: cfg.in_progress_wait_ms = -1; break;
-        case 4: cfg.in_progress_policy = (gda_idem_busy_policy)7; break;
+        case 3: cfg.idem.in_progress_wait_ms = -1; break;
+        case 4: cfg.idem.busy_policy = (gda_idem_busy_policy)7; break;
         default: cfg.limits.max_depth = -1; break;
         }
         assert_null(gda_app_new(&cfg, &err));

@@ -286,7 +286,7 @@ static void test_pipeline_allocation_budget(void **state)
     cfg.handler = small_handler;
     cfg.log.sink = discard_line;
     cfg.log.sink_user = &lines;
-    cfg.clock = fixed_clock;
+    cfg.idem.clock.now_ms = fixed_clock;
     gda_app *app = gda_app_new(&cfg, &err);
     assert_non_null(app);
 

@@ -165,10 +165,10 @@ static int fx_setup(void **state)
         return -1;
     f->clock.now = T0_MS;
     f->remote = wrap_new();
-    gda_idem_config_default(&f->cfg);
-    f->cfg.now = fake_now;
-    f->cfg.sleep = fake_sleep;
-    f->cfg.clock_user = &f->clock;
+    f->cfg = gda_idem_config_default();
+    f->cfg.clock.now_ms = fake_now;
+    f->cfg.clock.sleep_ms = fake_sleep;
+    f->cfg.clock.user = &f->clock;
     f->cfg.in_progress_wait_ms = 0;
     /* Exact lease arithmetic in most tests; test_clock_skew_allowance
      * covers the allowance. */
@@ -276,15 +276,15 @@ static void test_config_defaults_and_validation(void **state)
 {
     fx *f = *state;
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     assert_int_equal(cfg.ttl_s, 3600);
     assert_true(cfg.max_lease_ms > 0);
     assert_true(cfg.in_progress_wait_ms >= 0);
     assert_true(cfg.poll_interval_ms > 0);
     assert_int_equal(cfg.busy_policy, GDA_IDEM_BUSY_RETRY);
     assert_null(cfg.data_key);
-    assert_null(cfg.now);
-    gda_idem_config_default(NULL);
+    assert_null(cfg.clock.now_ms);
+    assert_null(cfg.clock.sleep_ms);
 
     gda_error err;
     assert_null(gda_idem_new(NULL, &cfg, &err));
@@ -1096,7 +1096,7 @@ static void test_payload_hash_canonical(void **state)
     uint8_t hash_key[GDA_IDEM_HASH_KEY_LEN];
     memset(hash_key, 0x5a, sizeof hash_key);
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.hash_key = hash_key;
     cfg.hash_key_len = sizeof hash_key;
     gda_store *store = gda_memory_store_new(0, NULL);
@@ -1329,7 +1329,7 @@ static void test_clock_skew_allowance(void **state)
     b = begin(idem, "skew", "p", 0);
     expect_new(&b);
     gda_idem_config def;
-    gda_idem_config_default(&def);
+    def = gda_idem_config_default();
     assert_int_equal(def.clock_skew_ms, GDA_STORE_DEFAULT_SKEW_MS);
 }
 

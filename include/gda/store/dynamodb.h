@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gda/clock.h>
 #include <gda/export.h>
 #include <gda/status.h>
 #include <gda/store.h>
@@ -105,12 +106,9 @@ typedef struct gda_dynamodb_options {
     int64_t connect_timeout_ms;  /**< 0: 2000 */
     size_t max_connections;      /**< concurrent requests per store (0: 64) */
 
-    /** Clock used for deadlines and backoff sleeps; NULL hooks use the real
-     * clock (CLOCK_REALTIME, epoch ms) and nanosleep. Tests inject both to
-     * count and skip sleeps. Must be callable from any thread. */
-    int64_t (*now_ms)(void *user);
-    void (*sleep_ms)(void *user, int64_t ms); /**< sleep hook for backoff; NULL: nanosleep */
-    void *clock_user; /**< passed to both hooks */
+    /** Clock used for deadlines and backoff sleeps (zeroed: the system
+     * clock). Tests inject both hooks to count and skip sleeps. */
+    gda_clock clock;
 } gda_dynamodb_options;
 
 /** Zero opts: every field takes its default; the caller sets table. */

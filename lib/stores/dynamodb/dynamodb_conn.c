@@ -151,12 +151,8 @@ gda_status dynamodb_conn_open(dynamodb_conn *conn, const gda_dynamodb_options *o
         copts.connect_timeout_ms = o->connect_timeout_ms;
     if (o->max_connections)
         copts.max_handles = o->max_connections;
-    if (o->now_ms)
-        copts.clock.now_ms = o->now_ms;
-    if (o->sleep_ms)
-        copts.clock.sleep_ms = o->sleep_ms;
-    if (o->now_ms || o->sleep_ms)
-        copts.clock.user = o->clock_user;
+    copts.clock = o->clock;
+    gda_aws_clock_default(&copts.clock);
     conn->clock = copts.clock;
     if (!(conn->client = gda_aws_client_new(&copts, creds, err))) {
         gda_aws_credentials_free(creds);

@@ -35,7 +35,7 @@ typedef struct dynamodb_conn {
     gda_aws_client *client;
     char *table;
     dynamodb_names names;
-    gda_aws_clock clock;
+    gda_clock clock;
 } dynamodb_conn;
 
 /* Validate opts, read credentials and region, build the client. On error

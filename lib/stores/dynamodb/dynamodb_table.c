@@ -63,7 +63,7 @@ static gda_status wait_active(dynamodb_conn *conn, int64_t deadline_ms, gda_erro
             return gda_error_set(err, GDA_ERR_TIMEOUT, "table",
                                  "DynamoDB table '%s' did not become ACTIVE in time",
                                  conn->table);
-        conn->clock.sleep_ms(conn->clock.user, TABLE_POLL_MS);
+        conn->clock.sleep_ms(TABLE_POLL_MS, conn->clock.user);
     }
 }
 

@@ -39,7 +39,7 @@ static int64_t fake_now(void *user)
     return ((fake_clock *)user)->now;
 }
 
-static void fake_sleep(void *user, int64_t ms)
+static void fake_sleep(int64_t ms, void *user)
 {
     fake_clock *c = user;
     if (c->sleeps < 64)

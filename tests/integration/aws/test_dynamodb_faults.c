@@ -195,7 +195,7 @@ static void test_server_killed_and_restarted(void **state)
 
     gda_store *store = open_store(server.endpoint, "fault_table");
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.in_progress_wait_ms = 0;
     shared *sh = calloc(1, sizeof *sh);
     assert_non_null(sh);
@@ -265,7 +265,7 @@ static int64_t clock_now(void *user)
     return now_ms();
 }
 
-static void clock_sleep(void *user, int64_t ms)
+static void clock_sleep(int64_t ms, void *user)
 {
     counting_clock *c = user;
     atomic_fetch_add(&c->sleeps, 1);
@@ -290,9 +290,9 @@ static void test_throttling_backoff_through_engine(void **state)
     o.endpoint = standin_endpoint(s);
     o.backoff_base_ms = 20;
     o.backoff_cap_ms = 100;
-    o.now_ms = clock_now;
-    o.sleep_ms = clock_sleep;
-    o.clock_user = &clock;
+    o.clock.now_ms = clock_now;
+    o.clock.sleep_ms = clock_sleep;
+    o.clock.user = &clock;
     gda_error err;
     gda_store *store = gda_dynamodb_store_new(&o, &err);
     assert_non_null(store);
@@ -449,7 +449,7 @@ static void test_lost_answers_through_engine(void **state)
     gda_store *store = gda_dynamodb_store_new(&o, &err);
     assert_non_null(store);
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.in_progress_wait_ms = 0; /* a refusal misread as a twin: 503 at once */
     gda_idem *idem = gda_idem_new(store, &cfg, &err);
     assert_non_null(idem);

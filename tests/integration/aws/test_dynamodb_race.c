@@ -125,7 +125,7 @@ static int run_process(int p)
         return 2;
     }
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.in_progress_wait_ms = 200;
     cfg.poll_interval_ms = 10;
     gda_idem *idem = gda_idem_new(store, &cfg, &err);

@@ -126,7 +126,7 @@ static gda_idem_outcome run_once(gda_store *store, const gda_idem_data_key *ring
     static const uint8_t hash_key[GDA_IDEM_HASH_KEY_LEN] = {9, 9, 9};
     static const uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN] = {'p'};
     gda_idem_config cfg;
-    gda_idem_config_default(&cfg);
+    cfg = gda_idem_config_default();
     cfg.data_keys = ring;
     cfg.n_data_keys = n;
     cfg.hash_key = hash_key;
