@@ -381,6 +381,7 @@ struct run {
     uint8_t principal[GDA_PRINCIPAL_DIGEST_LEN]; /* digest of who was authenticated */
     char poll_key[GDA_KEY_MAX + 1]; /* GET: the decoded requestId */
     bool accepted;                  /* gda_ctx_accept made the 202 durable */
+    bool refused;                   /* answered by gda_app_refuse for the shim */
     char token[GDA_COMPLETION_TOKEN_SIZE]; /* its completion token */
 };
 
@@ -812,7 +813,8 @@ static void log_request(run *r)
             if (r->store_error)
                 json_object_set_new(extra, "storeError", json_true());
         }
-        gda_log(app->logger, level, end, &r->fields, extra, "request handled", NULL);
+        gda_log(app->logger, level, end, &r->fields, extra,
+                r->refused ? "request refused" : "request handled", NULL);
         json_decref(extra);
     }
     gda_metrics_emit_request(app->logger, &r->fields, r->store_error, end, NULL);
@@ -820,15 +822,23 @@ static void log_request(run *r)
     json_decref(answer);
 }
 
+/* The method as logged: a closed set, never the caller's bytes. */
+static const char *method_name(const gda_http_request *h)
+{
+    if (h->kind == GDA_EVENT_DIRECT)
+        return "direct";
+    return slice_is(h->method, "GET") ? "GET" : slice_is(h->method, "POST") ? "POST" : "other";
+}
+
 static gda_status route(run *r)
 {
     gda_app *app = r->app;
     const gda_http_request *h = r->http;
     if (h->kind == GDA_EVENT_DIRECT) {
-        r->method = "direct";
+        r->method = method_name(h);
         return invoke(r);
     }
-    r->method = slice_is(h->method, "GET") ? "GET" : slice_is(h->method, "POST") ? "POST" : "other";
+    r->method = method_name(h);
     gda_slice path = h->path;
     bool base = path.len == app->route_len && memcmp(path.ptr, app->route, app->route_len) == 0;
     bool sub = path.len > app->route_len + 1 &&
@@ -851,6 +861,40 @@ static gda_status route(run *r)
     return poll(r, gda_slice_make(path.ptr + app->route_len + 1, path.len - app->route_len - 1));
 }
 
+/* Start r for one request: the clock readings, the deadline, the ids. */
+static void run_start(run *r, gda_app *app, const gda_http_request *req,
+                      const gda_invocation *inv, gda_http_response *resp)
+{
+    memset(r, 0, sizeof *r);
+    r->app = app;
+    r->http = req;
+    r->resp = resp;
+    if (gda_clock_is_system(&app->clock))
+        r->start_mono_ns = gda_clock_monotonic_ns();
+    r->start_ms = inv && inv->now_ms > 0 ? inv->now_ms : app_now(app);
+    r->deadline_ms = inv && inv->deadline_ms > 0 ? inv->deadline_ms
+                                                 : r->start_ms + app->handler_budget_ms;
+    if (inv) {
+        r->fields.aws_request_id = inv->aws_request_id;
+        r->fields.trace_id = inv->trace_id;
+    }
+    r->method = "";
+}
+
+/* Every answer ends here: the headers all answers carry, then its one log
+ * and metrics line. */
+static gda_status run_finish(run *r, gda_status st)
+{
+    if (r->resp->status) {
+        /* Answers carry results and errors meant for one caller: no shared
+         * cache (a CDN, a proxy) may keep them. */
+        gda_http_response_set_header(r->resp, "Cache-Control", "no-store");
+        log_request(r);
+    }
+    gda_request_free(r->req);
+    return r->resp->status ? r->resp->code : st;
+}
+
 gda_status gda_app_handle(gda_app *app, const gda_http_request *req, const gda_invocation *inv,
                           gda_http_response *resp)
 {
@@ -860,29 +904,24 @@ gda_status gda_app_handle(gda_app *app, const gda_http_request *req, const gda_i
     if (!app || !req)
         return GDA_ERR_INTERNAL;
     run r;
-    memset(&r, 0, sizeof r);
-    r.app = app;
-    r.http = req;
-    r.resp = resp;
-    if (gda_clock_is_system(&app->clock))
-        r.start_mono_ns = gda_clock_monotonic_ns();
-    r.start_ms = inv && inv->now_ms > 0 ? inv->now_ms : app_now(app);
-    r.deadline_ms = inv && inv->deadline_ms > 0 ? inv->deadline_ms
-                                                : r.start_ms + app->handler_budget_ms;
-    if (inv) {
-        r.fields.aws_request_id = inv->aws_request_id;
-        r.fields.trace_id = inv->trace_id;
-    }
-    r.method = "";
-    gda_status st = route(&r);
-    if (resp->status) {
-        /* Answers carry results and errors meant for one caller: no shared
-         * cache (a CDN, a proxy) may keep them. */
-        gda_http_response_set_header(resp, "Cache-Control", "no-store");
-        log_request(&r);
-    }
-    gda_request_free(r.req);
-    return resp->status ? resp->code : st;
+    run_start(&r, app, req, inv, resp);
+    return run_finish(&r, route(&r));
+}
+
+gda_status gda_app_refuse(gda_app *app, const gda_http_request *req, const gda_invocation *inv,
+                          const gda_error *why, gda_http_response *resp)
+{
+    if (!resp)
+        return GDA_ERR_INTERNAL;
+    gda_http_response_release(resp);
+    if (!app || !req || !why || !is_error_code(why->code))
+        return GDA_ERR_INTERNAL;
+    run r;
+    run_start(&r, app, req, inv, resp);
+    r.method = method_name(req);
+    r.fields.outcome = GDA_LOG_OUTCOME_NONE;
+    r.refused = true;
+    return run_finish(&r, respond_error(&r, why, 0));
 }
 
 /* ---- two-phase completion --------------------------------------------------- */

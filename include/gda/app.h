@@ -187,6 +187,23 @@ typedef struct gda_invocation {
 GDA_API gda_status gda_app_handle(gda_app *app, const gda_http_request *req,
                                   const gda_invocation *inv, gda_http_response *resp);
 
+/** Answer a request the shim refuses before the pipeline can run it — a body
+ * over the limit while it streams in, a request that arrives while the
+ * server drains, a header the transport cannot pass on — exactly as the
+ * pipeline answers its own refusals: the same error body and headers
+ * (Cache-Control: no-store), and the one log line and metrics line of the
+ * request, with outcome "none". So a shim never builds or logs an answer
+ * itself. req needs only method and path (no body or headers); inv is read
+ * as by gda_app_handle (its now_ms is when the request started, for the
+ * logged execution time). why->code must be an error code (4xx or 5xx);
+ * why->field and why->message reach the caller and the log line (no PII:
+ * they are the line's errorField and errorMessage). Fills *resp as gda_app_handle
+ * does and returns why->code; GDA_ERR_INTERNAL with resp left empty when
+ * app, req, why or resp is NULL or why->code is no error. */
+GDA_API gda_status gda_app_refuse(gda_app *app, const gda_http_request *req,
+                                  const gda_invocation *inv, const gda_error *why,
+                                  gda_http_response *resp);
+
 /** Finish a request the handler answered with GDA_ACCEPTED. token is the text
  * gda_ctx_completion_token gave the handler (copy it: it is only valid during
  * the handler call; it may be finished from any thread or process sharing

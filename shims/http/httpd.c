@@ -80,15 +80,6 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static double elapsed_ms(int64_t start_ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double now = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-    double d = now - (double)start_ms;
-    return d < 0 ? 0 : d;
-}
-
 /* ---- responses ---------------------------------------------------------- */
 
 static enum MHD_Result queue_gda_response(struct MHD_Connection *conn, httpd_server *srv,
@@ -110,25 +101,6 @@ static enum MHD_Result queue_gda_response(struct MHD_Connection *conn, httpd_ser
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
-    return ret;
-}
-
-/* An error answered here rather than by the pipeline (413 while streaming,
- * /healthz's 405): the same JSON body the pipeline builds. */
-static enum MHD_Result queue_error(struct MHD_Connection *conn, httpd_server *srv,
-                                   gda_status code, const char *message, const char *allow)
-{
-    gda_error e = {0};
-    gda_error_set(&e, code, NULL, "%s", message);
-    gda_http_response resp = {0};
-    if (gda_response_error(&resp, &e, NULL, 0, NULL) != GDA_OK)
-        return MHD_NO;
-    if (allow && gda_http_response_set_header(&resp, "Allow", allow) != GDA_OK) {
-        gda_http_response_release(&resp);
-        return MHD_NO;
-    }
-    enum MHD_Result ret = queue_gda_response(conn, srv, &resp);
-    gda_http_response_release(&resp);
     return ret;
 }
 
@@ -156,27 +128,37 @@ static const char *id_header(struct MHD_Connection *conn, const char *name)
     return printable_id(v, len) ? v : NULL;
 }
 
-static void log_rejection(httpd_server *srv, struct MHD_Connection *conn, const conn_req *cr,
-                          const char *method, int status, gda_status code, const char *message)
+/* Refuse a request before the pipeline runs, through the app, so the answer
+ * and its log line are the pipeline's own (gda_app_refuse). allow, when
+ * given, is the Allow header of a 405. */
+static enum MHD_Result refuse(struct MHD_Connection *conn, httpd_server *srv, int64_t start_ms,
+                              const char *url, const char *method, gda_status code,
+                              const char *message, const char *allow)
 {
-    gda_log_fields f = {0};
-    f.trace_id = id_header(conn, "X-Amzn-Trace-Id");
-    if (!f.trace_id)
-        f.trace_id = id_header(conn, "X-Request-Id");
-    f.status_code = status;
-    f.has_execution_time = true;
-    f.execution_time_ms = elapsed_ms(cr->start_ms);
-    f.outcome = GDA_LOG_OUTCOME_NONE;
-    f.error_code = gda_status_str(code);
-    int64_t now = wall_ms();
-    json_t *extra = json_pack("{s:s}", "method", method);
-    gda_log(srv->logger, GDA_LOG_WARN, now, &f, extra, message, NULL);
-    json_decref(extra);
-    gda_metrics_emit_request(srv->logger, &f, false, now, NULL);
+    gda_http_request req = {0};
+    req.kind = GDA_EVENT_HTTP;
+    req.method = gda_slice_cstr(method);
+    req.path = gda_slice_cstr(url);
+    gda_invocation inv = {0};
+    inv.now_ms = start_ms;
+    inv.trace_id = id_header(conn, "X-Amzn-Trace-Id");
+    if (!inv.trace_id)
+        inv.trace_id = id_header(conn, "X-Request-Id");
+    gda_error why = {0};
+    gda_error_set(&why, code, NULL, "%s", message);
+    gda_http_response resp = {0};
+    gda_app_refuse(srv->app, &req, &inv, &why, &resp);
+    if (!resp.status || (allow && gda_http_response_set_header(&resp, "Allow", allow) != GDA_OK)) {
+        gda_http_response_release(&resp);
+        return MHD_NO;
+    }
+    enum MHD_Result ret = queue_gda_response(conn, srv, &resp);
+    gda_http_response_release(&resp);
+    return ret;
 }
 
 static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *cr,
-                                        const char *method)
+                                        const char *url, const char *method)
 {
     httpd_server *srv = cr->srv;
     char msg[96];
@@ -185,12 +167,10 @@ static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *c
     cr->body = NULL;
     cr->len = cr->cap = 0;
     cr->too_large = true;
-    enum MHD_Result ret = queue_error(conn, srv, GDA_ERR_PAYLOAD_TOO_LARGE, msg, NULL);
-    if (ret == MHD_YES) {
+    enum MHD_Result ret =
+        refuse(conn, srv, cr->start_ms, url, method, GDA_ERR_PAYLOAD_TOO_LARGE, msg, NULL);
+    if (ret == MHD_YES)
         cr->answered = true;
-        log_rejection(srv, conn, cr, method, 413, GDA_ERR_PAYLOAD_TOO_LARGE,
-                      "request refused while reading the body");
-    }
     return ret;
 }
 
@@ -200,16 +180,13 @@ static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *c
  * drain started run, and the drain waits for their responses to be sent, so
  * no request is executed without its caller getting the answer. */
 static enum MHD_Result reject_draining(struct MHD_Connection *conn, conn_req *cr,
-                                       const char *method)
+                                       const char *url, const char *method)
 {
     cr->draining = true;
-    enum MHD_Result ret =
-        queue_error(conn, cr->srv, GDA_ERR_UNAVAILABLE, "server is shutting down", NULL);
-    if (ret == MHD_YES) {
+    enum MHD_Result ret = refuse(conn, cr->srv, cr->start_ms, url, method, GDA_ERR_UNAVAILABLE,
+                                 "server is shutting down", NULL);
+    if (ret == MHD_YES)
         cr->answered = true;
-        log_rejection(cr->srv, conn, cr, method, 503, GDA_ERR_UNAVAILABLE,
-                      "request refused: shutting down");
-    }
     return ret;
 }
 
@@ -304,11 +281,13 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 
 /* ---- serving ------------------------------------------------------------- */
 
-static enum MHD_Result serve_health(struct MHD_Connection *conn, httpd_server *srv,
+static enum MHD_Result serve_health(struct MHD_Connection *conn, conn_req *cr, const char *url,
                                     const char *method)
 {
+    httpd_server *srv = cr->srv;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return queue_error(conn, srv, GDA_ERR_METHOD_NOT_ALLOWED, "use GET", "GET, HEAD");
+        return refuse(conn, srv, cr->start_ms, url, method, GDA_ERR_METHOD_NOT_ALLOWED, "use GET",
+                      "GET, HEAD");
     bool draining = atomic_load(&srv->draining);
     static const char ok[] = "{\"status\":\"ok\"}";
     static const char bye[] = "{\"status\":\"draining\"}";
@@ -339,12 +318,8 @@ static enum MHD_Result serve_app(struct MHD_Connection *conn, conn_req *cr, cons
     if (headers.embedded_nul) {
         free(headers.items);
         free(query.ptr);
-        enum MHD_Result ret = queue_error(conn, srv, GDA_ERR_INVALID_REQUEST,
-                                          "a header name or value contains a NUL byte", NULL);
-        if (ret == MHD_YES)
-            log_rejection(srv, conn, cr, method, 400, GDA_ERR_INVALID_REQUEST,
-                          "request refused: NUL byte in a header");
-        return ret;
+        return refuse(conn, srv, cr->start_ms, url, method, GDA_ERR_INVALID_REQUEST,
+                      "a header name or value contains a NUL byte", NULL);
     }
 
     char ip[NI_MAXHOST] = "";
@@ -439,9 +414,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (atomic_load(&srv->draining) && strcmp(url, HEALTH_PATH) != 0)
-            return reject_draining(conn, cr, method);
+            return reject_draining(conn, cr, url, method);
         if (cl && content_length_over(cl, srv->max_body))
-            return reject_too_large(conn, cr, method); /* before a single body byte is read */
+            return reject_too_large(conn, cr, url, method); /* before a single body byte is read */
         return MHD_YES;
     }
 
@@ -453,7 +428,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
              * libmicrohttpd lets us (its 0.9.7x releases refuse a response
              * queued mid-body); else discard and answer 413 at the end.
              * Either way nothing more is buffered. */
-            reject_too_large(conn, cr, method);
+            reject_too_large(conn, cr, url, method);
         }
         if (cr->too_large || cr->draining) {
             /* Reading a bounded amount keeps the 413/503 deliverable; past that
@@ -470,9 +445,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (cr->answered)
         return MHD_YES;
     if (cr->too_large)
-        return reject_too_large(conn, cr, method);
+        return reject_too_large(conn, cr, url, method);
     if (strcmp(url, HEALTH_PATH) == 0)
-        return serve_health(conn, srv, method);
+        return serve_health(conn, cr, url, method);
     return serve_app(conn, cr, url, method);
 }
 

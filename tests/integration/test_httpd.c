@@ -717,6 +717,9 @@ static void test_too_large(void **state)
 {
     (void)state;
     const size_t huge = (size_t)10 << 20;
+    const char *refused = "\"message\":\"request refused\"";
+    const char *too_large = "\"statusCode\":413";
+    const int logged = log_lines_with(&main_srv, refused, too_large);
     reply r = {0};
     upload u;
     /* Content-Length over the limit, client waiting for 100 Continue: the 413
@@ -725,6 +728,13 @@ static void test_too_large(void **state)
     expect_error(&r, 413, "payload_too_large", NULL);
     assert_int_equal(u.sent, 0);
     reply_free(&r);
+    /* Answered through the app (gda_app_refuse): the pipeline's one log line
+     * for the request, with its outcome and the limit as the detail. */
+    test_sleep_ms(50);
+    if (log_lines_with(&main_srv, refused, too_large) != logged + 1) {
+        dump_log(&main_srv);
+        fail_msg("expected exactly one log line for the refused request");
+    }
 
     /* The same body streamed without waiting: answered from the headers, so
      * nowhere near the whole body is taken. Whether the client reads the 413

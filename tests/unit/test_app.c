@@ -1202,6 +1202,63 @@ static void test_poll_while_running(void **state)
 
 /* ---- routing and direct invocation ------------------------------------------- */
 
+/* A shim's refusal (gda_app_refuse) is answered and logged as the pipeline
+ * answers its own: the error body, Cache-Control, one log line with outcome
+ * none and the detail, one metrics line; the handler never runs. */
+static void test_refuse(void **state)
+{
+    (void)state;
+    harness h;
+    setup_app(&h, &(opts){0});
+    clear_lines();
+    gda_http_request req = {0};
+    req.kind = GDA_EVENT_HTTP;
+    req.method = gda_slice_cstr("POST");
+    req.path = gda_slice_cstr(ROUTE);
+    gda_invocation inv = {.now_ms = fake_now - 25, .trace_id = "Root=1-refused"};
+    gda_error why;
+    gda_error_set(&why, GDA_ERR_PAYLOAD_TOO_LARGE, NULL, "body is over the 16-byte limit");
+    gda_http_response resp = {0};
+    assert_int_equal(gda_app_refuse(h.app, &req, &inv, &why, &resp), GDA_ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(resp.status, 413);
+    assert_int_equal(h.executions, 0);
+    json_t *j = body_json(&resp);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+        "payload_too_large");
+    json_decref(j);
+    bool no_store = false;
+    for (size_t i = 0; i < resp.n_headers; i++)
+        no_store |= strcmp(resp.headers[i].name, "Cache-Control") == 0 &&
+                    strcmp(resp.headers[i].value, "no-store") == 0;
+    assert_true(no_store);
+    assert_int_equal(count_lines(false), 1);
+    assert_int_equal(count_lines(true), 1);
+    json_t *log = last_line(false);
+    assert_string_equal(json_string_value(json_object_get(log, "message")), "request refused");
+    assert_string_equal(json_string_value(json_object_get(log, "outcome")), "none");
+    assert_string_equal(json_string_value(json_object_get(log, "errorCode")), "payload_too_large");
+    assert_string_equal(json_string_value(json_object_get(log, "errorMessage")),
+                        "body is over the 16-byte limit");
+    assert_string_equal(json_string_value(json_object_get(log, "traceId")), "Root=1-refused");
+    assert_string_equal(json_string_value(json_object_get(log, "method")), "POST");
+    assert_int_equal(json_integer_value(json_object_get(log, "statusCode")), 413);
+    assert_true(json_number_value(json_object_get(log, "executionTimeMs")) >= 25);
+    json_decref(log);
+    gda_http_response_release(&resp);
+
+    /* Only an error can be a refusal; NULLs are refused. */
+    gda_error_set(&why, GDA_OK, NULL, "fine");
+    assert_int_equal(gda_app_refuse(h.app, &req, &inv, &why, &resp), GDA_ERR_INTERNAL);
+    assert_int_equal(resp.status, 0);
+    assert_int_equal(gda_app_refuse(NULL, &req, &inv, &why, &resp), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_app_refuse(h.app, &req, NULL, NULL, &resp), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_app_refuse(h.app, &req, NULL, &why, NULL), GDA_ERR_INTERNAL);
+    clear_lines();
+    teardown_app(&h);
+}
+
 static void test_routing(void **state)
 {
     (void)state;
@@ -1407,6 +1464,7 @@ int main(void)
         cmocka_unit_test(test_rotation_keeps_results_with_their_caller),
         cmocka_unit_test(test_accepted_final_error_and_encoded_key),
         cmocka_unit_test(test_poll_while_running),
+        cmocka_unit_test(test_refuse),
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_direct_invocation),
         cmocka_unit_test(test_config_errors),
