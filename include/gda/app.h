@@ -173,6 +173,14 @@ typedef struct gda_invocation {
     int64_t deadline_ms;        /**< epoch ms; 0: now + handler_budget_ms */
     const char *aws_request_id; /**< Lambda-Runtime-Aws-Request-Id, or NULL */
     const char *trace_id;       /**< Lambda-Runtime-Trace-Id / X-Amzn-Trace-Id, or NULL */
+    /** Called at most once per request, when its credential is refused: a
+     * shim that can fetch a newer key ring (gda_lambda_run, from its secrets
+     * source) swaps it into the app's verifier (gda_verifier_set_keyring)
+     * and returns true, and the credential is checked once more against the
+     * new ring — within the same request, which keeps its one log line.
+     * NULL: a refusal is final. */
+    bool (*refresh_keyring)(void *user);
+    void *refresh_user;         /**< passed to refresh_keyring */
 } gda_invocation;
 
 /** Run the pipeline for one request and fill *resp, which must be zeroed or

@@ -53,6 +53,13 @@ typedef struct gda_env_overrides {
     /** The input contract, taken over by the app (also on failure); NULL:
      * the reference Genesys contract. */
     gda_spec *spec;
+    /** The verifier, taken over by the app (also on failure); NULL: built
+     * from GDA_AUTH, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS over the key ring in
+     * GDA_SECRETS or GDA_SECRETS_FILE. A program that fetches its key ring
+     * elsewhere (gda_lambda_main, from Secrets Manager) builds it with
+     * gda_env_verifier_new and passes it here, so the secret never passes
+     * through the environment. */
+    gda_verifier *verifier;
     gda_log_sink_fn log_sink;  /**< NULL: standard output */
     void *log_sink_user;       /**< passed to log_sink */
     gda_clock clock;           /**< zeroed: the system clock */
@@ -77,6 +84,18 @@ GDA_API gda_store *gda_store_open_uri(const char *uri, gda_error *err);
  * ("memory", "sqlite", "dynamodb"). */
 GDA_API bool gda_store_backend_available(const char *scheme);
 
+/** Build the verifier GDA_AUTH (default token), GDA_AUTH_HEADER and
+ * GDA_AUTH_OPTIONS describe, over ring_len bytes of key ring text at ring
+ * (borrowed; the caller wipes it), or, when ring is NULL, over the ring in
+ * GDA_SECRETS or GDA_SECRETS_FILE. overrides (may be NULL) supplies only the
+ * getenv hook. On success *out is the new verifier (gda_verifier_free).
+ * Errors (*out NULL): GDA_ERR_CONFIG with err->field naming the variable at
+ * fault ("GDA_SECRETS" for a bad entry of a given ring), GDA_ERR_NOMEM,
+ * GDA_ERR_INTERNAL (out NULL). */
+GDA_API gda_status gda_env_verifier_new(const char *ring, size_t ring_len,
+                                        const gda_env_overrides *overrides, gda_verifier **out,
+                                        gda_error *err);
+
 /** Build a gda_app for handler (handler_user is borrowed and must outlive the
  * app) from the environment variables documented in docs/configuration.md:
  * GDA_AUTH, GDA_SECRETS, GDA_SECRETS_FILE, GDA_AUTH_HEADER, GDA_AUTH_OPTIONS,
@@ -99,7 +118,7 @@ GDA_API bool gda_store_backend_available(const char *scheme);
  * or GDA_ERR_TIMEOUT (KMS failing or too slow; err->field "GDA_DATA_KEYS"). Secret material read here (key ring text,
  * data key) is held in libsodium guarded memory and wiped before return. */
 GDA_API gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
-                                           const gda_env_overrides *overrides, gda_app **out,
+                                   const gda_env_overrides *overrides, gda_app **out,
                                    gda_error *err);
 
 #ifdef __cplusplus

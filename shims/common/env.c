@@ -148,7 +148,10 @@ static gda_status read_secrets_file(const char *path, char **text, size_t *len, 
     return GDA_OK;
 }
 
-static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *err)
+/* The verifier GDA_AUTH, GDA_AUTH_HEADER and GDA_AUTH_OPTIONS describe, over
+ * the key ring text (from source: the variable named in errors). */
+static gda_status verifier_over(const env *e, const char *text, size_t len, const char *source,
+                                gda_verifier **out, gda_error *err)
 {
     const char *scheme = env_get(e, "GDA_AUTH");
     if (!scheme)
@@ -182,33 +185,10 @@ static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *er
                                  "GDA_AUTH_OPTIONS is longer than %d bytes", OPTIONS_MAX - 64);
     }
 
-    const char *ring_env = env_get(e, "GDA_SECRETS");
-    const char *ring_path = env_get(e, "GDA_SECRETS_FILE");
-    if (ring_env && ring_path)
-        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS",
-                             "set GDA_SECRETS or GDA_SECRETS_FILE, not both");
-    if (!ring_env && !ring_path)
-        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS",
-                             "no key ring: set GDA_SECRETS or GDA_SECRETS_FILE (deny by "
-                             "default: the endpoint never runs open)");
-    char *file_text = NULL;
-    size_t len = 0;
-    const char *text = ring_env;
-    const char *source = ring_path ? "GDA_SECRETS_FILE" : "GDA_SECRETS";
-    if (ring_path) {
-        gda_status st = read_secrets_file(ring_path, &file_text, &len, err);
-        if (st != GDA_OK)
-            return st;
-        text = file_text;
-    } else {
-        len = strlen(ring_env);
-    }
-
     gda_error verr;
     gda_error_clear(&verr);
     gda_status st = gda_verifier_new_from_config(scheme, text, len, options[0] ? options : NULL,
                                                  out, &verr);
-    sodium_free(file_text);
     if (st != GDA_OK) {
         /* The verifier names a key ring entry by position and id, or an
          * option; neither carries a secret value. */
@@ -220,6 +200,43 @@ static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *er
         return gda_error_set(err, st, verr.field[0] ? verr.field : NULL, "%s", verr.message);
     }
     return GDA_OK;
+}
+
+/* The verifier over the ring in GDA_SECRETS or GDA_SECRETS_FILE. */
+static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *err)
+{
+    const char *ring_env = env_get(e, "GDA_SECRETS");
+    const char *ring_path = env_get(e, "GDA_SECRETS_FILE");
+    if (ring_env && ring_path)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS",
+                             "set GDA_SECRETS or GDA_SECRETS_FILE, not both");
+    if (!ring_env && !ring_path)
+        return gda_error_set(err, GDA_ERR_CONFIG, "GDA_SECRETS",
+                             "no key ring: set GDA_SECRETS or GDA_SECRETS_FILE (deny by "
+                             "default: the endpoint never runs open)");
+    if (!ring_path)
+        return verifier_over(e, ring_env, strlen(ring_env), "GDA_SECRETS", out, err);
+    char *file_text = NULL;
+    size_t len = 0;
+    gda_status st = read_secrets_file(ring_path, &file_text, &len, err);
+    if (st == GDA_OK)
+        st = verifier_over(e, file_text, len, "GDA_SECRETS_FILE", out, err);
+    sodium_free(file_text);
+    return st;
+}
+
+gda_status gda_env_verifier_new(const char *ring, size_t ring_len,
+                                const gda_env_overrides *overrides, gda_verifier **out,
+                                gda_error *err)
+{
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "gda_env_verifier_new: out is NULL");
+    *out = NULL;
+    env e = {overrides && overrides->getenv ? overrides->getenv : real_getenv,
+             overrides ? overrides->getenv_user : NULL};
+    if (!ring)
+        return build_verifier(&e, out, err);
+    return verifier_over(&e, ring, ring_len, "GDA_SECRETS", out, err);
 }
 
 static int64_t clock_now_ms(const gda_clock *c);
@@ -419,19 +436,22 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     gda_env_overrides none;
     memset(&none, 0, sizeof none);
     const gda_env_overrides *o = overrides ? overrides : &none;
-    gda_spec *spec = o->spec; /* ours to free until gda_app_new takes it */
-    if (!out) {
+    /* Ours to free until gda_app_new takes them. */
+    gda_spec *spec = o->spec;
+    gda_verifier *given_verifier = o->verifier;
+    if (!out || sodium_init() < 0) {
         gda_spec_free(spec);
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "gda_env_app_new: out is NULL");
+        gda_verifier_free(given_verifier);
+        if (out)
+            *out = NULL;
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
+                             out ? "libsodium failed to initialise" : "gda_env_app_new: out is NULL");
     }
     *out = NULL;
-    if (sodium_init() < 0) {
-        gda_spec_free(spec);
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
-    }
     env e = {o->getenv ? o->getenv : real_getenv, o->getenv_user};
 
     gda_app_config cfg = gda_app_config_default();
+    cfg.verifier = given_verifier;
     cfg.handler = handler;
     cfg.handler_user = handler_user;
     cfg.idem.clock = o->clock;
@@ -523,7 +543,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     cfg.idem.hash_key_len = hash_key ? GDA_IDEM_HASH_KEY_LEN : 0;
     cfg.idem.data_keys = gda_data_key_ring_entries(ring, &cfg.idem.n_data_keys);
 
-    if ((st = build_verifier(&e, &cfg.verifier, err)) != GDA_OK)
+    if (!cfg.verifier && (st = build_verifier(&e, &cfg.verifier, err)) != GDA_OK)
         goto done;
 
     const char *uri = env_get(&e, "GDA_STORE");
@@ -570,7 +590,8 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     }
     /* A secret file others can read is a leak waiting to happen: served,
      * but said at start (the name only, never the contents). */
-    warn_if_exposed(app, o, "GDA_SECRETS_FILE", env_get(&e, "GDA_SECRETS_FILE"));
+    if (!given_verifier)
+        warn_if_exposed(app, o, "GDA_SECRETS_FILE", env_get(&e, "GDA_SECRETS_FILE"));
     warn_if_exposed(app, o, "GDA_DATA_KEY_FILE", data_key_file);
     warn_if_exposed(app, o, "GDA_HASH_KEY_FILE", hash_key_file);
     if (!durable && o->many_instances)

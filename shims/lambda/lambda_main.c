@@ -27,26 +27,9 @@ static const char *env_nonempty(const char *name)
     return v && *v ? v : NULL;
 }
 
-/* The key ring fetched from the configured source reaches the pipeline's
- * configuration through this reader instead of the process environment, so
- * a secret from Secrets Manager never lands in /proc/self/environ. */
-typedef struct keyring_env {
-    const char *text;
-} keyring_env;
-
-static const char *env_with_keyring(const char *name, void *user)
-{
-    const keyring_env *k = user;
-    if (strcmp(name, "GDA_SECRETS") == 0)
-        return k->text;
-    if (strcmp(name, "GDA_SECRETS_FILE") == 0)
-        return NULL; /* already read through the secrets source */
-    return getenv(name);
-}
-
 /* A key ring file group or others may read gets a WARN at start naming the
- * file and its mode, never its contents (in both modes; the pipeline's own
- * check does not see the file, which env_with_keyring hides). */
+ * file and its mode, never its contents (in both modes: the ring reaches the
+ * pipeline as a verifier, so its own check never sees the file). */
 static void warn_if_ring_file_exposed(const gda_secrets *secrets)
 {
     const char *path = env_nonempty("GDA_SECRETS_FILE");
@@ -71,36 +54,15 @@ static void warn_if_ring_file_exposed(const gda_secrets *secrets)
     gda_logger_free(lg);
 }
 
-/* Verifier for authorizer mode: GDA_AUTH (default token), GDA_AUTH_HEADER,
- * GDA_AUTH_OPTIONS, over the fetched ring. */
-static gda_status authorizer_verifier(const char *ring, size_t ring_len, gda_verifier **out,
-                                      gda_error *err)
+/* Authorizer mode's verifier: token or jwt only, refused at start-up. An
+ * authorizer never sees the body, so body HMACs cannot run there, and Basic
+ * belongs in the function. */
+static gda_status authorizer_verifier(gda_verifier *v, gda_error *err)
 {
-    const char *scheme = env_nonempty("GDA_AUTH");
-    const char *header = env_nonempty("GDA_AUTH_HEADER");
-    const char *options = env_nonempty("GDA_AUTH_OPTIONS");
-    char merged[1024];
-    if (header) {
-        int n = snprintf(merged, sizeof merged, "header=%s%s%s", header, options ? ";" : "",
-                         options ? options : "");
-        if (n < 0 || (size_t)n >= sizeof merged)
-            return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH_OPTIONS",
-                                 "GDA_AUTH_HEADER and GDA_AUTH_OPTIONS are too long");
-        options = merged;
-    }
-    gda_status st = gda_verifier_new_from_config(scheme ? scheme : "token", ring, ring_len,
-                                                 options, out, err);
-    if (st != GDA_OK)
-        return st;
-    /* An authorizer never sees the body, so body HMACs cannot run there; and
-     * Basic belongs in the function. Refuse at start-up, not per request. */
-    gda_auth_scheme used = gda_verifier_scheme(*out);
-    if (used != GDA_AUTH_TOKEN && used != GDA_AUTH_JWT) {
-        gda_verifier_free(*out);
-        *out = NULL;
+    gda_auth_scheme used = gda_verifier_scheme(v);
+    if (used != GDA_AUTH_TOKEN && used != GDA_AUTH_JWT)
         return gda_error_set(err, GDA_ERR_CONFIG, "GDA_AUTH",
                              "authorizer mode supports the token and jwt schemes only");
-    }
     return GDA_OK;
 }
 
@@ -132,29 +94,30 @@ int gda_lambda_main(gda_handler_fn handler, void *handler_user)
     }
     warn_if_ring_file_exposed(secrets);
 
-    gda_status st;
+    /* The fetched ring becomes the verifier here, so the secret never passes
+     * through the environment (or /proc/self/environ). */
+    gda_verifier *verifier = NULL;
+    gda_status st = gda_env_verifier_new(ring, ring_len, NULL, &verifier, &err);
+    gda_secrets_text_free(ring);
+    if (st == GDA_OK && opt.mode == GDA_LAMBDA_AUTHORIZER)
+        st = authorizer_verifier(verifier, &err);
+    if (st != GDA_OK) {
+        gda_verifier_free(verifier);
+        gda_secrets_free(secrets);
+        return gda_lambda_init_failed(NULL, &err);
+    }
     if (opt.mode == GDA_LAMBDA_AUTHORIZER) {
-        gda_verifier *verifier = NULL;
-        st = authorizer_verifier(ring, ring_len, &verifier, &err);
-        gda_secrets_text_free(ring);
-        if (st != GDA_OK) {
-            gda_secrets_free(secrets);
-            return gda_lambda_init_failed(NULL, &err);
-        }
         opt.verifier = verifier;
         opt.secrets = secrets;
         st = gda_lambda_run(NULL, &opt, &err);
         gda_verifier_free(verifier);
     } else {
-        keyring_env kenv = {.text = ring};
         gda_env_overrides ov;
         memset(&ov, 0, sizeof ov);
-        ov.getenv = env_with_keyring;
-        ov.getenv_user = &kenv;
+        ov.verifier = verifier; /* the app's from here, also on failure */
         ov.many_instances = true; /* containers come and go: GDA_STORE is a choice */
         gda_app *app = NULL;
         st = gda_env_app_new(handler, handler_user, &ov, &app, &err);
-        gda_secrets_text_free(ring);
         if (st != GDA_OK) {
             gda_secrets_free(secrets);
             return gda_lambda_init_failed(NULL, &err);

@@ -478,6 +478,10 @@ static bool maybe_rotate(runtime *rt)
     return refresh_keyring(rt, now);
 }
 
+/* gda_invocation.refresh_keyring: the app checks a refused credential once
+ * more after a rotation, within the request. */
+static bool rotate_hook(void *user) { return maybe_rotate(user); }
+
 /* Between invocations: a ring older than keyring_max_age_ms is fetched again,
  * so a revoked key stops working on a warm container even if no request
  * ever fails. The caller has already been answered. */
@@ -510,13 +514,12 @@ static void serve_data_action(runtime *rt)
     inv.aws_request_id = rt->request_id;
     inv.trace_id = rt->trace_id[0] ? rt->trace_id : NULL;
 
+    inv.refresh_keyring = rotate_hook;
+    inv.refresh_user = rt;
+
     gda_http_response resp;
     memset(&resp, 0, sizeof resp);
     gda_app_handle(rt->app, &req, &inv, &resp);
-    if (resp.code == GDA_ERR_UNAUTHORIZED && maybe_rotate(rt)) {
-        gda_http_response_release(&resp);
-        gda_app_handle(rt->app, &req, &inv, &resp);
-    }
 
     if (req.kind == GDA_EVENT_DIRECT && (resp.status < 200 || resp.status > 299)) {
         const char *type = gda_lambda_error_type(resp.code);

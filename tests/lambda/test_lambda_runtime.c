@@ -934,6 +934,10 @@ static void test_rotation_data_action(void **state)
     secrets_standin_stats_get(ss, &st);
     assert_int_equal(st.extension_ok, 2); /* start-up + one refresh on the refusal */
     fx_stop(&f);
+    /* The refusal, the rotation and the second check are one request: three
+     * requests, three metrics lines (one per request), no auth failure. */
+    assert_int_equal(log_count(f.log, "\"_aws\"", "\"Requests\":1", NULL), 3);
+    assert_int_equal(log_count(f.log, "\"_aws\"", "\"AuthFailures\":1", NULL), 0);
     secrets_standin_stop(ss);
     free(both);
     free(ring_a); free(tok_a); free(ring_b); free(tok_b);

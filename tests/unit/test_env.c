@@ -139,6 +139,58 @@ static int post(gda_app *app, const char *header, const char *value, const char 
     return status;
 }
 
+/* A key ring fetched elsewhere becomes a verifier without passing through
+ * the environment (gda_env_verifier_new), and the app takes it as given:
+ * GDA_SECRETS is then not needed, GDA_AUTH still applies. */
+static void test_given_ring_and_verifier(void **state)
+{
+    (void)state;
+    fake_env e;
+    memset(&e, 0, sizeof e);
+    gda_env_overrides o;
+    memset(&o, 0, sizeof o);
+    o.getenv = fake_get;
+    o.getenv_user = &e;
+    o.log_sink = sink;
+    gda_verifier *v = NULL;
+    gda_error err;
+    /* A bad entry names the variable the ring stands for, not its value. */
+    assert_int_equal(gda_env_verifier_new("k1:not-base64!", 14, &o, &v, &err), GDA_ERR_CONFIG);
+    assert_null(v);
+    assert_string_equal(err.field, "GDA_SECRETS");
+    assert_null(strstr(err.message, "not-base64!"));
+    set(&e, "GDA_AUTH", "basic");
+    assert_int_equal(gda_env_verifier_new(RING, strlen(RING), &o, &v, &err), GDA_OK);
+    assert_int_equal(gda_verifier_scheme(v), GDA_AUTH_BASIC);
+    gda_verifier_free(v);
+    set(&e, "GDA_AUTH", "token");
+    assert_int_equal(gda_env_verifier_new(RING, strlen(RING), &o, &v, &err), GDA_OK);
+    assert_int_equal(gda_verifier_scheme(v), GDA_AUTH_TOKEN);
+    /* NULL ring: the environment's, which is empty here. */
+    gda_verifier *none = NULL;
+    assert_int_equal(gda_env_verifier_new(NULL, 0, &o, &none, &err), GDA_ERR_CONFIG);
+    assert_null(none);
+    assert_string_equal(err.field, "GDA_SECRETS");
+    assert_int_equal(gda_env_verifier_new(RING, strlen(RING), &o, NULL, &err), GDA_ERR_INTERNAL);
+
+    o.verifier = v; /* the app's from here */
+    gda_app *app = NULL;
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, &app, &err), GDA_OK);
+    assert_ptr_equal(gda_app_verifier(app), v);
+    assert_int_equal(post(app, "X-Genesys-Signature", SECRET_B64, NULL, 0), 200);
+    assert_int_equal(post(app, "X-Genesys-Signature", "AAAA", NULL, 0), 401);
+    gda_app_free(app);
+
+    /* Taken over on failure too (the sanitizer build sees a leak if not). */
+    assert_int_equal(gda_env_verifier_new(RING, strlen(RING), &o, &o.verifier, &err), GDA_OK);
+    set(&e, "GDA_TTL_S", "0");
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, &app, &err), GDA_ERR_CONFIG);
+    assert_null(app);
+    assert_int_equal(gda_env_verifier_new(RING, strlen(RING), &o, &o.verifier, &err), GDA_OK);
+    assert_int_equal(gda_env_app_new(handler, NULL, &o, NULL, &err), GDA_ERR_INTERNAL);
+    clear_lines();
+}
+
 static void test_defaults_token_and_deny(void **state)
 {
     (void)state;
@@ -695,6 +747,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_token_and_deny),
+        cmocka_unit_test(test_given_ring_and_verifier),
         cmocka_unit_test(test_auth_variables),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_store_variable),
