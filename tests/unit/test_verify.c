@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <gda/authorizer.h>
+#include <gda/sign.h>
 #include <gda/verify.h>
 
 #include "jwt.h"
