@@ -208,20 +208,10 @@ static gda_status nomem(gda_error *err)
     return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory decoding the event");
 }
 
-static gda_status header_add(header_list *l, gda_slice name, gda_slice value, gda_error *err)
+/* Append without judging the header (header_add and the authorizer's
+ * lenient reading both grow the list here). */
+static gda_status header_push(header_list *l, gda_slice name, gda_slice value, gda_error *err)
 {
-    /* A CR or LF smuggled into a header would split it in two once a shim or
-     * a log line writes it out; NUL would truncate it in C string APIs. */
-    if (name.len == 0)
-        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers", "empty header name");
-    if (memchr(name.ptr, '\r', name.len) || memchr(name.ptr, '\n', name.len) ||
-        memchr(name.ptr, '\0', name.len))
-        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers",
-                             "header name holds CR, LF or NUL");
-    if (value.len && (memchr(value.ptr, '\r', value.len) || memchr(value.ptr, '\n', value.len) ||
-                      memchr(value.ptr, '\0', value.len)))
-        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers",
-                             "header value holds CR, LF or NUL");
     if (l->len == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         if (cap < l->cap || cap > SIZE_MAX / sizeof *l->items)
@@ -236,6 +226,23 @@ static gda_status header_add(header_list *l, gda_slice name, gda_slice value, gd
     l->items[l->len].value = value;
     l->len++;
     return GDA_OK;
+}
+
+static gda_status header_add(header_list *l, gda_slice name, gda_slice value, gda_error *err)
+{
+    /* A CR or LF smuggled into a header would split it in two once a shim or
+     * a log line writes it out; NUL would truncate it in C string APIs. */
+    if (name.len == 0)
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers", "empty header name");
+    if (memchr(name.ptr, '\r', name.len) || memchr(name.ptr, '\n', name.len) ||
+        memchr(name.ptr, '\0', name.len))
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers",
+                             "header name holds CR, LF or NUL");
+    if (value.len && (memchr(value.ptr, '\r', value.len) || memchr(value.ptr, '\n', value.len) ||
+                      memchr(value.ptr, '\0', value.len)))
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers",
+                             "header value holds CR, LF or NUL");
+    return header_push(l, name, value, err);
 }
 
 static gda_slice json_slice(const json_t *s)
@@ -696,18 +703,29 @@ static gda_status json_failure(const json_error_t *jerr, gda_error *err)
                          what);
 }
 
-gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
-                            gda_http_request *out, gda_error *err)
+/* What both decoders check before parsing: the bytes are there, and not
+ * too many of them. */
+static gda_status check_event_bytes(const char *json, size_t len, size_t max_event,
+                                    gda_error *err)
 {
-    if (!out)
-        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL, "no request to decode into");
-    memset(out, 0, sizeof *out);
     if (!json && len)
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL, "event bytes missing");
     size_t limit = max_event ? max_event : EVENT_DEFAULT_MAX;
     if (len > limit)
         return gda_error_set(err, GDA_ERR_PAYLOAD_TOO_LARGE, NULL,
                              "event of %zu bytes exceeds the %zu-byte limit", len, limit);
+    return GDA_OK;
+}
+
+gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
+                            gda_http_request *out, gda_error *err)
+{
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL, "no request to decode into");
+    memset(out, 0, sizeof *out);
+    gda_status s = check_event_bytes(json, len, max_event, err);
+    if (s != GDA_OK)
+        return s;
 
     json_error_t jerr;
     /* JSON_DECODE_ANY so that a bare scalar is reported as "not an event"
@@ -718,7 +736,7 @@ gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
         return json_failure(&jerr, err);
 
     gda_event_kind kind;
-    gda_status s = classify(root, &kind, err);
+    s = classify(root, &kind, err);
     if (s != GDA_OK) {
         json_decref(root);
         return s;
@@ -746,6 +764,143 @@ gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
         memset(out, 0, sizeof *out);
         return s;
     }
+    out->headers = hl.items;
+    out->n_headers = hl.len;
+    out->storage_ = st;
+    return GDA_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* API Gateway authorizer events                                             */
+/* ------------------------------------------------------------------------ */
+
+void gda_authorizer_event_release(gda_authorizer_event *ev)
+{
+    if (ev) {
+        storage_free(ev->storage_);
+        memset(ev, 0, sizeof *ev);
+    }
+}
+
+/* An execute-api method ARN, printable, with no wildcard: an authorizer's
+ * Allow names exactly this string, so it must not widen anything. */
+static bool valid_method_arn(gda_slice arn)
+{
+    if (arn.len < 20 || arn.len > 2048 || memcmp(arn.ptr, "arn:", 4) != 0)
+        return false;
+    for (size_t i = 0; i < arn.len; i++) {
+        unsigned char c = (unsigned char)arn.ptr[i];
+        if (c <= 0x20 || c > 0x7e || c == '*' || c == '?')
+            return false;
+    }
+    /* arn:partition:execute-api:region:account:api/stage/METHOD/path */
+    const char *service = memchr(arn.ptr + 4, ':', arn.len - 4);
+    if (!service)
+        return false;
+    size_t left = arn.len - (size_t)(service - arn.ptr);
+    return left > 13 && memcmp(service, ":execute-api:", 13) == 0 &&
+           memchr(service, '/', left) != NULL;
+}
+
+/* A string value of an authorizer event's headers. Other JSON types are
+ * left out rather than refused: API Gateway sends none, and a verifier finds
+ * no credential in them either way. */
+static gda_status authorizer_header(header_list *l, const char *name, json_t *value,
+                                    gda_error *err)
+{
+    if (!json_is_string(value))
+        return GDA_OK;
+    if (l->len == GDA_AUTHORIZER_MAX_HEADERS)
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "headers", "too many headers");
+    return header_push(l, gda_slice_cstr(name), json_slice(value), err);
+}
+
+/* REQUEST events: multiValueHeaders shows repeats (a verifier refuses a
+ * repeated credential as ambiguous); headers holds only the last value of
+ * each, so it is the fallback. */
+static gda_status authorizer_headers(json_t *root, header_list *l, gda_error *err)
+{
+    json_t *multi = json_object_get(root, "multiValueHeaders");
+    json_t *single = json_object_get(root, "headers");
+    const char *name;
+    json_t *value;
+    gda_status s = GDA_OK;
+    if (json_is_object(multi)) {
+        json_object_foreach(multi, name, value) {
+            size_t i;
+            json_t *item;
+            json_array_foreach(value, i, item) {
+                if ((s = authorizer_header(l, name, item, err)) != GDA_OK)
+                    return s;
+            }
+        }
+        return GDA_OK;
+    }
+    if (json_is_object(single)) {
+        json_object_foreach(single, name, value) {
+            if ((s = authorizer_header(l, name, value, err)) != GDA_OK)
+                return s;
+        }
+    }
+    return GDA_OK;
+}
+
+/* Everything but the headers, which need the storage to live in. */
+static gda_status authorizer_envelope(json_t *root, gda_authorizer_event *out, gda_error *err)
+{
+    if (!json_is_object(root))
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL,
+                             "the authorizer event is not a JSON object");
+    json_t *arn = json_object_get(root, "methodArn");
+    json_t *type = json_object_get(root, "type");
+    gda_slice type_text = json_is_string(type) ? json_slice(type) : GDA_SLICE_NULL;
+    if (!json_is_string(arn) || !valid_method_arn(json_slice(arn)))
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "methodArn",
+                             "the authorizer event has no usable execute-api methodArn");
+    if (gda_slice_eq(type_text, gda_slice_cstr("TOKEN")))
+        out->type = GDA_AUTHORIZER_TOKEN;
+    else if (gda_slice_eq(type_text, gda_slice_cstr("REQUEST")))
+        out->type = GDA_AUTHORIZER_REQUEST;
+    else
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "type",
+                             "the authorizer event type must be TOKEN or REQUEST");
+    out->method_arn = json_slice(arn);
+    return GDA_OK;
+}
+
+gda_status gda_authorizer_event_decode(const char *json, size_t len, size_t max_event,
+                                       gda_authorizer_event *out, gda_error *err)
+{
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INVALID_REQUEST, NULL,
+                             "no authorizer event to decode into");
+    memset(out, 0, sizeof *out);
+    gda_status s = check_event_bytes(json, len, max_event, err);
+    if (s != GDA_OK)
+        return s;
+    json_error_t jerr;
+    json_t *root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    event_storage *st = NULL;
+    header_list hl = {0};
+    s = authorizer_envelope(root, out, err);
+    if (s == GDA_OK && !(st = calloc(1, sizeof *st)))
+        s = nomem(err);
+    if (s == GDA_OK && out->type == GDA_AUTHORIZER_TOKEN) {
+        json_t *token = json_object_get(root, "authorizationToken");
+        if (json_is_string(token))
+            out->token = json_slice(token);
+    } else if (s == GDA_OK) {
+        s = authorizer_headers(root, &hl, err);
+    }
+    if (s != GDA_OK) {
+        free(hl.items);
+        free(st);
+        json_decref(root);
+        memset(out, 0, sizeof *out);
+        return s;
+    }
+    st->root = root;
+    st->headers = hl.items;
     out->headers = hl.items;
     out->n_headers = hl.len;
     out->storage_ = st;

@@ -1,10 +1,10 @@
-/* libgda (private) — compact JWS / JWT pieces used by verify.c.
+/* libgda (private) — compact JWS / JWT pieces used by verify.c and sign.c.
  *
  * Parsing is strict on purpose: exactly three base64url segments with no
  * padding and canonical trailing bits, bounded sizes, JSON objects without
  * duplicate keys, and a header whose "alg" must be on the caller's allow-list.
  * Key selection and the constant-time comparison across a key ring stay in
- * verify.c; this file only knows one key at a time.
+ * verify.c (gda_keyring_match); this file only knows one key at a time.
  *
  * Thread safety: every function is reentrant; no shared state.
  */

@@ -30,6 +30,10 @@
  * gda_event_encode() turns a gda_http_response back into the JSON the same
  * invoker expects (for direct invocation: the response body itself).
  *
+ * gda_authorizer_event_decode() decodes the events rule 1 refuses as
+ * requests: those of an API Gateway Lambda authorizer (TOKEN or REQUEST),
+ * which gda_authorizer_respond (gda/authorizer.h) answers.
+ *
  * Shims that receive plain HTTP (gda-httpd) fill a gda_http_request directly
  * with kind GDA_EVENT_HTTP and slices into their own buffers.
  *
@@ -133,6 +137,60 @@ GDA_API gda_slice gda_http_request_header(const gda_http_request *req, const cha
 /** How many headers are named `name` (case-insensitive). Authentication uses
  * it to refuse ambiguous, repeated credential headers. */
 GDA_API size_t gda_http_request_header_count(const gda_http_request *req, const char *name);
+
+/** Which kind of API Gateway Lambda authorizer sent an event. */
+typedef enum gda_authorizer_type {
+    GDA_AUTHORIZER_TOKEN = 1,  /**< TOKEN: the identity source's value in authorizationToken */
+    GDA_AUTHORIZER_REQUEST = 2 /**< REQUEST: the request's headers */
+} gda_authorizer_type;
+
+/** Most headers an authorizer event may carry, each value of a repeated
+ * header counted. */
+#define GDA_AUTHORIZER_MAX_HEADERS 256
+
+/** One API Gateway Lambda authorizer event, decoded. Every slice points into
+ * memory the event owns (gda_authorizer_event_release). An authorizer never
+ * sees the request body, so there is none. */
+typedef struct gda_authorizer_event {
+    gda_authorizer_type type; /**< TOKEN or REQUEST */
+    /** The method ARN asked about, "arn:PARTITION:execute-api:REGION:ACCOUNT:
+     * API/STAGE/METHOD/PATH": 20-2048 bytes of printable ASCII without blanks
+     * and without the wildcards '*' and '?', so that a policy naming exactly
+     * it can never grant more. */
+    gda_slice method_arn;
+    /** TOKEN: authorizationToken, the identity source's value; ptr NULL when
+     * the event has none (or not as a string). Empty for REQUEST. */
+    gda_slice token;
+    /** REQUEST: every string value of multiValueHeaders (a repeated header
+     * stays countable) or, without it, of headers, in event order; values of
+     * another JSON type are left out. None for TOKEN. */
+    const gda_header *headers;
+    size_t n_headers;  /**< number of entries in headers */
+    void *storage_;    /**< private: what gda_authorizer_event_release frees */
+} gda_authorizer_event;
+
+/** Decode one API Gateway Lambda authorizer event (TOKEN or REQUEST type)
+ * from json[0..len) into *out. On success *out holds slices into memory it
+ * owns (the caller's buffer may be freed at once); release it with
+ * gda_authorizer_event_release. On failure *out is left empty (releasing it
+ * is harmless) and err says why (messages never quote the input):
+ *   GDA_ERR_PAYLOAD_TOO_LARGE  the event is larger than max_event bytes
+ *                          (checked first, before parsing; 0 means 6 MiB)
+ *   GDA_ERR_INVALID_REQUEST  not a JSON object (or not strict JSON: duplicate
+ *                          keys are refused), err->field "methodArn": the
+ *                          methodArn is missing, not a string or not a
+ *                          wildcard-free execute-api ARN; "type": the type is
+ *                          not the string TOKEN or REQUEST; "headers": more
+ *                          than GDA_AUTHORIZER_MAX_HEADERS headers; or out
+ *                          NULL / json NULL with len > 0
+ *   GDA_ERR_NOMEM
+ * The checks run in that order. Header values are not judged here: the
+ * verifier refuses a malformed or oversized credential. */
+GDA_API gda_status gda_authorizer_event_decode(const char *json, size_t len, size_t max_event,
+                                               gda_authorizer_event *out, gda_error *err);
+
+/** Free what gda_authorizer_event_decode allocated and reset *ev. NULL-safe. */
+GDA_API void gda_authorizer_event_release(gda_authorizer_event *ev);
 
 /** Most headers a gda_http_response carries. */
 #define GDA_RESPONSE_MAX_HEADERS 8

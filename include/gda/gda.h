@@ -17,7 +17,10 @@
 #include <gda/response.h>
 #include <gda/store.h>
 #include <gda/idempotency.h>
+#include <gda/keyring.h>
 #include <gda/verify.h>
+#include <gda/sign.h>
+#include <gda/authorizer.h>
 #include <gda/app.h>
 
 #endif /* GDA_GDA_H */

@@ -61,8 +61,8 @@
  *
  * Authorizer mode (GDA_LAMBDA_AUTHORIZER, GDA_MODE=authorizer): the same
  * binary answers API Gateway TOKEN/REQUEST authorizer events with
- * gda_authorizer_respond (header token / JWT schemes only; Deny by default;
- * Allow scoped to the exact method ARN).
+ * gda_authorizer_respond (gda/authorizer.h; header token / JWT schemes only;
+ * Deny by default; Allow scoped to the exact method ARN).
  *
  * Thread safety: gda_lambda_run installs process-wide signal handlers and
  * must run at most once at a time per process, on one thread. The secrets

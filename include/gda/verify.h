@@ -1,20 +1,8 @@
 /** @file
- * libgda — request authentication: key rings, verifiers, signers and API
- * Gateway authorizer policies.
- *
- * Key ring format (one format everywhere: environment variable, file, or a
- * Secrets Manager string):
- *
- *     id:BASE64[,id:BASE64...]
- *
- * Each BASE64 is the standard-alphabet base64 (padding optional) of a
- * secret's bytes; `gda keygen` makes 32 random bytes. Ids are 1-64 characters
- * of [A-Za-z0-9._-] and are what logs show; values never appear in a log or an
- * error message. Ed25519 *public* keys for JWT EdDSA use a typed entry,
- * `id:ed25519:BASE64` (32 bytes), and may sit in the same ring as secrets:
- * every entry has a type and a key is only ever used for its own algorithm,
- * which is what rules out algorithm confusion. Whitespace around entries is
- * ignored, so a key file may end with a newline.
+ * libgda — request authentication: verifiers for the token, HMAC-SHA256,
+ * JWT and Basic schemes over a key ring (gda/keyring.h). Signing requests
+ * so that a verifier accepts them is in gda/sign.h, the API Gateway
+ * authorizer answer in gda/authorizer.h.
  *
  * Schemes (gda_auth_scheme):
  * @verbatim
@@ -51,12 +39,10 @@
  *
  * Time comes in as epoch milliseconds; nothing here reads a clock.
  *
- * Thread safety: a gda_keyring is immutable after parsing and reference
- * counted (atomically), so it may be shared between threads and verifiers.
- * A gda_verifier may be used by any number of threads at once, including
- * while another thread calls gda_verifier_set_keyring(): each verification
- * takes a reference to the ring current when it starts and finishes with it,
- * so a rotation never fails an in-flight request. Only gda_verifier_free()
+ * Thread safety: a gda_verifier may be used by any number of threads at
+ * once, including while another thread calls gda_verifier_set_keyring():
+ * each verification takes a reference to the ring current when it starts
+ * and finishes with it, so a rotation never fails an in-flight request. Only gda_verifier_free()
  * must not race with other calls on the same verifier.
  */
 #ifndef GDA_VERIFY_H
@@ -68,6 +54,7 @@
 
 #include <gda/event.h>
 #include <gda/export.h>
+#include <gda/keyring.h>
 #include <gda/slice.h>
 #include <gda/status.h>
 
@@ -75,67 +62,7 @@
 extern "C" {
 #endif
 
-/* ---- key ring ---------------------------------------------------------- */
-
-#define GDA_KEY_ID_MAX 64          /**< longest entry id */
-#define GDA_KEYRING_MAX_ENTRIES 32 /**< more is a configuration mistake */
-#define GDA_KEY_MAX_BYTES 512      /**< longest decoded secret */
-#define GDA_KEY_MIN_SECRET_BYTES 16 /**< shortest secret a key ring accepts */
 #define GDA_JWT_HS256_MIN_KEY_BYTES 32 /**< shortest HS256 key a jwt verifier accepts (RFC 7518 3.2) */
-
-/** What a key ring entry holds, and so which algorithms may use it. */
-typedef enum gda_key_type {
-    GDA_KEY_SECRET = 0,        /**< shared secret: token, HMAC, JWT HS256, Basic */
-    GDA_KEY_ED25519_PUBLIC = 1 /**< Ed25519 public key: JWT EdDSA only */
-} gda_key_type;
-
-/** Opaque, immutable, reference-counted set of named keys (gda_keyring_parse). */
-typedef struct gda_keyring gda_keyring;
-
-/** Parse a key ring from config[0..len) (need not be NUL-terminated) into a
- * new ring with one reference, owned by the caller (gda_keyring_free).
- * Decoded key bytes live in libsodium guarded memory, read-only once parsed,
- * and are wiped when the last reference goes.
- * Errors: GDA_ERR_CONFIG (empty ring, empty entry, missing ':', bad id,
- * duplicate id, empty or invalid base64, wrong Ed25519 key length, a private
- * key, too many entries, value too long) — the message names the entry by
- * position and, when readable, id, and never contains a value;
- * GDA_ERR_NOMEM; GDA_ERR_INTERNAL when libsodium cannot initialise. */
-GDA_API gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out,
-                                     gda_error *err);
-
-/** Take another reference (returns ring; NULL-safe). */
-GDA_API gda_keyring *gda_keyring_ref(gda_keyring *ring);
-
-/** Drop a reference; the last one wipes and frees the ring. NULL-safe. */
-GDA_API void gda_keyring_free(gda_keyring *ring);
-
-/** Number of entries, in config order. */
-GDA_API size_t gda_keyring_size(const gda_keyring *ring);
-
-/** Id of entry i (borrowed, lives as long as the ring), NULL when out of range. */
-GDA_API const char *gda_keyring_id(const gda_keyring *ring, size_t i);
-
-/** Type of entry i (GDA_KEY_SECRET when out of range). */
-GDA_API gda_key_type gda_keyring_type(const gda_keyring *ring, size_t i);
-
-/** New key ring entry "id:BASE64" of 32 random bytes (randombytes_buf) as a
- * heap string in *entry_out; free it with gda_secret_free. id NULL means
- * "k1". Errors: GDA_ERR_CONFIG (bad id), GDA_ERR_NOMEM, GDA_ERR_INTERNAL. */
-GDA_API gda_status gda_keygen_secret(const char *id, char **entry_out, gda_error *err);
-
-/** New Ed25519 key pair: *private_out = "id:ed25519-private:BASE64(seed)"
- * (for gda_sign_params.ed25519_private; never put it in a key ring, the
- * parser refuses it) and *public_out = "id:ed25519:BASE64(public key)" (a
- * key ring entry). Both heap strings; free with gda_secret_free. Errors as
- * gda_keygen_secret. */
-GDA_API gda_status gda_keygen_ed25519(const char *id, char **private_out, char **public_out,
-                                      gda_error *err);
-
-/** Wipe and free a NUL-terminated string this module returned. NULL-safe. */
-GDA_API void gda_secret_free(char *s);
-
-/* ---- verifier ---------------------------------------------------------- */
 
 /** How a verifier authenticates requests (see the top of this file). */
 typedef enum gda_auth_scheme {
@@ -263,84 +190,6 @@ GDA_API gda_auth_scheme gda_verifier_scheme(const gda_verifier *v);
  * for NULL arguments. Never logs. */
 GDA_API gda_status gda_verifier_verify(gda_verifier *v, const gda_http_request *req,
                                        int64_t now_ms, gda_auth_result *result, gda_error *err);
-
-/* ---- signing (callers, signing proxies, the gda tool, tests) ----------- */
-
-/** What gda_verifier_sign signs with. */
-typedef struct gda_sign_params {
-    /** Ring entry to sign with (token, hmac, jwt HS256; basic: the user).
-     * NULL: the first secret entry. */
-    const char *key_id;
-    /** jwt only: sign EdDSA with this "id:ed25519-private:BASE64" text (from
-     * gda_keygen_ed25519; its id becomes the "kid"). NULL: HS256. */
-    const char *ed25519_private;
-    size_t ed25519_private_len; /**< bytes at ed25519_private */
-    int64_t now_ms;        /**< timestamp header / iat */
-    /** HMAC: the method of the request the signature binds (signing string
-     * v1, docs/security.md); NULL: "POST". */
-    const char *method;
-    /** HMAC: its path as the endpoint routes it, with "?" and the query when
-     * there is one; NULL: "/genesys/dataaction". */
-    const char *path;
-    int64_t jwt_ttl_s;     /**< exp = iat + ttl; 0: 300 */
-    const char *jwt_subject; /**< "sub"; NULL: the key id */
-} gda_sign_params;
-
-/** Most headers a signature needs (credential and timestamp). */
-#define GDA_SIGNED_MAX_HEADERS 2
-
-/** Headers to add to a request so that a verifier accepts it. */
-typedef struct gda_signed_headers {
-    size_t n; /**< headers in use */
-    /** One header to send. */
-    struct {
-        char name[GDA_HEADER_NAME_MAX]; /**< header name, NUL-terminated */
-        char *value; /**< heap; may be secret (token); wiped by release */
-    } headers[GDA_SIGNED_MAX_HEADERS]; /**< the first n are set */
-} gda_signed_headers;
-
-/** Produce the headers a caller must send for `body` so that this verifier
- * accepts it (same header names, prefixes and iss/aud). *out is filled on
- * success; release it with gda_signed_headers_release (also harmless after a
- * failure). Errors: GDA_ERR_CONFIG (unknown key id, EdDSA not allowed or a
- * bad private key text, HS256 not allowed), GDA_ERR_NOMEM. */
-GDA_API gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params,
-                                     gda_slice body, gda_signed_headers *out, gda_error *err);
-
-/** Wipe and free the values of *h and reset it. NULL-safe. */
-GDA_API void gda_signed_headers_release(gda_signed_headers *h);
-
-/* ---- API Gateway Lambda authorizer ------------------------------------- */
-
-/** Answer an API Gateway Lambda authorizer event (TOKEN or REQUEST type)
- * with the IAM policy response:
- * @verbatim
- *   {"principalId":"…","policyDocument":{"Version":"2012-10-17","Statement":
- *    [{"Action":"execute-api:Invoke","Effect":"Allow"|"Deny",
- *      "Resource":"<the event's exact methodArn>"}]},
- *    "context":{"keyId":"…","scheme":"…"}}
- * @endverbatim
- * The Allow is scoped to exactly the method ARN that was asked for, never a
- * wildcard or a whole stage; anything that is not a positive verification is a Deny
- * of that same ARN.
- *
- * An authorizer never sees the request body, so only the token and jwt
- * schemes can run here; body HMACs (and Basic) are verified in the function
- * itself with gda_verifier_verify. For TOKEN events the authorizationToken
- * is checked as the value of the verifier's header; for REQUEST events the
- * event's headers (and multiValueHeaders) are used.
- *
- * Returns GDA_OK with an Allow policy, or GDA_ERR_UNAUTHORIZED with a Deny
- * policy (both in *out_json, a heap string of *out_len bytes; free()).
- * result (optional) as for gda_verifier_verify. Errors with no policy
- * (*out_json NULL, the shim must fail the invocation, which API Gateway
- * treats as a refusal): GDA_ERR_CONFIG (scheme not usable in an authorizer),
- * GDA_ERR_INVALID_REQUEST (not JSON, unknown type, methodArn missing, not an
- * execute-api ARN, or holding a wildcard), GDA_ERR_NOMEM. */
-GDA_API gda_status gda_authorizer_respond(gda_verifier *v, const char *event_json,
-                                          size_t event_len, int64_t now_ms, char **out_json,
-                                          size_t *out_len, gda_auth_result *result,
-                                          gda_error *err);
 
 #ifdef __cplusplus
 }

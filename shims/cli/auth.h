@@ -5,6 +5,8 @@
 
 #include <getopt.h>
 
+#include <gda/sign.h>
+
 #include "cli.h"
 
 #define GDA_CLI_MAX_BODY (6u * 1024 * 1024) /* Lambda's synchronous payload limit */

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include <gda/authorizer.h>
 #include <gda/event.h>
 #include <gda/response.h>
 

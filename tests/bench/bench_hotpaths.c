@@ -32,6 +32,7 @@
 #include <gda/log.h>
 #include <gda/request.h>
 #include <gda/response.h>
+#include <gda/sign.h>
 #include <gda/verify.h>
 
 #include "test_idem.h"

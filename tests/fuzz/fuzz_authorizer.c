@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include <gda/verify.h>
+#include <gda/authorizer.h>
 
 int gda_fuzz_authorizer(const uint8_t *data, size_t size);
 

@@ -36,6 +36,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <gda/sign.h>
 #include <gda/verify.h>
 
 #include "harness.h"

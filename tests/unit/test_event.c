@@ -1,5 +1,6 @@
 /* Tests for include/gda/event.h: decoding every supported Lambda event shape,
- * refusing the unsupported and the malformed, and encoding responses. */
+ * refusing the unsupported and the malformed, encoding responses, and
+ * decoding API Gateway authorizer events. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1144,6 +1145,272 @@ static void test_round_trip_every_shape(void **state)
     }
 }
 
+/* ---- API Gateway authorizer events -------------------------------------- */
+
+#define AUTHZ_ARN "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/genesys/dataaction"
+
+/* Decode from a heap copy that is wiped at once, as decode_str does. */
+static gda_status decode_authorizer(const char *json, size_t max_event, gda_authorizer_event *ev,
+                                    gda_error *err)
+{
+    size_t len = strlen(json);
+    char *copy = malloc(len + 1);
+    assert_non_null(copy);
+    memcpy(copy, json, len + 1);
+    gda_status s = gda_authorizer_event_decode(copy, len, max_event, ev, err);
+    memset(copy, 'Z', len);
+    free(copy);
+    return s;
+}
+
+static void expect_authorizer_error(const char *json, size_t max_event, gda_status code,
+                                    const char *field, const char *needle)
+{
+    gda_authorizer_event ev;
+    gda_error err;
+    gda_status s = decode_authorizer(json, max_event, &ev, &err);
+    if (s != code)
+        fail_msg("want %d, got %d (%s) for %s", code, s, err.message, json);
+    assert_int_equal(err.code, code);
+    if (field)
+        assert_string_equal(err.field, field);
+    else
+        assert_string_equal(err.field, "");
+    if (!strstr(err.message, needle))
+        fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
+    /* left empty, and releasing it is harmless */
+    assert_null(ev.storage_);
+    assert_null(ev.headers);
+    assert_int_equal(ev.n_headers, 0);
+    assert_null(ev.method_arn.ptr);
+    gda_authorizer_event_release(&ev);
+}
+
+/* A file decoded as an authorizer event of the given type, for the test
+ * ARN; its bytes are wiped and freed at once, so the event must own
+ * everything it points into. */
+static void authorizer_file(const char *name, gda_authorizer_type type, gda_authorizer_event *ev)
+{
+    file_buf fb = load_event(name);
+    gda_error err;
+    gda_status s = gda_authorizer_event_decode(fb.ptr, fb.len, 0, ev, &err);
+    memset(fb.ptr, 'Z', fb.len);
+    free(fb.ptr);
+    if (s != GDA_OK)
+        fail_msg("%s: %d (%s)", name, s, err.message);
+    assert_int_equal(ev->type, type);
+    assert_slice_equal(ev->method_arn, AUTHZ_ARN);
+}
+
+/* json decoded as an authorizer event, which must succeed. */
+static void authorizer_str(const char *json, gda_authorizer_event *ev)
+{
+    gda_error err;
+    gda_status s = decode_authorizer(json, 0, ev, &err);
+    if (s != GDA_OK)
+        fail_msg("%d (%s) for %s", s, err.message, json);
+}
+
+static void test_authorizer_token_event(void **state)
+{
+    (void)state;
+    gda_authorizer_event ev;
+    authorizer_file("authorizer-token.json", GDA_AUTHORIZER_TOKEN, &ev);
+    assert_slice_equal(ev.token, "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x");
+    assert_null(ev.headers);
+    assert_int_equal(ev.n_headers, 0);
+    gda_authorizer_event_release(&ev);
+    assert_null(ev.storage_);
+    assert_null(ev.method_arn.ptr);
+
+    /* no authorizationToken, or not a string: no token (the verifier then
+     * finds the credential missing); an empty one is still there */
+    authorizer_str("{\"type\":\"TOKEN\",\"methodArn\":\"" AUTHZ_ARN "\"}", &ev);
+    assert_null(ev.token.ptr);
+    gda_authorizer_event_release(&ev);
+    authorizer_str("{\"type\":\"TOKEN\",\"authorizationToken\":7,"
+                   "\"methodArn\":\"" AUTHZ_ARN "\"}", &ev);
+    assert_null(ev.token.ptr);
+    gda_authorizer_event_release(&ev);
+    authorizer_str("{\"type\":\"TOKEN\",\"authorizationToken\":\"\","
+                   "\"methodArn\":\"" AUTHZ_ARN "\"}", &ev);
+    assert_non_null(ev.token.ptr);
+    assert_int_equal(ev.token.len, 0);
+    gda_authorizer_event_release(&ev);
+}
+
+/* ev's headers are exactly the n name/value pairs given, in order. */
+static void expect_headers(const gda_authorizer_event *ev, size_t n, const char *const pairs[])
+{
+    assert_int_equal(ev->n_headers, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_slice_equal(ev->headers[i].name, pairs[2 * i]);
+        assert_slice_equal(ev->headers[i].value, pairs[2 * i + 1]);
+    }
+}
+
+static void test_authorizer_request_event(void **state)
+{
+    (void)state;
+    /* multiValueHeaders wins over headers, so the repeat stays countable */
+    gda_authorizer_event ev;
+    authorizer_file("authorizer-request.json", GDA_AUTHORIZER_REQUEST, &ev);
+    assert_null(ev.token.ptr);
+    const char *const from_file[] = {
+        "Host", "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+        "X-Genesys-Signature", "Zmlyc3QtdmFsdWU=",
+        "X-Genesys-Signature", "c2Vjb25kLXZhbHVl",
+        "Content-Type", "application/json",
+    };
+    expect_headers(&ev, 4, from_file);
+    gda_authorizer_event_release(&ev);
+
+    static const struct {
+        const char *members; /* after type and methodArn */
+        size_t n;
+        const char *pairs[4];
+    } cases[] = {
+        /* headers alone; values of another JSON type are left out */
+        {"\"headers\":{\"a\":\"1\",\"b\":2,\"c\":null,\"d\":\"4\"}", 2, {"a", "1", "d", "4"}},
+        /* so is a multiValueHeaders entry that is not an array */
+        {"\"multiValueHeaders\":{\"a\":\"1\",\"b\":[\"2\",3]},\"headers\":{\"a\":\"1\"}", 1,
+         {"b", "2"}},
+        /* headers of the wrong type, or none: no headers */
+        {"\"headers\":[\"x\"]", 0, {NULL}},
+        {"\"multiValueHeaders\":null,\"headers\":{\"z\":\"9\"}", 1, {"z", "9"}},
+        {"\"pathParameters\":{}", 0, {NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"type\":\"REQUEST\",\"methodArn\":\"%s\",%s}", AUTHZ_ARN,
+                 cases[i].members);
+        authorizer_str(json, &ev);
+        expect_headers(&ev, cases[i].n, cases[i].pairs);
+        gda_authorizer_event_release(&ev);
+    }
+}
+
+/* {"type":"REQUEST","methodArn":ARN,"headers":{"h0":"v",...}} with n headers. */
+static char *request_with_headers(size_t n)
+{
+    size_t cap = 128 + sizeof AUTHZ_ARN + n * 16;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    size_t len = (size_t)snprintf(s, cap, "{\"type\":\"REQUEST\",\"methodArn\":\"%s\",\"headers\":{",
+                                  AUTHZ_ARN);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s\"h%zu\":\"v\"", i ? "," : "", i);
+    snprintf(s + len, cap - len, "}}");
+    return s;
+}
+
+static void test_authorizer_event_errors(void **state)
+{
+    (void)state;
+    const char *arn = "\"methodArn\":\"" AUTHZ_ARN "\"";
+    char buf[512];
+    /* missing, mistyped or unusable methodArn */
+    expect_authorizer_error("{\"type\":\"TOKEN\",\"authorizationToken\":\"t\"}", 0,
+                            GDA_ERR_INVALID_REQUEST, "methodArn", "methodArn");
+    expect_authorizer_error("{\"type\":\"TOKEN\",\"methodArn\":42}", 0, GDA_ERR_INVALID_REQUEST,
+                            "methodArn", "methodArn");
+    expect_authorizer_error("{\"type\":\"TOKEN\",\"methodArn\":null}", 0,
+                            GDA_ERR_INVALID_REQUEST, "methodArn", "methodArn");
+    const char *bad_arns[] = {
+        "*",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/?",
+        "arn:aws:s3:::bucket/key/more/stuff",
+        "arn:aws:execute-api:eu-west-1:123456789012:no-slash-here",
+        "arn:aws:execute-api:eu-west-1:123 456789012:a1b2c3d4e5/prod/POST/x",
+        "ARN:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/x",
+        "arn:short",
+    };
+    for (size_t i = 0; i < sizeof bad_arns / sizeof bad_arns[0]; i++) {
+        snprintf(buf, sizeof buf, "{\"type\":\"TOKEN\",\"methodArn\":\"%s\"}", bad_arns[i]);
+        expect_authorizer_error(buf, 0, GDA_ERR_INVALID_REQUEST, "methodArn", "execute-api");
+    }
+    /* a methodArn over 2048 bytes */
+    char *long_arn = malloc(2200);
+    assert_non_null(long_arn);
+    int n = snprintf(long_arn, 2200, "{\"type\":\"TOKEN\",\"methodArn\":\"%s/", AUTHZ_ARN);
+    memset(long_arn + n, 'a', 2100 - (size_t)n);
+    snprintf(long_arn + 2100, 100, "\"}");
+    expect_authorizer_error(long_arn, 0, GDA_ERR_INVALID_REQUEST, "methodArn", "methodArn");
+    free(long_arn);
+
+    /* wrong, missing or mistyped type (methodArn is fine) */
+    const char *bad_types[] = {"\"COOKIE\"", "\"token\"", "\"\"", "7", "null", "[\"TOKEN\"]"};
+    for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
+        snprintf(buf, sizeof buf, "{\"type\":%s,%s}", bad_types[i], arn);
+        expect_authorizer_error(buf, 0, GDA_ERR_INVALID_REQUEST, "type", "TOKEN or REQUEST");
+    }
+    snprintf(buf, sizeof buf, "{%s}", arn);
+    expect_authorizer_error(buf, 0, GDA_ERR_INVALID_REQUEST, "type", "TOKEN or REQUEST");
+    /* methodArn is judged first */
+    expect_authorizer_error("{\"type\":\"COOKIE\"}", 0, GDA_ERR_INVALID_REQUEST, "methodArn",
+                            "methodArn");
+
+    /* not a JSON object; not (strict) JSON */
+    expect_authorizer_error("[]", 0, GDA_ERR_INVALID_REQUEST, NULL, "not a JSON object");
+    expect_authorizer_error("\"TOKEN\"", 0, GDA_ERR_INVALID_REQUEST, NULL, "not a JSON object");
+    expect_authorizer_error("{\"type\":", 0, GDA_ERR_INVALID_REQUEST, NULL, "not a JSON object");
+    snprintf(buf, sizeof buf, "{\"type\":\"TOKEN\",\"type\":\"REQUEST\",%s}", arn);
+    expect_authorizer_error(buf, 0, GDA_ERR_INVALID_REQUEST, NULL, "not a JSON object");
+    expect_authorizer_error("", 0, GDA_ERR_INVALID_REQUEST, NULL, "not a JSON object");
+
+    /* oversized: the event, before parsing; too many headers */
+    snprintf(buf, sizeof buf, "{\"type\":\"TOKEN\",%s}", arn);
+    expect_authorizer_error(buf, 50, GDA_ERR_PAYLOAD_TOO_LARGE, NULL, "50-byte limit");
+    char *many = request_with_headers(GDA_AUTHORIZER_MAX_HEADERS + 1);
+    expect_authorizer_error(many, 0, GDA_ERR_INVALID_REQUEST, "headers", "too many headers");
+    free(many);
+    many = request_with_headers(GDA_AUTHORIZER_MAX_HEADERS);
+    gda_authorizer_event ev;
+    gda_error err;
+    authorizer_str(many, &ev);
+    assert_int_equal(ev.n_headers, GDA_AUTHORIZER_MAX_HEADERS);
+    gda_authorizer_event_release(&ev);
+    free(many);
+    /* repeats in multiValueHeaders count one by one */
+    snprintf(buf, sizeof buf, "{\"type\":\"REQUEST\",%s,\"multiValueHeaders\":{\"a\":[", arn);
+    size_t len = strlen(buf);
+    char *repeats = malloc(len + (GDA_AUTHORIZER_MAX_HEADERS + 1) * 4 + 8);
+    assert_non_null(repeats);
+    memcpy(repeats, buf, len);
+    for (size_t i = 0; i <= GDA_AUTHORIZER_MAX_HEADERS; i++) {
+        memcpy(repeats + len, i ? ",\"v\"" : "\"v\"", i ? 4 : 3);
+        len += i ? 4 : 3;
+    }
+    memcpy(repeats + len, "]}}", 4);
+    expect_authorizer_error(repeats, 0, GDA_ERR_INVALID_REQUEST, "headers", "too many headers");
+    free(repeats);
+
+    /* bad arguments */
+    assert_int_equal(gda_authorizer_event_decode("{}", 2, 0, NULL, &err),
+                     GDA_ERR_INVALID_REQUEST);
+    assert_int_equal(gda_authorizer_event_decode(NULL, 5, 0, &ev, &err),
+                     GDA_ERR_INVALID_REQUEST);
+    assert_null(ev.storage_);
+    gda_authorizer_event_release(&ev);
+    gda_authorizer_event_release(NULL);
+}
+
+/* An authorizer event is not a request, and a request is not an
+ * authorizer event: each decoder refuses the other's. */
+static void test_authorizer_and_request_decoders_disagree(void **state)
+{
+    (void)state;
+    expect_file_error("authorizer-request.json", GDA_ERR_UNKNOWN_EVENT, "authorizer");
+    file_buf fb = load_event("apigw-rest.json");
+    gda_authorizer_event ev;
+    gda_error err;
+    assert_int_equal(gda_authorizer_event_decode(fb.ptr, fb.len, 0, &ev, &err),
+                     GDA_ERR_INVALID_REQUEST);
+    assert_string_equal(err.field, "methodArn");
+    free(fb.ptr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1185,6 +1452,10 @@ int main(void)
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_encode_body_with_nul_and_multibyte),
         cmocka_unit_test(test_round_trip_every_shape),
+        cmocka_unit_test(test_authorizer_token_event),
+        cmocka_unit_test(test_authorizer_request_event),
+        cmocka_unit_test(test_authorizer_event_errors),
+        cmocka_unit_test(test_authorizer_and_request_decoders_disagree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include <gda/app.h>
 #include <gda/event.h>
 #include <gda/log.h>
+#include <gda/sign.h>
 #include <gda/verify.h>
 
 #include "../bench/alloc_count.h"

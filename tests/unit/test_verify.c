@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <gda/authorizer.h>
+#include <gda/sign.h>
 #include <gda/verify.h>
 
 #include "jwt.h"
@@ -1512,6 +1514,101 @@ static void test_authorizer(void **state)
     }
 }
 
+/* gda_authorizer_answer decides an event decoded by event.c; respond is
+ * decode + answer, so the two agree. */
+static void test_authorizer_answer(void **state)
+{
+    (void)state;
+    gda_verifier *v = verifier_of(gda_verifier_options_default(GDA_AUTH_TOKEN), "k1:" SECRET_A);
+    const char *token_event = "{\"type\":\"TOKEN\",\"authorizationToken\":\"" SECRET_A
+                              "\",\"methodArn\":\"" ARN "\"}";
+    gda_authorizer_event ev;
+    gda_error err;
+    assert_int_equal(gda_authorizer_event_decode(token_event, strlen(token_event), 0, &ev, &err),
+                     GDA_OK);
+    char *out = NULL, *again = NULL;
+    size_t len = 0, again_len = 0;
+    gda_auth_result res;
+    assert_int_equal(gda_authorizer_answer(v, &ev, NOW_MS, &out, &len, &res, &err), GDA_OK);
+    assert_int_equal(res.reason, GDA_AUTH_ACCEPTED);
+    assert_string_equal(res.key_id, "k1");
+    assert_int_equal(gda_authorizer_respond(v, token_event, strlen(token_event), NOW_MS, &again,
+                                            &again_len, NULL, &err),
+                     GDA_OK);
+    assert_int_equal(len, again_len);
+    assert_string_equal(out, again);
+    assert_non_null(strstr(out, "\"Effect\":\"Allow\""));
+    assert_non_null(strstr(out, "\"Resource\":\"" ARN "\""));
+    free(out);
+    free(again);
+    gda_authorizer_event_release(&ev);
+
+    /* REQUEST: a repeated credential is ambiguous, a Deny of the same ARN */
+    const char *request_event = "{\"type\":\"REQUEST\",\"methodArn\":\"" ARN "\","
+                                "\"multiValueHeaders\":{\"X-Genesys-Signature\":[\"" SECRET_A
+                                "\",\"" SECRET_A "\"]}}";
+    assert_int_equal(
+        gda_authorizer_event_decode(request_event, strlen(request_event), 0, &ev, &err), GDA_OK);
+    assert_int_equal(gda_authorizer_answer(v, &ev, NOW_MS, &out, &len, &res, &err),
+                     GDA_ERR_UNAUTHORIZED);
+    assert_int_equal(res.reason, GDA_AUTH_AMBIGUOUS);
+    assert_string_equal(err.message, "unauthorized");
+    assert_non_null(strstr(out, "\"Effect\":\"Deny\""));
+    assert_non_null(strstr(out, "\"Resource\":\"" ARN "\""));
+    free(out);
+
+    /* bad arguments: no policy */
+    assert_int_equal(gda_authorizer_answer(NULL, &ev, NOW_MS, &out, &len, &res, &err),
+                     GDA_ERR_INTERNAL);
+    assert_null(out);
+    assert_int_equal(gda_authorizer_answer(v, NULL, NOW_MS, &out, &len, &res, &err),
+                     GDA_ERR_INTERNAL);
+    assert_int_equal(gda_authorizer_answer(v, &ev, NOW_MS, NULL, &len, &res, &err),
+                     GDA_ERR_INTERNAL);
+    assert_int_equal(gda_authorizer_respond(v, NULL, 3, NOW_MS, &out, &len, &res, &err),
+                     GDA_ERR_INTERNAL);
+    gda_verifier_free(v);
+    /* a body scheme: refused before anything else */
+    v = verifier_of(gda_verifier_options_default(GDA_AUTH_HMAC_SHA256), "k1:" SECRET_A);
+    out = (char *)&out;
+    assert_int_equal(gda_authorizer_answer(v, &ev, NOW_MS, &out, &len, &res, &err),
+                     GDA_ERR_CONFIG);
+    assert_null(out);
+    assert_string_equal(err.field, "scheme");
+    assert_int_equal(gda_authorizer_respond(v, "not json", 8, NOW_MS, &out, &len, &res, &err),
+                     GDA_ERR_CONFIG);
+    gda_authorizer_event_release(&ev);
+    gda_verifier_free(v);
+}
+
+/* An oversized credential is the verifier's to refuse: a Deny (malformed),
+ * not a failed invocation. */
+static void test_authorizer_oversized_credential(void **state)
+{
+    (void)state;
+    gda_verifier *v = verifier_of(gda_verifier_options_default(GDA_AUTH_JWT), "ka:" SECRET_A);
+    size_t big = 20000;
+    char *event = malloc(big + 256);
+    assert_non_null(event);
+    int n = snprintf(event, 256, "{\"type\":\"TOKEN\",\"methodArn\":\"" ARN
+                                 "\",\"authorizationToken\":\"Bearer ");
+    memset(event + n, 'A', big);
+    memcpy(event + n + big, "\"}", 3);
+    gda_auth_result res;
+    json_t *j = authorize(v, event, GDA_ERR_UNAUTHORIZED, &res);
+    assert_int_equal(res.reason, GDA_AUTH_MALFORMED);
+    json_decref(j);
+    n = snprintf(event, 256, "{\"type\":\"REQUEST\",\"methodArn\":\"" ARN
+                             "\",\"headers\":{\"Authorization\":\"Bearer ");
+    memset(event + n, 'A', big);
+    memcpy(event + n + big, "\"}}", 4);
+    j = authorize(v, event, GDA_ERR_UNAUTHORIZED, &res);
+    assert_int_equal(res.reason, GDA_AUTH_MALFORMED);
+    json_decref(j);
+    free(event);
+    gda_verifier_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1537,6 +1634,8 @@ int main(void)
         cmocka_unit_test(test_from_config),
         cmocka_unit_test(test_sign_errors_and_names),
         cmocka_unit_test(test_authorizer),
+        cmocka_unit_test(test_authorizer_answer),
+        cmocka_unit_test(test_authorizer_oversized_credential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
