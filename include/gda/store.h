@@ -11,7 +11,8 @@
  *     static const gda_store_ops my_ops = { GDA_STORE_OPS_VERSION, "mine", ... };
  *
  * Contract for every backend (the shared behaviour suite in
- * tests/unit/store_suite.c holds each one to it):
+ * tests/store/store_suite.c holds each one to it; gda-store-check runs it
+ * against any registered backend, see gda/store_registry.h):
  *   - every operation is atomic with respect to every other operation on the
  *     same key, from any thread or process sharing the backing storage;
  *   - a store handle may be shared by any number of threads;

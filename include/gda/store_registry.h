@@ -116,6 +116,15 @@ GDA_API bool gda_store_scheme_registered(const char *scheme);
  * the copies belong to the registry and stay valid for the process's life. */
 GDA_API size_t gda_store_backend_list(gda_store_backend *out, size_t max);
 
+/** Name of the function a loadable backend module exports for a host that
+ * dlopens it (gda-store-check --module PATH): it registers the module's
+ * backends and returns GDA_OK, or an error the host reports and stops on.
+ * A module may instead register from a constructor; exporting the function
+ * is the clearer choice, since an error then reaches the host. */
+#define GDA_STORE_MODULE_INIT "gda_store_module_init"
+/** Type of the GDA_STORE_MODULE_INIT function: err is never NULL. */
+typedef gda_status (*gda_store_module_init_fn)(gda_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,9 +33,19 @@ static void register_builtins(void)
     gda_error_clear(&builtins_err);
 }
 
-bool gda_store_backend_available(const char *scheme)
+gda_status gda_env_register_stores(gda_error *err)
 {
     pthread_once(&builtins_once, register_builtins);
+    if (builtins_err.code == GDA_OK)
+        return GDA_OK;
+    if (err)
+        *err = builtins_err;
+    return builtins_err.code;
+}
+
+bool gda_store_backend_available(const char *scheme)
+{
+    gda_env_register_stores(NULL);
     return gda_store_scheme_registered(scheme);
 }
 
@@ -48,9 +58,9 @@ static bool has_scheme(const char *uri, const char *scheme)
 
 gda_store *gda_store_open_uri(const char *uri, gda_error *err)
 {
-    pthread_once(&builtins_once, register_builtins);
-    if (builtins_err.code != GDA_OK) {
-        gda_error_set(err, builtins_err.code, "GDA_STORE", "%s", builtins_err.message);
+    gda_error rerr;
+    if (gda_env_register_stores(&rerr) != GDA_OK) {
+        gda_error_set(err, rerr.code, "GDA_STORE", "%s", rerr.message);
         return NULL;
     }
     gda_store *store = NULL;

@@ -1,5 +1,5 @@
 /* The shared behaviour suite every idempotency store backend must pass
- * (tests/unit/store_suite.h). Each case opens a fresh store from the backend,
+ * (tests/store/store_suite.h). Each case opens a fresh store from the backend,
  * drives it through the public wrappers of include/gda/store.h with fixed
  * epoch times, and checks the contract written in that header. */
 #include <pthread.h>
