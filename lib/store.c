@@ -1,6 +1,5 @@
 /* libgda — the idempotency store interface (see include/gda/store.h). */
 #include <gda/store.h>
-#include <gda/store_registry.h>
 
 #include "store_internal.h"
 

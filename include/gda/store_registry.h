@@ -47,9 +47,6 @@ extern "C" {
 #define GDA_STORE_BACKEND_VERSION 1
 /** Oldest gda_store_backend version this libgda still accepts. */
 #define GDA_STORE_BACKEND_VERSION_MIN 1
-/** Oldest gda_store_ops version this libgda accepts from a store that a
- * backend opens (the newest is GDA_STORE_OPS_VERSION). */
-#define GDA_STORE_OPS_VERSION_MIN 3
 /** Size of the longest scheme plus its NUL. */
 #define GDA_STORE_SCHEME_MAX 32
 /** Most backends one process can register (the core's "memory" counts). */
