@@ -1,6 +1,8 @@
 /* libgda — the idempotency store interface (see include/gda/store.h). */
 #include <gda/store.h>
 
+#include "store_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,17 +68,22 @@ bool gda_record_blocks_takeover(const gda_record *rec, const gda_store_call *cal
     return gda_record_is_live(rec, call->now_ms - skew);
 }
 
-static gda_status check_store(gda_store *store, gda_error *err)
+gda_status gda_store_ops_check(const gda_store_ops *o, gda_error *err)
 {
-    if (!store || !store->ops)
+    if (!o)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no store configured");
-    if (store->ops->version != GDA_STORE_OPS_VERSION)
+    const char *name = o->name ? o->name : "?";
+    if (o->version < GDA_STORE_OPS_VERSION_MIN || o->version > GDA_STORE_OPS_VERSION) {
+        if (GDA_STORE_OPS_VERSION_MIN == GDA_STORE_OPS_VERSION)
+            return gda_error_set(err, GDA_ERR_CONFIG, NULL,
+                                 "store backend '%s' implements store interface version %d; "
+                                 "this libgda needs version %d",
+                                 name, o->version, GDA_STORE_OPS_VERSION);
         return gda_error_set(err, GDA_ERR_CONFIG, NULL,
                              "store backend '%s' implements store interface version %d; "
-                             "this libgda needs version %d",
-                             store->ops->name ? store->ops->name : "?", store->ops->version,
-                             GDA_STORE_OPS_VERSION);
-    const gda_store_ops *o = store->ops;
+                             "this libgda needs version %d to %d",
+                             name, o->version, GDA_STORE_OPS_VERSION_MIN, GDA_STORE_OPS_VERSION);
+    }
     const char *missing = !o->put_if_absent ? "put_if_absent"
                           : !o->get         ? "get"
                           : !o->complete    ? "complete"
@@ -85,8 +92,15 @@ static gda_status check_store(gda_store *store, gda_error *err)
                                             : NULL;
     if (missing)
         return gda_error_set(err, GDA_ERR_CONFIG, NULL, "store backend '%s' has no %s operation",
-                             o->name ? o->name : "?", missing);
+                             name, missing);
     return GDA_OK;
+}
+
+static gda_status check_store(gda_store *store, gda_error *err)
+{
+    if (!store || !store->ops)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no store configured");
+    return gda_store_ops_check(store->ops, err);
 }
 
 gda_status gda_store_put_if_absent(gda_store *store, const gda_record *rec,

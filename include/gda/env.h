@@ -15,7 +15,8 @@
  * Errors never contain a variable's value (it may be a secret): they name
  * the variable in err->field and say what is wrong with it.
  *
- * Thread safety: gda_env_app_new and gda_store_open_uri may run from any
+ * Thread safety: gda_env_app_new, gda_env_register_stores and
+ * gda_store_open_uri may run from any
  * thread, but the default environment reader is getenv(3), which must not
  * race with setenv/putenv; call them at start-up.
  */
@@ -65,7 +66,19 @@ typedef struct gda_env_overrides {
     gda_clock clock;           /**< zeroed: the system clock */
 } gda_env_overrides;
 
-/** Open a store from a URI:
+/** Register the built-in store backends this library was built with in the
+ * core's store registry (gda/store_registry.h): gda_store_sqlite_register
+ * and gda_store_dynamodb_register, when libgda-store-sqlite and
+ * libgda-store-dynamodb were built ("memory" is the core's own). Runs once
+ * per process (later calls return the first result); gda_store_open_uri,
+ * gda_store_backend_available and gda_env_app_new call it themselves.
+ * Errors as gda_store_register, e.g. GDA_ERR_CONFIG when a program
+ * registered a different backend under "sqlite" or "dynamodb" first. */
+GDA_API gda_status gda_env_register_stores(gda_error *err);
+
+/** Open a store from a URI, through the store registry once the built-in
+ * backends are registered (gda_env_register_stores), so GDA_STORE reaches
+ * every registered scheme:
  *   memory            the in-process memory store (default size)
  *   memory:N          the memory store holding at most N records (1..10^8)
  *   sqlite:PATH       the SQLite store in the database file PATH (created if
@@ -73,15 +86,21 @@ typedef struct gda_env_overrides {
  *   dynamodb:TABLE    the DynamoDB store on TABLE (region and endpoint from
  *                     AWS_REGION / GDA_DYNAMODB_ENDPOINT, credentials from
  *                     the environment), when libgda-store-dynamodb was built
+ *   SCHEME:REST       a backend the program (or a module it loaded)
+ *                     registered with gda_store_register
  * Returns a new store (close with gda_store_close) or NULL with err set:
- * GDA_ERR_CONFIG (NULL, empty or unknown URI, a backend not built into this
- * program, an empty path or table, a bad size), GDA_ERR_NOMEM, and whatever
- * the backend's open returns (e.g. GDA_ERR_STORE for a database that cannot
- * be opened). */
+ * GDA_ERR_CONFIG (NULL, empty or unknown URI — the message lists the
+ * registered schemes —, a built-in backend not built into this program, an
+ * empty path or table, a bad size, a backend whose store has an unfit
+ * vtable), GDA_ERR_NOMEM, and whatever the backend's open returns (e.g.
+ * GDA_ERR_STORE for a database that cannot be opened). err->field is the
+ * backend's, else "GDA_STORE". */
 GDA_API gda_store *gda_store_open_uri(const char *uri, gda_error *err);
 
-/** True when this program was built with the backend named by scheme
- * ("memory", "sqlite", "dynamodb"). */
+/** True when a backend is registered under scheme after
+ * gda_env_register_stores: "memory", the built-in "sqlite" and "dynamodb"
+ * when this program was built with them, and any scheme the program
+ * registered. */
 GDA_API bool gda_store_backend_available(const char *scheme);
 
 /** Build the verifier GDA_AUTH (default token), GDA_AUTH_HEADER and

@@ -16,6 +16,7 @@
 #include <gda/log.h>
 #include <gda/response.h>
 #include <gda/store.h>
+#include <gda/store_registry.h>
 #include <gda/idempotency.h>
 #include <gda/keyring.h>
 #include <gda/verify.h>

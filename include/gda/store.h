@@ -11,7 +11,8 @@
  *     static const gda_store_ops my_ops = { GDA_STORE_OPS_VERSION, "mine", ... };
  *
  * Contract for every backend (the shared behaviour suite in
- * tests/unit/store_suite.c holds each one to it):
+ * tests/store/store_suite.c holds each one to it; gda-store-check runs it
+ * against any registered backend, see gda/store_registry.h):
  *   - every operation is atomic with respect to every other operation on the
  *     same key, from any thread or process sharing the backing storage;
  *   - a store handle may be shared by any number of threads;
@@ -21,7 +22,8 @@
  *     GDA_ERR_STORE, never a silent success;
  *   - records are returned as heap copies the caller owns (gda_record_clear).
  * The wrappers below refuse (GDA_ERR_CONFIG) a backend of another version or
- * with a NULL operation, naming it, instead of calling through.
+ * with a NULL operation, naming it, instead of calling through. Backends are
+ * opened by URI through the store registry (gda/store_registry.h).
  */
 #ifndef GDA_STORE_H
 #define GDA_STORE_H
@@ -42,6 +44,10 @@ extern "C" {
  * (a version-2 backend would keep an unreadable result forever, so it is
  * refused rather than run). */
 #define GDA_STORE_OPS_VERSION 3
+/** Oldest gda_store_ops version this libgda accepts: the wrappers below and
+ * gda_store_open (gda/store_registry.h) refuse a vtable whose version lies
+ * outside GDA_STORE_OPS_VERSION_MIN .. GDA_STORE_OPS_VERSION. */
+#define GDA_STORE_OPS_VERSION_MIN 3
 /** Length of a payload hash (HMAC-SHA256) in bytes. */
 #define GDA_PAYLOAD_HASH_LEN 32
 /** Length of a principal digest (HMAC-SHA256) in bytes. */

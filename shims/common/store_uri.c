@@ -1,9 +1,12 @@
-/* Opening a store from a URI (see gda/env.h). The backends that were built
- * are compiled in through GDA_SHIM_HAVE_SQLITE / GDA_SHIM_HAVE_DYNAMODB. */
+/* Opening a store from a URI (see gda/env.h): the built-in backends this
+ * library was built with (GDA_SHIM_HAVE_SQLITE / GDA_SHIM_HAVE_DYNAMODB) are
+ * registered once, then every URI goes through the core's store registry
+ * (gda/store_registry.h), so a program's own registered backend opens the
+ * same way. */
 #include <gda/env.h>
+#include <gda/store_registry.h>
 
-#include <stdint.h>
-#include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #if GDA_SHIM_HAVE_SQLITE
@@ -13,92 +16,67 @@
 #include <gda/store/dynamodb.h>
 #endif
 
-#define MEMORY_MAX_ENTRIES 100000000u
+static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
+static gda_error builtins_err; /* the first registration that failed, else code GDA_OK */
+
+static void register_builtins(void)
+{
+    gda_error_clear(&builtins_err);
+#if GDA_SHIM_HAVE_SQLITE
+    if (gda_store_sqlite_register(&builtins_err) != GDA_OK)
+        return;
+#endif
+#if GDA_SHIM_HAVE_DYNAMODB
+    if (gda_store_dynamodb_register(&builtins_err) != GDA_OK)
+        return;
+#endif
+    gda_error_clear(&builtins_err);
+}
+
+gda_status gda_env_register_stores(gda_error *err)
+{
+    pthread_once(&builtins_once, register_builtins);
+    if (builtins_err.code == GDA_OK)
+        return GDA_OK;
+    if (err)
+        *err = builtins_err;
+    return builtins_err.code;
+}
 
 bool gda_store_backend_available(const char *scheme)
 {
-    if (!scheme)
-        return false;
-    if (strcmp(scheme, "memory") == 0)
-        return true;
-    if (strcmp(scheme, "sqlite") == 0)
-        return GDA_SHIM_HAVE_SQLITE;
-    if (strcmp(scheme, "dynamodb") == 0)
-        return GDA_SHIM_HAVE_DYNAMODB;
-    return false;
+    gda_env_register_stores(NULL);
+    return gda_store_scheme_registered(scheme);
 }
 
-/* Strict decimal size: digits only, 1..max. */
-static bool parse_count(const char *s, size_t max, size_t *out)
+/* Whether uri starts with "scheme" followed by ':' or its end. */
+static bool has_scheme(const char *uri, const char *scheme)
 {
-    if (!*s)
-        return false;
-    size_t v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        size_t d = (size_t)(*s - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v == 0)
-        return false;
-    *out = v;
-    return true;
+    size_t n = strlen(scheme);
+    return strncmp(uri, scheme, n) == 0 && (uri[n] == ':' || uri[n] == '\0');
 }
 
 gda_store *gda_store_open_uri(const char *uri, gda_error *err)
 {
-    if (!uri || !*uri) {
-        gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE", "no store given");
+    gda_error rerr;
+    if (gda_env_register_stores(&rerr) != GDA_OK) {
+        gda_error_set(err, rerr.code, "GDA_STORE", "%s", rerr.message);
         return NULL;
     }
-    if (strcmp(uri, "memory") == 0)
-        return gda_memory_store_new(0, err);
-    if (strncmp(uri, "memory:", 7) == 0) {
-        size_t n = 0;
-        if (!parse_count(uri + 7, MEMORY_MAX_ENTRIES, &n)) {
-            gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE",
-                          "memory:N needs a record count from 1 to %u", MEMORY_MAX_ENTRIES);
-            return NULL;
-        }
-        return gda_memory_store_new(n, err);
-    }
-    if (strncmp(uri, "sqlite:", 7) == 0) {
-        const char *path = uri + 7;
-        if (!*path) {
-            gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE", "the SQLite store needs a database path");
-            return NULL;
-        }
-#if GDA_SHIM_HAVE_SQLITE
-        return gda_sqlite_store_open(path, NULL, err);
-#else
-        gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE",
+    gda_store *store = NULL;
+    gda_error oerr;
+    gda_error_clear(&oerr);
+    if (gda_store_open(uri, &store, &oerr) == GDA_OK)
+        return store;
+    /* A built-in backend left out of this build says how to get it. */
+    if (uri && has_scheme(uri, "sqlite") && !gda_store_backend_available("sqlite"))
+        gda_error_set(&oerr, GDA_ERR_CONFIG, NULL,
                       "the SQLite store was not built into this program "
                       "(install libsqlite3-dev and rebuild)");
-        return NULL;
-#endif
-    }
-    if (strncmp(uri, "dynamodb:", 9) == 0) {
-        const char *table = uri + 9;
-        if (!*table) {
-            gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE", "the DynamoDB store needs a table name");
-            return NULL;
-        }
-#if GDA_SHIM_HAVE_DYNAMODB
-        gda_dynamodb_options opts;
-        gda_dynamodb_options_init(&opts);
-        opts.table = table;
-        return gda_dynamodb_store_new(&opts, err);
-#else
-        gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE",
+    else if (uri && has_scheme(uri, "dynamodb") && !gda_store_backend_available("dynamodb"))
+        gda_error_set(&oerr, GDA_ERR_CONFIG, NULL,
                       "the DynamoDB store was not built into this program "
                       "(install libcurl4-openssl-dev and rebuild)");
-        return NULL;
-#endif
-    }
-    gda_error_set(err, GDA_ERR_CONFIG, "GDA_STORE",
-                  "unknown store: use memory, memory:N, sqlite:PATH or dynamodb:TABLE");
+    gda_error_set(err, oerr.code, oerr.field[0] ? oerr.field : "GDA_STORE", "%s", oerr.message);
     return NULL;
 }

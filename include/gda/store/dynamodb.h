@@ -121,6 +121,14 @@ GDA_API void gda_dynamodb_options_init(gda_dynamodb_options *opts);
  * attribute name), GDA_ERR_NOMEM. Close with gda_store_close. */
 GDA_API gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_error *err);
 
+/** Register the "dynamodb" scheme in the store registry
+ * (gda/store_registry.h), so gda_store_open("dynamodb:TABLE", ...) opens
+ * gda_dynamodb_store_new with the defaults and table TABLE (region, endpoint
+ * and credentials from the environment, as above). "dynamodb" alone or
+ * "dynamodb:" is GDA_ERR_CONFIG ("needs a table name"). Registering again is
+ * a no-op; errors as gda_store_register. libgda-env calls it for you. */
+GDA_API gda_status gda_store_dynamodb_register(gda_error *err);
+
 /** Counters of one store handle (gda_dynamodb_store_stats). */
 typedef struct gda_dynamodb_stats {
     uint64_t calls;       /**< DynamoDB operations requested */

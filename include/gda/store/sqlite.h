@@ -85,6 +85,13 @@ typedef struct gda_sqlite_options {
 GDA_API gda_store *gda_sqlite_store_open(const char *path, const gda_sqlite_options *opts,
                                          gda_error *err);
 
+/** Register the "sqlite" scheme in the store registry (gda/store_registry.h),
+ * so gda_store_open("sqlite:PATH", ...) opens gda_sqlite_store_open(PATH,
+ * NULL). "sqlite" alone or "sqlite:" is GDA_ERR_CONFIG ("needs a database
+ * path"). Registering again is a no-op; errors as gda_store_register (a
+ * different backend already holds the scheme). libgda-env calls it for you. */
+GDA_API gda_status gda_store_sqlite_register(gda_error *err);
+
 /** Delete every record whose expiry (epoch seconds) is before now_s, in
  * batches of purge_batch rows, each its own short write transaction so
  * other writers are not held up. *deleted (optional) receives the number of

@@ -1,5 +1,5 @@
 /* The shared behaviour suite every idempotency store backend must pass
- * (tests/unit/store_suite.h). Each case opens a fresh store from the backend,
+ * (tests/store/store_suite.h). Each case opens a fresh store from the backend,
  * drives it through the public wrappers of include/gda/store.h with fixed
  * epoch times, and checks the contract written in that header. */
 #include <pthread.h>
@@ -152,6 +152,16 @@ static void assert_same_record(const gda_record *got, const gda_record *want)
     }
 }
 
+/* The record stored for key at now_ms is want. */
+static void expect_stored(gda_store *store, const char *key, int64_t now_ms,
+                          const gda_record *want)
+{
+    gda_record got;
+    assert_true(get_record(store, key, now_ms, &got));
+    assert_same_record(&got, want);
+    gda_record_clear(&got);
+}
+
 /* ---- put_if_absent ---------------------------------------------------- */
 
 static void test_put_inserts_new_key(void **state)
@@ -188,10 +198,7 @@ static void test_put_conflict_returns_existing_copy(void **state)
     existing.payload_hash[0] ^= 0xff;
     gda_record_clear(&existing);
 
-    gda_record got;
-    assert_true(get_record(f->store, "k", T0_MS + 5, &got));
-    assert_same_record(&got, &first);
-    gda_record_clear(&got);
+    expect_stored(f->store, "k", T0_MS + 5, &first);
 }
 
 /* put_if_absent of rec under call is refused by the stored record want. */
@@ -283,10 +290,7 @@ static void test_put_replaces_expired_completed(void **state)
     again = in_progress("ttl", "77777777777777777777777777777777", 7, first_dead_ms);
     put_expect(f->store, &again, first_dead_ms, true);
 
-    gda_record got;
-    assert_true(get_record(f->store, "ttl", first_dead_ms, &got));
-    assert_same_record(&got, &again);
-    gda_record_clear(&got);
+    expect_stored(f->store, "ttl", first_dead_ms, &again);
 }
 
 static void test_put_replaces_lapsed_lease(void **state)
@@ -408,10 +412,7 @@ static void test_complete_wrong_owner_writes_nothing(void **state)
     snprintf(forged.owner, sizeof forged.owner, "%s", "eeeeeeeeeeeeeeee");
     assert_false(complete(f->store, &forged, T0_MS + 1));
 
-    gda_record got;
-    assert_true(get_record(f->store, "c2", T0_MS + 2, &got));
-    assert_same_record(&got, &rec);
-    gda_record_clear(&got);
+    expect_stored(f->store, "c2", T0_MS + 2, &rec);
 }
 
 static void test_complete_missing_key_not_applied(void **state)
@@ -434,10 +435,7 @@ static void test_complete_twice_not_applied(void **state)
     gda_record second = finished(&rec, GDA_RECORD_COMPLETED, 500, "second", 6, T0_S + 20);
     assert_false(complete(f->store, &second, T0_MS + 2));
 
-    gda_record got;
-    assert_true(get_record(f->store, "c3", T0_MS + 3, &got));
-    assert_same_record(&got, &first);
-    gda_record_clear(&got);
+    expect_stored(f->store, "c3", T0_MS + 3, &first);
 }
 
 static void test_complete_after_lapse_without_takeover(void **state)
@@ -465,10 +463,7 @@ static void test_complete_stale_owner_after_takeover(void **state)
     gda_record good = finished(&fresh, GDA_RECORD_COMPLETED, 201, "fresh", 5, T0_S + 100);
     assert_true(complete(f->store, &good, later + 2));
 
-    gda_record got;
-    assert_true(get_record(f->store, "take", later + 3, &got));
-    assert_same_record(&got, &good);
-    gda_record_clear(&got);
+    expect_stored(f->store, "take", later + 3, &good);
     /* ... and the stale owner cannot release the new result either. */
     assert_false(release(f->store, "take", old.owner, later + 4));
 }
@@ -483,10 +478,7 @@ static void test_accepted_then_completed_by_owner(void **state)
                               T0_S + 600);
     assert_true(complete(f->store, &acc, T0_MS + 1));
 
-    gda_record got;
-    assert_true(get_record(f->store, "long", T0_MS + 2, &got));
-    assert_same_record(&got, &acc);
-    gda_record_clear(&got);
+    expect_stored(f->store, "long", T0_MS + 2, &acc);
 
     /* Another owner cannot finish someone else's accepted job. */
     gda_record intruder = finished(&rec, GDA_RECORD_COMPLETED, 200, "no", 2, T0_S + 600);
@@ -499,9 +491,7 @@ static void test_accepted_then_completed_by_owner(void **state)
     gda_record fin = finished(&rec, GDA_RECORD_COMPLETED, 200, final_body, sizeof final_body - 1,
                               T0_S + 3600);
     assert_true(complete(f->store, &fin, T0_MS + 4));
-    assert_true(get_record(f->store, "long", T0_MS + 5, &got));
-    assert_same_record(&got, &fin);
-    gda_record_clear(&got);
+    expect_stored(f->store, "long", T0_MS + 5, &fin);
 
     assert_false(complete(f->store, &fin, T0_MS + 6));
 }
@@ -530,10 +520,7 @@ static void test_release_wrong_owner_keeps_record(void **state)
     put_expect(f->store, &rec, T0_MS, true);
     assert_false(release(f->store, "r2", "19191919191919191919191919191919", T0_MS + 1));
     assert_false(release(f->store, "r2", "", T0_MS + 1));
-    gda_record got;
-    assert_true(get_record(f->store, "r2", T0_MS + 2, &got));
-    assert_same_record(&got, &rec);
-    gda_record_clear(&got);
+    expect_stored(f->store, "r2", T0_MS + 2, &rec);
 }
 
 static void test_release_completed_not_applied(void **state)
@@ -544,10 +531,7 @@ static void test_release_completed_not_applied(void **state)
     gda_record done = finished(&rec, GDA_RECORD_COMPLETED, 200, "kept", 4, T0_S + 100);
     assert_true(complete(f->store, &done, T0_MS + 1));
     assert_false(release(f->store, "r3", rec.owner, T0_MS + 2));
-    gda_record got;
-    assert_true(get_record(f->store, "r3", T0_MS + 3, &got));
-    assert_same_record(&got, &done);
-    gda_record_clear(&got);
+    expect_stored(f->store, "r3", T0_MS + 3, &done);
 }
 
 static void test_release_missing_key(void **state)
