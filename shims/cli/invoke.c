@@ -384,7 +384,7 @@ static enum MHD_Result serve_next(local_api *api, struct MHD_Connection *conn)
     sodium_bin2hex(random_hex, sizeof random_hex, random, sizeof random);
     snprintf(deadline, sizeof deadline, "%lld", (long long)api->deadline_ms);
     snprintf(trace, sizeof trace, "Root=1-%08llx-%s;Sampled=0",
-             (unsigned long long)(gda_cli_now_ms() / 1000), random_hex);
+             (unsigned long long)(gda_clock_now_ms(NULL) / 1000), random_hex);
     bool ok = r && MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", api->id) &&
               MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", deadline) &&
               MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN) &&
@@ -629,7 +629,7 @@ static char *build_event(const request *rq, const char *id, size_t *len)
                         "body", body, "isBase64Encoded", base64, "requestContext",
                         "resourcePath", path, "httpMethod", rq->method, "path", stage_path,
                         "stage", "local", "requestId", api_request_id, "extendedRequestId", id,
-                        "requestTimeEpoch", (json_int_t)gda_cli_now_ms(), "accountId",
+                        "requestTimeEpoch", (json_int_t)gda_clock_now_ms(NULL), "accountId",
                         "000000000000", "apiId", "local", "protocol", "HTTP/1.1", "identity",
                         "sourceIp", "127.0.0.1", "userAgent", USER_AGENT)
             : NULL;
@@ -762,14 +762,14 @@ static void stop_bootstrap(local_target *t, bool hard)
     if (!t->child)
         return;
     kill(t->child, hard ? SIGKILL : SIGTERM);
-    int64_t until = gda_cli_mono_ms() + STOP_GRACE_MS;
+    int64_t until = gda_clock_monotonic_ms() + STOP_GRACE_MS;
     while (waitpid(t->child, NULL, WNOHANG) == 0) {
-        if (gda_cli_mono_ms() >= until) {
+        if (gda_clock_monotonic_ms() >= until) {
             kill(t->child, SIGKILL);
             waitpid(t->child, NULL, 0);
             break;
         }
-        gda_cli_sleep_ms(POLL_MS);
+        gda_clock_sleep_ms(POLL_MS, NULL);
     }
     t->child = 0;
 }
@@ -932,22 +932,18 @@ static void local_send(local_target *t, const request *rq, long timeout_s, outco
     api->event = event;
     api->event_len = len;
     memcpy(api->id, id, sizeof id);
-    api->deadline_ms = gda_cli_now_ms() + timeout_s * 1000;
+    api->deadline_ms = gda_clock_now_ms(NULL) + timeout_s * 1000;
     api->answered = false;
     api->crashed = false;
     api->offered = true;
     pthread_cond_broadcast(&api->cond);
-    int64_t until = gda_cli_mono_ms() + timeout_s * 1000;
+    int64_t until = gda_clock_monotonic_ms() + timeout_s * 1000;
     int status = 0;
     pid_t exited = 0;
-    while (!api->answered && !api->init_error && !interrupted && gda_cli_mono_ms() < until) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+    while (!api->answered && !api->init_error && !interrupted && gda_clock_monotonic_ms() < until) {
+        int64_t wake = gda_clock_now_ms(NULL) + POLL_MS; /* the condition's clock */
+        struct timespec ts = {.tv_sec = (time_t)(wake / 1000),
+                              .tv_nsec = (long)(wake % 1000) * 1000000L};
         pthread_cond_timedwait(&api->cond, &api->mu, &ts);
         if (!api->answered && !api->init_error &&
             (exited = waitpid(t->child, &status, WNOHANG)) == t->child)
@@ -995,16 +991,16 @@ static int send_all(url_target *url, local_target *local, const request *rq,
         for (int64_t k = 0; k <= io->retries; k++) {
             if (k > 0) {
                 int64_t delay = io->retry_delay_ms << (k - 1 < 20 ? k - 1 : 20);
-                gda_cli_sleep_ms(delay < MAX_RETRY_DELAY_MS ? delay : MAX_RETRY_DELAY_MS);
+                gda_clock_sleep_ms(delay < MAX_RETRY_DELAY_MS ? delay : MAX_RETRY_DELAY_MS, NULL);
             }
             outcome o;
             memset(&o, 0, sizeof o);
-            int64_t start = gda_cli_mono_ms();
+            int64_t start = gda_clock_monotonic_ms();
             if (url)
                 url_send(url, &o);
             else
                 local_send(local, rq, (long)io->timeout_s, &o);
-            print_outcome(++attempt, &o, gda_cli_mono_ms() - start);
+            print_outcome(++attempt, &o, gda_clock_monotonic_ms() - start);
             free(o.body);
             if (o.init_error || interrupted)
                 return GDA_CLI_REFUSED;

@@ -75,30 +75,6 @@ void gda_cli_wipe(char *buf, size_t len)
     free(buf);
 }
 
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t gda_cli_now_ms(void)
-{
-    return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t gda_cli_mono_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
-}
-
-void gda_cli_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 bool gda_cli_parse_int(const char *opt, const char *text, int64_t max, int64_t *out)
 {
     char *end = NULL;

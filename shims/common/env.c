@@ -5,6 +5,7 @@
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
 #include <gda/env.h>
+#include "clock.h"
 #include "data_keys.h"
 #if GDA_SHIM_HAVE_KMS
 #include "kms_ring.h"
@@ -222,8 +223,6 @@ static gda_status build_verifier(const env *e, gda_verifier **out, gda_error *er
     return GDA_OK;
 }
 
-static int64_t wall_now_ms(void);
-
 /* A key file holds the base64 text and maybe a final newline: nothing
  * longer than this is one. */
 #define KEY_FILE_MAX 256
@@ -373,16 +372,9 @@ static void warn_if_exposed(gda_app *app, const gda_env_overrides *o, const char
     unsigned mode = 0;
     if (!path || !gda_secret_file_exposed(path, &mode))
         return;
-    gda_logf(gda_app_logger(app), GDA_LOG_WARN, o->clock ? o->clock(o->clock_user) : wall_now_ms(),
+    gda_logf(gda_app_logger(app), GDA_LOG_WARN, o->clock ? o->clock(o->clock_user) : gda_clock_now_ms(NULL),
              NULL, NULL, NULL, "%s %s can be read by group or others (mode %03o): chmod 600 it",
              var, path, mode);
-}
-
-static int64_t wall_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* gda_app_new names settings by their config field; say the variable. */
@@ -573,7 +565,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     warn_if_exposed(app, o, "GDA_HASH_KEY_FILE", hash_key_file);
     if (!durable && o->many_instances)
         gda_log(gda_app_logger(app), GDA_LOG_WARN,
-                cfg.clock ? cfg.clock(cfg.clock_user) : wall_now_ms(), NULL, NULL,
+                cfg.clock ? cfg.clock(cfg.clock_user) : gda_clock_now_ms(NULL), NULL, NULL,
                 "GDA_STORE is a memory store: results live in this instance only, so a retry "
                 "that reaches another instance runs the handler again; use dynamodb:TABLE",
                 NULL);

@@ -1,6 +1,8 @@
 /* gda-httpd — libmicrohttpd front of a gda_app (see httpd.h). */
 #include "httpd.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -51,7 +53,7 @@ typedef struct conn_req {
     char *body;
     size_t len;
     size_t cap;
-    int64_t start_ms;
+    int64_t start_ns; /* monotonic */
     bool too_large; /* over max_body: the rest of the body is discarded */
     bool draining;  /* arrived after shutdown began: refused, body discarded */
     size_t discarded; /* bytes thrown away since (chunked uploads only) */
@@ -73,20 +75,10 @@ typedef struct text_buf {
     bool nomem;
 } text_buf;
 
-static int64_t wall_ms(void)
+/* Milliseconds since start_ns on the monotonic clock, which never jumps. */
+static double elapsed_ms(int64_t start_ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double elapsed_ms(int64_t start_ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double now = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-    double d = now - (double)start_ms;
-    return d < 0 ? 0 : d;
+    return (double)(gda_clock_monotonic_ns() - start_ns) / 1e6;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -165,10 +157,10 @@ static void log_rejection(httpd_server *srv, struct MHD_Connection *conn, const 
         f.trace_id = id_header(conn, "X-Request-Id");
     f.status_code = status;
     f.has_execution_time = true;
-    f.execution_time_ms = elapsed_ms(cr->start_ms);
+    f.execution_time_ms = elapsed_ms(cr->start_ns);
     f.outcome = GDA_LOG_OUTCOME_NONE;
     f.error_code = gda_status_str(code);
-    int64_t now = wall_ms();
+    int64_t now = gda_clock_now_ms(NULL);
     json_t *extra = json_pack("{s:s}", "method", method);
     gda_log(srv->logger, GDA_LOG_WARN, now, &f, extra, message, NULL);
     json_decref(extra);
@@ -433,7 +425,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!cr)
             return MHD_NO;
         cr->srv = srv;
-        cr->start_ms = wall_ms();
+        cr->start_ns = gda_clock_monotonic_ns();
         *con_cls = cr;
         atomic_fetch_add(&srv->inflight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -501,7 +493,7 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     json_t *extra = json_pack("{s:s}", "component", "libmicrohttpd");
-    gda_log(srv->logger, GDA_LOG_WARN, wall_ms(), NULL, extra, msg, NULL);
+    gda_log(srv->logger, GDA_LOG_WARN, gda_clock_now_ms(NULL), NULL, extra, msg, NULL);
     json_decref(extra);
 }
 
