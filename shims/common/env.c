@@ -5,6 +5,7 @@
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
 #include <gda/env.h>
+#include "base64.h"
 #include "clock.h"
 #include "data_keys.h"
 #if GDA_SHIM_HAVE_KMS
@@ -233,18 +234,8 @@ _Static_assert(GDA_IDEM_DATA_KEY_LEN == GDA_IDEM_HASH_KEY_LEN, "one reader for b
 static bool decode_key(const char *v, size_t len, uint8_t *buf)
 {
     size_t n = 0;
-    const char *end = NULL;
-    int rc = sodium_base642bin(buf, GDA_IDEM_DATA_KEY_LEN + 1, v, len, NULL, &n, &end,
-                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-    /* The NO_PADDING variant stops at '='; allow the padding a 32-byte key has. */
-    if (rc == 0 && end && end < v + len) {
-        const char *p = end;
-        while (p < v + len && *p == '=')
-            p++;
-        if (p != v + len || p - end > 2)
-            rc = -1;
-    }
-    return rc == 0 && n == GDA_IDEM_DATA_KEY_LEN;
+    return gda_base64_decode(v, len, GDA_BASE64_STANDARD, buf, GDA_IDEM_DATA_KEY_LEN + 1, &n) &&
+           n == GDA_IDEM_DATA_KEY_LEN;
 }
 
 /* GDA_DATA_KEY, GDA_HASH_KEY: base64 of 32 bytes, from the variable NAME or
