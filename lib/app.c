@@ -12,6 +12,8 @@
 #include <gda/response.h>
 
 #include "clock.h"
+#include "hex.h"
+#include "percent.h"
 
 struct gda_app {
     gda_verifier *verifier;
@@ -227,26 +229,6 @@ size_t gda_app_max_body(const gda_app *app)
 
 /* ---- completion tokens ---------------------------------------------------- */
 
-static void hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0xF];
-    }
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "gda2." + owner (32 hex) + payload hash (64 hex) + principal digest (64
  * hex) + key: fixed-width fields first, so the key may hold any character. */
 static void token_make(const gda_idem_lease *lease, char out[GDA_COMPLETION_TOKEN_SIZE])
@@ -254,24 +236,13 @@ static void token_make(const gda_idem_lease *lease, char out[GDA_COMPLETION_TOKE
     size_t key_len = strnlen(lease->key, GDA_KEY_MAX);
     memcpy(out, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
     memcpy(out + TOKEN_PREFIX_LEN, lease->owner, OWNER_HEX_LEN);
-    hex_encode(lease->payload_hash, GDA_PAYLOAD_HASH_LEN, out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN);
-    hex_encode(lease->principal, GDA_PRINCIPAL_DIGEST_LEN,
-               out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN);
+    gda_hex_encode(lease->payload_hash, GDA_PAYLOAD_HASH_LEN,
+                   out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN, GDA_HEX_LOWER);
+    gda_hex_encode(lease->principal, GDA_PRINCIPAL_DIGEST_LEN,
+                   out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN, GDA_HEX_LOWER);
     char *key_at = out + TOKEN_PREFIX_LEN + OWNER_HEX_LEN + HASH_HEX_LEN + PRINCIPAL_HEX_LEN;
     memcpy(key_at, lease->key, key_len);
     key_at[key_len] = '\0';
-}
-
-/* Decode n bytes of hex at in; false on a non-hex digit. */
-static bool hex_decode(const char *in, size_t n, uint8_t *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
 }
 
 static gda_status token_parse(const char *token, gda_idem_lease *lease, gda_error *err)
@@ -284,13 +255,13 @@ static gda_status token_parse(const char *token, gda_idem_lease *lease, gda_erro
     const char *owner = token + TOKEN_PREFIX_LEN;
     for (size_t i = 0; i < OWNER_HEX_LEN; i++) {
         /* Owner tokens are lowercase hex (store.h). */
-        if (hex_value(owner[i]) < 0 || (owner[i] >= 'A' && owner[i] <= 'F'))
+        if (gda_hex_value(owner[i]) < 0 || (owner[i] >= 'A' && owner[i] <= 'F'))
             return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "token",
                                  "malformed completion token");
     }
     const char *hash = owner + OWNER_HEX_LEN;
-    if (!hex_decode(hash, GDA_PAYLOAD_HASH_LEN, lease->payload_hash) ||
-        !hex_decode(hash + HASH_HEX_LEN, GDA_PRINCIPAL_DIGEST_LEN, lease->principal))
+    if (!gda_hex_decode(hash, GDA_PAYLOAD_HASH_LEN, lease->payload_hash) ||
+        !gda_hex_decode(hash + HASH_HEX_LEN, GDA_PRINCIPAL_DIGEST_LEN, lease->principal))
         return gda_error_set(err, GDA_ERR_INVALID_REQUEST, "token", "malformed completion token");
     memcpy(lease->owner, owner, OWNER_HEX_LEN);
     lease->owner[OWNER_HEX_LEN] = '\0';
@@ -307,60 +278,28 @@ static bool slice_is(gda_slice s, const char *lit)
     return s.len == n && (n == 0 || memcmp(s.ptr, lit, n) == 0);
 }
 
-static bool unreserved(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 /* {route}/{percent-encoded key}; false when it does not fit out. */
 static bool poll_url(const gda_app *app, const char *key, char *out, size_t out_size)
 {
-    static const char digits[] = "0123456789ABCDEF";
-    size_t n = 0;
-    if (app->route_len + 1 >= out_size)
+    size_t key_len = strlen(key);
+    if (app->route_len + 1 + gda_pct_encoded_len(key, key_len) >= out_size)
         return false;
     memcpy(out, app->route, app->route_len);
-    n = app->route_len;
-    out[n++] = '/';
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        if (n + 4 > out_size)
-            return false;
-        if (unreserved(*p)) {
-            out[n++] = (char)*p;
-        } else {
-            out[n++] = '%';
-            out[n++] = digits[*p >> 4];
-            out[n++] = digits[*p & 0xF];
-        }
-    }
-    out[n] = '\0';
+    out[app->route_len] = '/';
+    *gda_pct_encode(key, key_len, out + app->route_len + 1) = '\0';
     return true;
 }
 
-/* Percent-decode one path segment into out (GDA_KEY_MAX + 1 bytes). */
+/* Percent-decode one path segment into out (GDA_KEY_MAX + 1 bytes): a raw
+ * '/', a bad escape, a decoded NUL, an empty or over-long key fail. */
 static bool decode_segment(const char *s, size_t n, char *out)
 {
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (o >= GDA_KEY_MAX || c == '/')
-            return false;
-        if (c == '%') {
-            if (n - i < 3)
-                return false;
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return false;
-            c = (unsigned char)(hi << 4 | lo);
-            i += 2;
-        }
-        if (c == '\0')
-            return false;
-        out[o++] = (char)c;
-    }
+    if (memchr(s, '/', n) || !gda_pct_decode(s, n, GDA_PCT_STRICT, out, GDA_KEY_MAX, &o) ||
+        o == 0 || memchr(out, '\0', o))
+        return false;
     out[o] = '\0';
-    return o > 0;
+    return true;
 }
 
 /* ---- one request ------------------------------------------------------------ */

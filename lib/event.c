@@ -11,6 +11,8 @@
 
 #include <sodium.h>
 
+#include "buf.h"
+#include "percent.h"
 #include "utf8.h"
 
 const char *gda_event_kind_str(gda_event_kind kind)
@@ -145,57 +147,6 @@ void gda_http_request_release(gda_http_request *req)
     memset(req, 0, sizeof *req);
 }
 
-/* A growable byte buffer for the strings decode has to build. */
-typedef struct strbuf {
-    char *ptr;
-    size_t len;
-    size_t cap;
-} strbuf;
-
-static bool strbuf_append(strbuf *b, const char *p, size_t n)
-{
-    if (n > SIZE_MAX - 1 - b->len)
-        return false;
-    size_t need = b->len + n + 1;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < need)
-            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *grown = realloc(b->ptr, cap);
-        if (!grown)
-            return false;
-        b->ptr = grown;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->ptr + b->len, p, n);
-    b->len += n;
-    b->ptr[b->len] = '\0';
-    return true;
-}
-
-/* Percent-encode everything but RFC 3986 unreserved characters, so a
- * rebuilt query string parses back to exactly the decoded parameters. */
-static bool strbuf_append_pct(strbuf *b, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                          c == '~';
-        if (unreserved) {
-            if (!strbuf_append(b, (const char *)&c, 1))
-                return false;
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 0x0f]};
-            if (!strbuf_append(b, esc, sizeof esc))
-                return false;
-        }
-    }
-    return true;
-}
-
 /* Growable header array. */
 typedef struct header_list {
     gda_header *items;
@@ -212,16 +163,8 @@ static gda_status nomem(gda_error *err)
  * lenient reading both grow the list here). */
 static gda_status header_push(header_list *l, gda_slice name, gda_slice value, gda_error *err)
 {
-    if (l->len == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        if (cap < l->cap || cap > SIZE_MAX / sizeof *l->items)
-            return nomem(err);
-        gda_header *grown = realloc(l->items, cap * sizeof *l->items);
-        if (!grown)
-            return nomem(err);
-        l->items = grown;
-        l->cap = cap;
-    }
+    if (!gda_array_grow((void **)&l->items, &l->cap, l->len, sizeof *l->items, 16))
+        return nomem(err);
     l->items[l->len].name = name;
     l->items[l->len].value = value;
     l->len++;
@@ -363,21 +306,21 @@ static gda_status headers_v1(json_t *root, header_list *l, gda_error *err)
 }
 
 typedef struct query_builder {
-    strbuf text;
+    gda_buf text;
     bool encode;
 } query_builder;
 
 static gda_status query_pair(void *user, const char *key, gda_slice value, gda_error *err)
 {
     query_builder *qb = user;
-    strbuf *q = &qb->text;
-    bool ok = !q->len || strbuf_append(q, "&", 1);
+    gda_buf *q = &qb->text;
+    bool ok = !q->len || gda_buf_append(q, "&", 1);
     if (ok && qb->encode)
-        ok = strbuf_append_pct(q, key, strlen(key)) && strbuf_append(q, "=", 1) &&
-             strbuf_append_pct(q, value.ptr, value.len);
+        ok = gda_pct_encode_buf(q, key, strlen(key)) && gda_buf_append(q, "=", 1) &&
+             gda_pct_encode_buf(q, value.ptr, value.len);
     else if (ok)
-        ok = strbuf_append(q, key, strlen(key)) && strbuf_append(q, "=", 1) &&
-             strbuf_append(q, value.ptr, value.len);
+        ok = gda_buf_append(q, key, strlen(key)) && gda_buf_append(q, "=", 1) &&
+             gda_buf_append(q, value.ptr, value.len);
     return ok ? GDA_OK : nomem(err);
 }
 
@@ -403,11 +346,11 @@ static gda_status query_v1(json_t *root, bool encode, event_storage *st, gda_sli
         s = each_pair(single, false, "queryStringParameters", "query parameter", false,
                       query_pair, &qb, err);
     if (s != GDA_OK) {
-        free(qb.text.ptr);
+        gda_buf_free(&qb.text);
         return s;
     }
-    st->query = qb.text.ptr;
-    *out = gda_slice_make(qb.text.ptr, qb.text.len);
+    st->query = qb.text.data;
+    *out = gda_slice_make(qb.text.data, qb.text.len);
     return GDA_OK;
 }
 
@@ -520,24 +463,24 @@ static gda_status decode_http_v2(json_t *root, event_storage *st, header_list *h
         if (!json_is_array(cookies))
             return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, "cookies",
                                  "cookies is a %s, not an array", json_type_name(cookies));
-        strbuf c = {0};
+        gda_buf c = GDA_BUF_INIT;
         size_t i;
         json_t *item;
         json_array_foreach(cookies, i, item) {
             if (!json_is_string(item)) {
-                free(c.ptr);
+                gda_buf_free(&c);
                 return gda_error_set(err, GDA_ERR_UNKNOWN_EVENT, "cookies",
                                      "a cookie is a %s, not a string", json_type_name(item));
             }
-            if ((i && !strbuf_append(&c, "; ", 2)) ||
-                !strbuf_append(&c, json_string_value(item), json_string_length(item))) {
-                free(c.ptr);
+            if ((i && !gda_buf_append(&c, "; ", 2)) ||
+                !gda_buf_append(&c, json_string_value(item), json_string_length(item))) {
+                gda_buf_free(&c);
                 return nomem(err);
             }
         }
-        st->cookie = c.ptr;
+        st->cookie = c.data;
         if (c.len &&
-            (s = header_add(hl, gda_slice_cstr("cookie"), gda_slice_make(c.ptr, c.len), err)) !=
+            (s = header_add(hl, gda_slice_cstr("cookie"), gda_slice_make(c.data, c.len), err)) !=
                 GDA_OK)
             return s;
     }

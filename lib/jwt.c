@@ -252,14 +252,7 @@ gda_auth_reason gda_jwt_check_claims(const gda_jws *jws, const gda_jwt_policy *p
 
 char *gda_b64url_encode(const void *in, size_t len)
 {
-    if (len > (SIZE_MAX - 4) / 4 * 3)
-        return NULL;
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    sodium_bin2base64(out, cap, in, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
+    return gda_base64_encode_alloc(in, len, GDA_BASE64_URLSAFE);
 }
 
 gda_status gda_jws_sign(unsigned alg, const uint8_t *key, size_t key_len, gda_slice header_json,
@@ -302,8 +295,7 @@ gda_status gda_jws_sign(unsigned alg, const uint8_t *key, size_t key_len, gda_sl
         sig_len = crypto_sign_BYTES;
     }
     tok[input_len] = '.';
-    sodium_bin2base64(tok + input_len + 1, total - input_len - 1, sig, sig_len,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    gda_base64_encode(sig, sig_len, GDA_BASE64_URLSAFE, tok + input_len + 1);
     *out = tok;
     return GDA_OK;
 }

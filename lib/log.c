@@ -12,14 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "json_writer.h"
+#include "rfc3339.h"
 #include "utf8.h"
 
 #define DEFAULT_NAMESPACE "libgda"
 #define DEFAULT_SERVICE "libgda"
-
-/* Latest instant RFC 3339 can write with a four-digit year:
- * 9999-12-31T23:59:59.999Z. */
-#define MAX_EPOCH_MS INT64_C(253402300799999)
 
 /* 15 significant digits write 12.3 as "12.3" rather than jansson's default
  * 17-digit "12.300000000000001". */
@@ -181,238 +180,51 @@ static bool put(json_t *obj, const char *key, json_t *value)
 
 #define LINE_STACK_SIZE 4096
 
-typedef struct line_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool on_heap;
-    bool failed; /* out of memory: the line is dropped and the call fails */
-} line_buf;
-
-static void lb_init(line_buf *b, char *stack, size_t size)
-{
-    b->data = stack;
-    b->len = 0;
-    b->cap = size;
-    b->on_heap = false;
-    b->failed = false;
-}
-
-static void lb_release(line_buf *b)
-{
-    if (b->on_heap)
-        free(b->data);
-}
-
-static bool lb_reserve(line_buf *b, size_t more)
-{
-    if (b->failed)
-        return false;
-    if (more <= b->cap - b->len)
-        return true;
-    if (more > SIZE_MAX / 4 - b->len) {
-        b->failed = true;
-        return false;
-    }
-    size_t cap = b->cap;
-    while (cap - b->len < more)
-        cap *= 2;
-    char *grown = b->on_heap ? realloc(b->data, cap) : malloc(cap);
-    if (!grown) {
-        b->failed = true;
-        return false;
-    }
-    if (!b->on_heap)
-        memcpy(grown, b->data, b->len);
-    b->data = grown;
-    b->cap = cap;
-    b->on_heap = true;
-    return true;
-}
-
-static void lb_put(line_buf *b, const char *s, size_t n)
-{
-    if (n && lb_reserve(b, n)) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-    }
-}
-
-#define LB_LIT(b, lit) lb_put((b), (lit), sizeof(lit) - 1)
-
-/* Valid UTF-8 s[0..n) escaped as jansson escapes it: '"', '\\', the short
- * forms of \b \f \n \r \t, every other control character as \u00XX (upper
- * case); everything else, non-ASCII included, as is. */
+/* Valid UTF-8 as jansson escapes it (upper-case \u00XX); a piece_fn, so
+ * sanitize can feed it. */
 static void lb_escaped(const char *s, size_t n, void *ctx)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    line_buf *b = ctx;
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        lb_put(b, s + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': LB_LIT(b, "\\\""); break;
-        case '\\': LB_LIT(b, "\\\\"); break;
-        case '\b': LB_LIT(b, "\\b"); break;
-        case '\f': LB_LIT(b, "\\f"); break;
-        case '\n': LB_LIT(b, "\\n"); break;
-        case '\r': LB_LIT(b, "\\r"); break;
-        case '\t': LB_LIT(b, "\\t"); break;
-        default: {
-            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            lb_put(b, u, sizeof u);
-        }
-        }
-    }
-    lb_put(b, s + run, n - run);
+    gda_json_escaped(ctx, s, n, GDA_HEX_UPPER);
 }
 
 /* Text already known to be valid UTF-8 (names, configuration) as a JSON
  * string. */
-static void lb_string(line_buf *b, const char *s, size_t n)
+static void lb_string(gda_buf *b, const char *s, size_t n)
 {
-    LB_LIT(b, "\"");
-    lb_escaped(s, n, b);
-    LB_LIT(b, "\"");
+    gda_json_string(b, s, n, GDA_HEX_UPPER);
 }
 
 /* Any bytes as a JSON string of their safe form (see sanitize). */
-static void lb_safe_string(line_buf *b, const char *s, size_t n)
+static void lb_safe_string(gda_buf *b, const char *s, size_t n)
 {
-    LB_LIT(b, "\"");
+    GDA_BUF_LIT(b, "\"");
     sanitize(s, n, lb_escaped, b);
-    LB_LIT(b, "\"");
-}
-
-static void lb_int(line_buf *b, long long v)
-{
-    char digits[24];
-    size_t at = sizeof digits;
-    /* Through unsigned, so LLONG_MIN negates without overflow. */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[--at] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        digits[--at] = '-';
-    lb_put(b, digits + at, sizeof digits - at);
-}
-
-/* A finite real as jansson writes it with JSON_REAL_PRECISION(15): "%.15g",
- * with a '.' whatever the locale, ".0" appended when there is neither a '.'
- * nor an exponent (so it reads back as a real), and the exponent without
- * '+' or leading zeros ("1e20", "1e-5"). */
-static void lb_real(line_buf *b, double v)
-{
-    char text[40];
-    int n = snprintf(text, sizeof text, "%.15g", v);
-    if (n < 0 || (size_t)n >= sizeof text) {
-        b->failed = true; /* cannot happen for a finite double */
-        return;
-    }
-    char out[48];
-    size_t len = 0;
-    bool point = false, exponent = false;
-    for (int i = 0; i < n; i++) {
-        char c = text[i];
-        if ((c >= '0' && c <= '9') || c == '-' || c == '+') {
-            out[len++] = c;
-        } else if (c == 'e') {
-            out[len++] = 'e';
-            exponent = true;
-            int j = i + 1;
-            if (text[j] == '-')
-                out[len++] = '-';
-            if (text[j] == '-' || text[j] == '+')
-                j++;
-            /* leading zeros of the exponent (it always has a non-zero digit) */
-            while (text[j] == '0' && text[j + 1] >= '0' && text[j + 1] <= '9')
-                j++;
-            i = j - 1;
-        } else if (!point) {
-            /* the locale's decimal point, however many bytes it takes */
-            out[len++] = '.';
-            point = true;
-        }
-    }
-    if (!point && !exponent) {
-        out[len++] = '.';
-        out[len++] = '0';
-    }
-    lb_put(b, out, len);
+    GDA_BUF_LIT(b, "\"");
 }
 
 /* Integral values as JSON integers ("1", not "1.0"), others as reals. */
-static void lb_number(line_buf *b, double v)
+static void lb_number(gda_buf *b, double v)
 {
     if (is_integral(v))
-        lb_int(b, (long long)(json_int_t)v);
+        gda_json_int(b, (long long)(json_int_t)v);
     else
-        lb_real(b, v);
-}
-
-/* Civil date of a day count since 1970-01-01 (proleptic Gregorian), without
- * gmtime_r: glibc's takes a process-wide lock on every call. */
-static void civil_from_days(int64_t days, int *year, int *month, int *day)
-{
-    days += 719468; /* from 0000-03-01 */
-    int64_t era = days / 146097;
-    int64_t doe = days - era * 146097;                                 /* [0, 146096] */
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
-    int64_t mp = (5 * doy + 2) / 153;                                   /* [0, 11] */
-    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *year = (int)(yoe + era * 400 + (*month <= 2));
-}
-
-static void put_digits(char *at, int value, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        at[i] = (char)('0' + value % 10);
-        value /= 10;
-    }
-}
-
-/* "2026-11-24T10:00:00.123Z" for 0 <= now_ms <= MAX_EPOCH_MS (checked by
- * every caller), so the year always has four digits. */
-#define TIMESTAMP_LEN 24
-static void format_timestamp(int64_t now_ms, char out[TIMESTAMP_LEN])
-{
-    int64_t secs = now_ms / 1000;
-    int64_t of_day = secs % 86400;
-    int year, month, day;
-    civil_from_days(secs / 86400, &year, &month, &day);
-    memcpy(out, "0000-00-00T00:00:00.000Z", TIMESTAMP_LEN);
-    put_digits(out, year, 4);
-    put_digits(out + 5, month, 2);
-    put_digits(out + 8, day, 2);
-    put_digits(out + 11, (int)(of_day / 3600), 2);
-    put_digits(out + 14, (int)(of_day / 60 % 60), 2);
-    put_digits(out + 17, (int)(of_day % 60), 2);
-    put_digits(out + 20, (int)(now_ms % 1000), 3);
+        gda_json_real(b, v);
 }
 
 /* Finish the line (newline, then a NUL the sink may rely on but is not
  * counted) and hand it to the sink in one call, under the sink lock: lines
  * of concurrent callers never interleave. */
-static gda_status emit_line(gda_logger *lg, line_buf *b, gda_error *err)
+static gda_status emit_line(gda_logger *lg, gda_buf *b, gda_error *err)
 {
-    LB_LIT(b, "\n");
-    lb_put(b, "", 1);
+    GDA_BUF_LIT(b, "\n");
     if (b->failed) {
-        lb_release(b);
+        gda_buf_free(b);
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "log line: out of memory");
     }
     pthread_mutex_lock(&lg->sink_lock);
-    lg->sink(b->data, b->len - 1, lg->sink_user);
+    lg->sink(b->data, b->len, lg->sink_user);
     pthread_mutex_unlock(&lg->sink_lock);
-    lb_release(b);
+    gda_buf_free(b);
     return GDA_OK;
 }
 
@@ -553,19 +365,12 @@ static bool valid_dimension_value(const char *v)
 static char *emf_part(const char *before, const char *value, const char *after, size_t *len)
 {
     char stack[LINE_STACK_SIZE];
-    line_buf b;
-    lb_init(&b, stack, sizeof stack);
-    lb_put(&b, before, strlen(before));
+    gda_buf b;
+    gda_buf_init_storage(&b, stack, sizeof stack);
+    gda_buf_append_str(&b, before);
     lb_string(&b, value, strlen(value));
-    lb_put(&b, after, strlen(after));
-    char *text = b.failed ? NULL : malloc(b.len + 1);
-    if (text) {
-        memcpy(text, b.data, b.len);
-        text[b.len] = '\0';
-        *len = b.len;
-    }
-    lb_release(&b);
-    return text;
+    gda_buf_append_str(&b, after);
+    return gda_buf_steal(&b, len);
 }
 
 void gda_logger_free(gda_logger *lg)
@@ -771,35 +576,35 @@ static json_t *redacted_copy(const gda_logger *lg, const json_t *v, int depth)
 /* ---- log lines ----------------------------------------------------------- */
 
 /* ,"name":"value" for an optional string field. */
-static void write_string_field(line_buf *b, const char *member, size_t member_len,
+static void write_string_field(gda_buf *b, const char *member, size_t member_len,
                                const char *value)
 {
     if (value) {
-        lb_put(b, member, member_len);
+        gda_buf_append(b, member, member_len);
         lb_safe_string(b, value, strlen(value));
     }
 }
 
 #define STRING_FIELD(b, lit, value) write_string_field((b), (lit), sizeof(lit) - 1, (value))
 
-static void write_fields(line_buf *b, const gda_log_fields *f)
+static void write_fields(gda_buf *b, const gda_log_fields *f)
 {
     STRING_FIELD(b, ",\"requestId\":", f->request_id);
     STRING_FIELD(b, ",\"interactionId\":", f->interaction_id);
     STRING_FIELD(b, ",\"awsRequestId\":", f->aws_request_id);
     STRING_FIELD(b, ",\"traceId\":", f->trace_id);
     if (f->status_code != 0) {
-        LB_LIT(b, ",\"statusCode\":");
-        lb_int(b, f->status_code);
+        GDA_BUF_LIT(b, ",\"statusCode\":");
+        gda_json_int(b, f->status_code);
     }
     /* JSON has no NaN or infinity; such a time is simply omitted. */
     if (f->has_execution_time && isfinite(f->execution_time_ms)) {
-        LB_LIT(b, ",\"executionTimeMs\":");
+        GDA_BUF_LIT(b, ",\"executionTimeMs\":");
         lb_number(b, f->execution_time_ms);
     }
     const char *outcome = gda_log_outcome_str(f->outcome);
     if (outcome) {
-        LB_LIT(b, ",\"outcome\":");
+        GDA_BUF_LIT(b, ",\"outcome\":");
         lb_string(b, outcome, strlen(outcome));
     }
     STRING_FIELD(b, ",\"errorCode\":", f->error_code);
@@ -808,12 +613,12 @@ static void write_fields(line_buf *b, const gda_log_fields *f)
     STRING_FIELD(b, ",\"authFailure\":", f->auth_failure);
     STRING_FIELD(b, ",\"keyId\":", f->key_id);
     if (f->lease_lost)
-        LB_LIT(b, ",\"leaseLost\":true");
+        GDA_BUF_LIT(b, ",\"leaseLost\":true");
     if (f->data_key_missing)
-        LB_LIT(b, ",\"dataKeyMissing\":true");
+        GDA_BUF_LIT(b, ",\"dataKeyMissing\":true");
 }
 
-static void write_masked(line_buf *b, const json_t *value)
+static void write_masked(gda_buf *b, const json_t *value)
 {
     /* One masking rule for the whole library: request.h's gda_mask_pii. */
     char masked[32];
@@ -838,10 +643,10 @@ static bool key_is_plain(const char *key, size_t *len)
 /* v written as redacted_copy would make it (strings made safe, PII members
  * masked at any depth, "[too deep]" past GDA_LOG_MAX_DEPTH), without building
  * the copy. False when some key is not plain; b may then hold part of v. */
-static bool write_value(const gda_logger *lg, line_buf *b, const json_t *v, int depth)
+static bool write_value(const gda_logger *lg, gda_buf *b, const json_t *v, int depth)
 {
     if (depth > GDA_LOG_MAX_DEPTH) {
-        LB_LIT(b, "\"[too deep]\"");
+        GDA_BUF_LIT(b, "\"[too deep]\"");
         return true;
     }
     switch (json_typeof(v)) {
@@ -849,62 +654,62 @@ static bool write_value(const gda_logger *lg, line_buf *b, const json_t *v, int 
         const char *key;
         json_t *member;
         bool first = true;
-        LB_LIT(b, "{");
+        GDA_BUF_LIT(b, "{");
         json_object_foreach((json_t *)v, key, member) {
             size_t key_len;
             if (!key_is_plain(key, &key_len))
                 return false;
             if (!first)
-                LB_LIT(b, ",");
+                GDA_BUF_LIT(b, ",");
             first = false;
             lb_string(b, key, key_len);
-            LB_LIT(b, ":");
+            GDA_BUF_LIT(b, ":");
             if (name_is_pii(lg, key))
                 write_masked(b, member);
             else if (!write_value(lg, b, member, depth + 1))
                 return false;
         }
-        LB_LIT(b, "}");
+        GDA_BUF_LIT(b, "}");
         return true;
     }
     case JSON_ARRAY: {
         size_t i;
         json_t *item;
-        LB_LIT(b, "[");
+        GDA_BUF_LIT(b, "[");
         json_array_foreach(v, i, item) {
             if (i)
-                LB_LIT(b, ",");
+                GDA_BUF_LIT(b, ",");
             if (!write_value(lg, b, item, depth + 1))
                 return false;
         }
-        LB_LIT(b, "]");
+        GDA_BUF_LIT(b, "]");
         return true;
     }
     case JSON_STRING:
         lb_safe_string(b, json_string_value(v), json_string_length(v));
         return true;
     case JSON_INTEGER:
-        lb_int(b, (long long)json_integer_value(v));
+        gda_json_int(b, (long long)json_integer_value(v));
         return true;
     case JSON_REAL:
-        lb_real(b, json_real_value(v));
+        gda_json_real(b, json_real_value(v));
         return true;
     case JSON_TRUE:
-        LB_LIT(b, "true");
+        GDA_BUF_LIT(b, "true");
         return true;
     case JSON_FALSE:
-        LB_LIT(b, "false");
+        GDA_BUF_LIT(b, "false");
         return true;
     case JSON_NULL:
         break;
     }
-    LB_LIT(b, "null");
+    GDA_BUF_LIT(b, "null");
     return true;
 }
 
 /* The members of extra, after the standard ones, with reserved names
  * dropped. False when some key is not plain (b may hold part of them). */
-static bool write_extra_members(const gda_logger *lg, line_buf *b, const json_t *extra)
+static bool write_extra_members(const gda_logger *lg, gda_buf *b, const json_t *extra)
 {
     const char *key;
     json_t *member;
@@ -914,9 +719,9 @@ static bool write_extra_members(const gda_logger *lg, line_buf *b, const json_t 
             return false;
         if (is_reserved(key))
             continue;
-        LB_LIT(b, ",");
+        GDA_BUF_LIT(b, ",");
         lb_string(b, key, key_len);
-        LB_LIT(b, ":");
+        GDA_BUF_LIT(b, ":");
         if (name_is_pii(lg, key))
             write_masked(b, member);
         else if (!write_value(lg, b, member, 2))
@@ -927,15 +732,15 @@ static bool write_extra_members(const gda_logger *lg, line_buf *b, const json_t 
 
 static int dump_into_line(const char *chunk, size_t size, void *data)
 {
-    line_buf *b = data;
-    lb_put(b, chunk, size);
+    gda_buf *b = data;
+    gda_buf_append(b, chunk, size);
     return b->failed ? -1 : 0;
 }
 
 /* The rare extra object with keys that are not valid UTF-8: sanitising them
  * may make two keys equal, which the copy merges as it always has. The copy
  * is dumped by jansson and spliced in as members. */
-static bool write_extra_copied(const gda_logger *lg, line_buf *b, const json_t *extra)
+static bool write_extra_copied(const gda_logger *lg, gda_buf *b, const json_t *extra)
 {
     json_t *copy = redacted_copy(lg, extra, 1);
     if (!copy)
@@ -954,9 +759,9 @@ static bool write_extra_copied(const gda_logger *lg, line_buf *b, const json_t *
     if (!ok)
         return false;
     /* "{...}" becomes ",..." and "{}" nothing. */
-    b->len--;
+    gda_buf_truncate(b, b->len - 1);
     if (b->len - at == 1)
-        b->len = at;
+        gda_buf_truncate(b, at);
     else
         b->data[at] = ',';
     return true;
@@ -967,29 +772,29 @@ static gda_status log_message(gda_logger *lg, gda_log_level level, int64_t now_m
                               const char *message, size_t message_len, gda_error *err)
 {
     char stack[LINE_STACK_SIZE];
-    line_buf b;
-    lb_init(&b, stack, sizeof stack);
-    char timestamp[TIMESTAMP_LEN];
-    format_timestamp(now_ms, timestamp);
+    gda_buf b;
+    gda_buf_init_storage(&b, stack, sizeof stack);
+    char timestamp[GDA_RFC3339_LEN + 1];
+    gda_rfc3339_format_ms(now_ms, timestamp); /* in range: checked by every caller */
     const char *level_text = gda_log_level_str(level);
 
-    LB_LIT(&b, "{\"timestamp\":\"");
-    lb_put(&b, timestamp, sizeof timestamp);
-    LB_LIT(&b, "\",\"level\":\"");
-    lb_put(&b, level_text, strlen(level_text));
-    LB_LIT(&b, "\",\"message\":");
+    GDA_BUF_LIT(&b, "{\"timestamp\":\"");
+    gda_buf_append(&b, timestamp, GDA_RFC3339_LEN);
+    GDA_BUF_LIT(&b, "\",\"level\":\"");
+    gda_buf_append(&b, level_text, strlen(level_text));
+    GDA_BUF_LIT(&b, "\",\"message\":");
     lb_safe_string(&b, message, message_len);
     if (fields)
         write_fields(&b, fields);
     if (extra) {
         size_t before = b.len;
         if (!write_extra_members(lg, &b, extra)) {
-            b.len = before;
+            gda_buf_truncate(&b, before);
             if (!write_extra_copied(lg, &b, extra))
                 b.failed = true;
         }
     }
-    LB_LIT(&b, "}");
+    GDA_BUF_LIT(&b, "}");
     return emit_line(lg, &b, err);
 }
 
@@ -1001,7 +806,7 @@ static gda_status check_log_args(const gda_logger *lg, gda_log_level level, int6
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: no logger");
     if (!level_in_range((int)level))
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: level out of range");
-    if (now_ms < 0 || now_ms > MAX_EPOCH_MS)
+    if (now_ms < 0 || now_ms > GDA_RFC3339_MAX_MS)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: time out of range");
     if (extra && !json_is_object(extra))
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "log: extra is not a JSON object");
@@ -1115,7 +920,7 @@ gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, size_t n,
 {
     if (!lg)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: no logger");
-    if (now_ms < 0 || now_ms > MAX_EPOCH_MS)
+    if (now_ms < 0 || now_ms > GDA_RFC3339_MAX_MS)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: time out of range");
     gda_status st = check_metrics(metrics, n, err);
     if (st != GDA_OK || !lg->metrics_enabled)
@@ -1132,30 +937,30 @@ static gda_status write_metrics(gda_logger *lg, const gda_metric *metrics, size_
      *  "Service":S,N:V,...} — the namespace and service parts were written
      * once, when the logger was made. */
     char stack[LINE_STACK_SIZE];
-    line_buf b;
-    lb_init(&b, stack, sizeof stack);
-    LB_LIT(&b, "{\"_aws\":{\"Timestamp\":");
-    lb_int(&b, now_ms);
-    lb_put(&b, lg->emf_namespace, lg->emf_namespace_len);
+    gda_buf b;
+    gda_buf_init_storage(&b, stack, sizeof stack);
+    GDA_BUF_LIT(&b, "{\"_aws\":{\"Timestamp\":");
+    gda_json_int(&b, now_ms);
+    gda_buf_append(&b, lg->emf_namespace, lg->emf_namespace_len);
     for (size_t i = 0; i < n; i++) {
         const char *unit = gda_metric_unit_str(metrics[i].unit);
-        LB_LIT(&b, "{\"Name\":");
+        GDA_BUF_LIT(&b, "{\"Name\":");
         lb_string(&b, metrics[i].name, strlen(metrics[i].name));
-        LB_LIT(&b, ",\"Unit\":\"");
-        lb_put(&b, unit, strlen(unit));
+        GDA_BUF_LIT(&b, ",\"Unit\":\"");
+        gda_buf_append(&b, unit, strlen(unit));
         if (i + 1 < n)
-            LB_LIT(&b, "\"},");
+            GDA_BUF_LIT(&b, "\"},");
         else
-            LB_LIT(&b, "\"}");
+            GDA_BUF_LIT(&b, "\"}");
     }
-    lb_put(&b, lg->emf_service, lg->emf_service_len);
+    gda_buf_append(&b, lg->emf_service, lg->emf_service_len);
     for (size_t i = 0; i < n; i++) {
-        LB_LIT(&b, ",");
+        GDA_BUF_LIT(&b, ",");
         lb_string(&b, metrics[i].name, strlen(metrics[i].name));
-        LB_LIT(&b, ":");
+        GDA_BUF_LIT(&b, ":");
         lb_number(&b, metrics[i].value);
     }
-    LB_LIT(&b, "}");
+    GDA_BUF_LIT(&b, "}");
     return emit_line(lg, &b, err);
 }
 
@@ -1189,7 +994,7 @@ gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields
      * find, and this runs on every request. */
     if (!lg)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: no logger");
-    if (now_ms < 0 || now_ms > MAX_EPOCH_MS)
+    if (now_ms < 0 || now_ms > GDA_RFC3339_MAX_MS)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics: time out of range");
     if (!lg->metrics_enabled)
         return GDA_OK;

@@ -8,6 +8,7 @@
 #include <gda/slice.h>
 #include <gda/store.h>
 
+#include "buf.h"
 #include "utf8.h"
 
 #define FIELD_NAME_MAX (GDA_ERROR_FIELD_SIZE - 1)
@@ -241,16 +242,9 @@ gda_status gda_spec_add(gda_spec *spec, const gda_field *field, gda_error *err)
     if (gda_spec_find(spec, field->name))
         return gda_error_set(err, GDA_ERR_CONFIG, field->name, "field declared twice");
 
-    if (spec->n_fields == spec->cap_fields) {
-        size_t cap = spec->cap_fields ? spec->cap_fields * 2 : 8;
-        if (cap > SIZE_MAX / sizeof *spec->fields)
-            return gda_error_set(err, GDA_ERR_NOMEM, field->name, "out of memory");
-        gda_field *grown = realloc(spec->fields, cap * sizeof *grown);
-        if (!grown)
-            return gda_error_set(err, GDA_ERR_NOMEM, field->name, "out of memory");
-        spec->fields = grown;
-        spec->cap_fields = cap;
-    }
+    if (!gda_array_grow((void **)&spec->fields, &spec->cap_fields, spec->n_fields,
+                        sizeof *spec->fields, 8))
+        return gda_error_set(err, GDA_ERR_NOMEM, field->name, "out of memory");
     char *name = strdup(field->name);
     if (!name)
         return gda_error_set(err, GDA_ERR_NOMEM, field->name, "out of memory");

@@ -7,169 +7,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "buf.h"
+#include "json_writer.h"
+#include "rfc3339.h"
 #include "utf8.h"
-
-/* ---- a growable byte buffer, always NUL-terminated once non-empty ------- */
-
-typedef struct body_buf {
-    char *ptr;
-    size_t len;
-    size_t cap;
-    bool oom; /* sticky: once an append fails, every later one is a no-op */
-} body_buf;
-
-static bool buf_reserve(body_buf *b, size_t extra)
-{
-    if (b->oom)
-        return false;
-    /* +1 keeps room for the terminating NUL. */
-    if (extra > SIZE_MAX - b->len - 1) {
-        b->oom = true;
-        return false;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *p = realloc(b->ptr, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->ptr = p;
-    b->cap = cap;
-    return true;
-}
-
-static void buf_append(body_buf *b, const char *s, size_t n)
-{
-    if (!buf_reserve(b, n))
-        return;
-    if (n)
-        memcpy(b->ptr + b->len, s, n);
-    b->len += n;
-    b->ptr[b->len] = '\0';
-}
-
-static void buf_puts(body_buf *b, const char *s)
-{
-    buf_append(b, s, strlen(s));
-}
-
-static void buf_free(body_buf *b)
-{
-    free(b->ptr);
-    memset(b, 0, sizeof *b);
-}
-
-/* Append s (valid UTF-8, n bytes) as a JSON string literal. Only what JSON
- * requires is escaped, so the output does not depend on anything but s. */
-static void buf_json_string(body_buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_append(b, "\"", 1);
-    size_t run = 0; /* start of the pending run of bytes that need no escape */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6];
-        size_t esc_len = 2;
-        esc[0] = '\\';
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            if (c >= 0x20)
-                continue;
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 0xf];
-            esc_len = 6;
-            break;
-        }
-        buf_append(b, s + run, i - run);
-        buf_append(b, esc, esc_len);
-        run = i + 1;
-    }
-    buf_append(b, s + run, n - run);
-    buf_append(b, "\"", 1);
-}
 
 static int buf_dump_callback(const char *chunk, size_t size, void *data)
 {
-    body_buf *b = data;
-    buf_append(b, chunk, size);
-    return b->oom ? -1 : 0;
+    gda_buf *b = data;
+    return gda_buf_append(b, chunk, size) ? 0 : -1;
+}
+
+/* A JSON string literal of s (valid UTF-8, n bytes): only what JSON
+ * requires is escaped, with lower-case \u00xx, so the output depends on
+ * nothing but s. */
+static void put_string(gda_buf *b, const char *s, size_t n)
+{
+    gda_json_string(b, s, n, GDA_HEX_LOWER);
 }
 
 /* ---- timestamps ------------------------------------------------------------ */
 
-static void put_digits(char *dst, unsigned value, size_t width)
-{
-    for (size_t i = width; i > 0; i--) {
-        dst[i - 1] = (char)('0' + value % 10);
-        value /= 10;
-    }
-}
+_Static_assert(GDA_TIMESTAMP_SIZE == GDA_RFC3339_LEN + 1, "one timestamp size");
+_Static_assert(GDA_TIMESTAMP_MAX_MS == GDA_RFC3339_MAX_MS, "one timestamp range");
 
 gda_status gda_format_timestamp_ms(int64_t epoch_ms, char out[GDA_TIMESTAMP_SIZE],
                                    gda_error *err)
 {
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no timestamp buffer");
-    out[0] = '\0';
-    if (epoch_ms < 0 || epoch_ms > GDA_TIMESTAMP_MAX_MS)
+    if (!gda_rfc3339_format_ms(epoch_ms, out))
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
                              "time is outside 1970-01-01..9999-12-31");
-    int64_t secs = epoch_ms / 1000;
-    unsigned millis = (unsigned)(epoch_ms % 1000);
-    time_t t = (time_t)secs;
-    struct tm tm;
-    /* A 32-bit time_t cannot hold every year up to 9999. */
-    if ((int64_t)t != secs || !gmtime_r(&t, &tm))
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
-                             "time does not fit this platform's time_t");
-    char *p = out;
-    put_digits(p, (unsigned)tm.tm_year + 1900u, 4);
-    p[4] = '-';
-    put_digits(p + 5, (unsigned)tm.tm_mon + 1u, 2);
-    p[7] = '-';
-    put_digits(p + 8, (unsigned)tm.tm_mday, 2);
-    p[10] = 'T';
-    put_digits(p + 11, (unsigned)tm.tm_hour, 2);
-    p[13] = ':';
-    put_digits(p + 14, (unsigned)tm.tm_min, 2);
-    p[16] = ':';
-    put_digits(p + 17, (unsigned)tm.tm_sec, 2);
-    p[19] = '.';
-    put_digits(p + 20, millis, 3);
-    p[23] = 'Z';
-    p[24] = '\0';
     return GDA_OK;
 }
 
 /* ---- installing a built body into the response ----------------------------- */
 
-/* Hand b's bytes to *out (released first) with its status, code and
- * Content-Type. b is emptied. Cannot fail. */
-static void install(gda_http_response *out, body_buf *b, int http_status, gda_status code)
+/* Hand body (body_len bytes, heap) to *out (released first) with its
+ * status, code and Content-Type. Cannot fail. */
+static void install(gda_http_response *out, char *body, size_t body_len, int http_status,
+                    gda_status code)
 {
     gda_http_response_release(out);
     out->status = http_status;
     out->code = code;
-    out->body = b->ptr;
-    out->body_len = b->len;
-    memset(b, 0, sizeof *b);
+    out->body = body;
+    out->body_len = body_len;
     /* A fresh response has room and the constant is short and clean. */
     (void)gda_http_response_set_header(out, "Content-Type", GDA_RESPONSE_CONTENT_TYPE);
 }
@@ -191,27 +76,29 @@ static bool wants_retry_after(int http_status)
     return http_status == 429 || http_status == 503;
 }
 
-static gda_status fail(gda_http_response *out, body_buf *b, gda_status code, gda_error *err,
+static gda_status fail(gda_http_response *out, gda_buf *b, gda_status code, gda_error *err,
                        const char *field, const char *message)
 {
-    buf_free(b);
+    gda_buf_free(b);
     gda_http_response_release(out);
     return gda_error_set(err, code, field, "%s", message);
 }
 
-static gda_status out_of_memory(gda_http_response *out, body_buf *b, gda_error *err)
+static gda_status out_of_memory(gda_http_response *out, gda_buf *b, gda_error *err)
 {
     return fail(out, b, GDA_ERR_NOMEM, err, NULL, "out of memory building the response");
 }
 
 /* Install b as the response (b is emptied), adding Retry-After where the
  * status calls for one; b running out of memory earlier is reported here. */
-static gda_status finish(gda_http_response *out, body_buf *b, int http_status, gda_status code,
+static gda_status finish(gda_http_response *out, gda_buf *b, int http_status, gda_status code,
                          int retry_after_s, gda_error *err)
 {
-    if (b->oom)
+    size_t len = 0;
+    char *body = b->failed ? NULL : gda_buf_steal(b, &len);
+    if (!body)
         return out_of_memory(out, b, err);
-    install(out, b, http_status, code);
+    install(out, body, len, http_status, code);
     if (wants_retry_after(http_status))
         return set_retry_after(out, retry_after_s, err);
     return GDA_OK;
@@ -222,7 +109,7 @@ static gda_status finish(gda_http_response *out, body_buf *b, int http_status, g
 gda_status gda_response_completed(gda_http_response *out, const json_t *data,
                                   const char *request_id, int64_t now_ms, gda_error *err)
 {
-    body_buf b = {0};
+    gda_buf b = GDA_BUF_INIT;
     char when[GDA_TIMESTAMP_SIZE];
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
@@ -237,25 +124,25 @@ gda_status gda_response_completed(gda_http_response *out, const json_t *data,
         return GDA_ERR_INTERNAL;
     }
 
-    buf_puts(&b, "{\"status\":\"completed\",\"data\":");
+    gda_buf_append_str(&b, "{\"status\":\"completed\",\"data\":");
     if (data) {
         if (json_dump_callback(data, buf_dump_callback, &b, JSON_COMPACT) != 0) {
-            if (b.oom)
+            if (b.failed)
                 return out_of_memory(out, &b, err);
             /* jansson refuses only self-containing values here. */
             return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data cannot be serialised");
         }
     } else {
-        buf_puts(&b, "{}");
+        gda_buf_append_str(&b, "{}");
     }
-    buf_puts(&b, ",\"requiresRetry\":false,\"processedAt\":\"");
-    buf_puts(&b, when);
-    buf_puts(&b, "\"");
+    gda_buf_append_str(&b, ",\"requiresRetry\":false,\"processedAt\":\"");
+    gda_buf_append_str(&b, when);
+    gda_buf_append_str(&b, "\"");
     if (id_len) {
-        buf_puts(&b, ",\"requestId\":");
-        buf_json_string(&b, request_id, id_len);
+        gda_buf_append_str(&b, ",\"requestId\":");
+        put_string(&b, request_id, id_len);
     }
-    buf_puts(&b, "}");
+    gda_buf_append_str(&b, "}");
     return finish(out, &b, 200, GDA_OK, 0, err);
 }
 
@@ -278,7 +165,7 @@ static bool poll_url_ok(const char *url)
 gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
                                  const char *poll_url, int64_t now_ms, gda_error *err)
 {
-    body_buf b = {0};
+    gda_buf b = GDA_BUF_INIT;
     char when[GDA_TIMESTAMP_SIZE];
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
@@ -297,13 +184,13 @@ gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
         return GDA_ERR_INTERNAL;
     }
 
-    buf_puts(&b, "{\"status\":\"accepted\",\"requestId\":");
-    buf_json_string(&b, request_id, id_len);
-    buf_puts(&b, ",\"pollUrl\":");
-    buf_json_string(&b, poll_url, strlen(poll_url));
-    buf_puts(&b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
-    buf_puts(&b, when);
-    buf_puts(&b, "\"}");
+    gda_buf_append_str(&b, "{\"status\":\"accepted\",\"requestId\":");
+    put_string(&b, request_id, id_len);
+    gda_buf_append_str(&b, ",\"pollUrl\":");
+    put_string(&b, poll_url, strlen(poll_url));
+    gda_buf_append_str(&b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
+    gda_buf_append_str(&b, when);
+    gda_buf_append_str(&b, "\"}");
     gda_status st = finish(out, &b, 202, GDA_ACCEPTED, 0, err);
     if (st != GDA_OK)
         return st;
@@ -372,7 +259,7 @@ static size_t sendable_length(const char *text, size_t cap)
 gda_status gda_response_error(gda_http_response *out, const gda_error *error,
                               const char *request_id, int retry_after_s, gda_error *err)
 {
-    body_buf b = {0};
+    gda_buf b = GDA_BUF_INIT;
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
     if (!error)
@@ -407,21 +294,21 @@ gda_status gda_response_error(gda_http_response *out, const gda_error *error,
     if (id_len && !gda_utf8_valid(request_id, id_len))
         id_len = 0;
 
-    buf_puts(&b, "{\"status\":\"error\",\"error\":{\"code\":");
-    buf_json_string(&b, gda_status_str(code), strlen(gda_status_str(code)));
-    buf_puts(&b, ",\"message\":");
-    buf_json_string(&b, message, message_len);
+    gda_buf_append_str(&b, "{\"status\":\"error\",\"error\":{\"code\":");
+    put_string(&b, gda_status_str(code), strlen(gda_status_str(code)));
+    gda_buf_append_str(&b, ",\"message\":");
+    put_string(&b, message, message_len);
     if (field) {
-        buf_puts(&b, ",\"field\":");
-        buf_json_string(&b, field, field_len);
+        gda_buf_append_str(&b, ",\"field\":");
+        put_string(&b, field, field_len);
     }
-    buf_puts(&b, gda_status_retryable(code) ? "},\"requiresRetry\":true"
+    gda_buf_append_str(&b, gda_status_retryable(code) ? "},\"requiresRetry\":true"
                                             : "},\"requiresRetry\":false");
     if (id_len) {
-        buf_puts(&b, ",\"requestId\":");
-        buf_json_string(&b, request_id, id_len);
+        gda_buf_append_str(&b, ",\"requestId\":");
+        put_string(&b, request_id, id_len);
     }
-    buf_puts(&b, "}");
+    gda_buf_append_str(&b, "}");
     return finish(out, &b, http_status, code, retry_after_s, err);
 }
 
@@ -452,7 +339,7 @@ static bool replay_code(int http_status, gda_status *code)
 gda_status gda_response_replay(gda_http_response *out, int http_status, const void *body,
                                size_t body_len, int retry_after_s, gda_error *err)
 {
-    body_buf b = {0};
+    gda_buf b = GDA_BUF_INIT;
     gda_status code;
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
@@ -463,7 +350,7 @@ gda_status gda_response_replay(gda_http_response *out, int http_status, const vo
                     "cached HTTP status is not one this library produces");
     /* Copied before out is released: body may be out's own old body. Even
      * an empty body gets a buffer, so the response's body is never NULL. */
-    buf_append(&b, body, body_len);
+    gda_buf_append(&b, body, body_len);
     return finish(out, &b, http_status, code, retry_after_s, err);
 }
 
@@ -473,7 +360,7 @@ typedef struct flattener {
     json_t *out;
     const char *sep;
     size_t sep_len;
-    body_buf path; /* the flattened key being built */
+    gda_buf path; /* the flattened key being built */
     gda_error *err;
 } flattener;
 
@@ -523,24 +410,23 @@ static gda_status flatten_member(flattener *f, const json_t *value, bool at_top,
 {
     size_t mark = f->path.len;
     if (!at_top)
-        buf_append(&f->path, f->sep, f->sep_len);
-    buf_append(&f->path, key, key_len);
-    if (!buf_reserve(&f->path, 0))
+        gda_buf_append(&f->path, f->sep, f->sep_len);
+    gda_buf_append(&f->path, key, key_len);
+    if (!gda_buf_reserve(&f->path, 0))
         return gda_error_set(f->err, GDA_ERR_NOMEM, NULL, "out of memory flattening data");
 
     gda_status st = GDA_OK;
     if (json_is_object(value) || json_is_array(value)) {
         st = flatten_container(f, value, false, depth + 1);
-    } else if (json_object_get(f->out, f->path.ptr)) {
-        st = gda_error_set(f->err, GDA_ERR_INVALID_FIELD, f->path.ptr,
-                           "two members flatten to the same key \"%.120s\"", f->path.ptr);
+    } else if (json_object_get(f->out, f->path.data)) {
+        st = gda_error_set(f->err, GDA_ERR_INVALID_FIELD, f->path.data,
+                           "two members flatten to the same key \"%.120s\"", f->path.data);
     } else {
         json_t *copy = json_deep_copy(value);
-        if (!copy || json_object_set_new(f->out, f->path.ptr, copy) != 0)
+        if (!copy || json_object_set_new(f->out, f->path.data, copy) != 0)
             st = gda_error_set(f->err, GDA_ERR_NOMEM, NULL, "out of memory flattening data");
     }
-    f->path.len = mark;
-    f->path.ptr[mark] = '\0';
+    gda_buf_truncate(&f->path, mark);
     return st;
 }
 
@@ -564,7 +450,7 @@ json_t *gda_json_flatten(const json_t *data, const char *separator, gda_error *e
         return NULL;
     }
     gda_status st = flatten_container(&f, data, true, 1);
-    buf_free(&f.path);
+    gda_buf_free(&f.path);
     if (st != GDA_OK) {
         json_decref(f.out);
         return NULL;

@@ -387,7 +387,7 @@ static attempt_outcome attempt_once(gda_aws_client *c, CURL *h, const char *oper
         c->stats.connections += (uint64_t)connects;
     pthread_mutex_unlock(&c->mu);
 
-    if (buf.nomem)
+    if (buf.buf.failed)
         goto nomem;
     if (buf.too_large) {
         *status = gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL,
@@ -395,9 +395,8 @@ static attempt_outcome attempt_once(gda_aws_client *c, CURL *h, const char *oper
                                 c->opts.max_response_bytes);
         goto done;
     }
-    resp->body = buf.data;
-    resp->body_len = buf.len;
-    buf.data = NULL;
+    if (buf.buf.data && !(resp->body = gda_buf_steal(&buf.buf, &resp->body_len)))
+        goto nomem;
     if (rc != CURLE_OK) {
         *net_error = rc;
         curl_off_t elapsed_us = 0;
@@ -432,7 +431,7 @@ done:
     header_list_free(headers);
     gda_aws_secret_free(userpwd);
     gda_aws_secret_free(token_header);
-    free(buf.data);
+    gda_buf_free(&buf.buf);
     return outcome;
 }
 

@@ -1,40 +1,24 @@
 /* libgda (private, lib/aws) — clock hooks and retry policy (see aws_retry.h). */
 #include "aws_retry.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include <sodium.h>
 
-static int64_t real_now_ms(void *user)
-{
-    (void)user;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void real_sleep_ms(int64_t ms, void *user)
-{
-    (void)user;
-    if (ms <= 0)
-        return;
-    struct timespec req = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-    /* Restart after a signal with what is left, so a sleep is never cut short
-     * into an early retry. */
-    while (nanosleep(&req, &req) != 0 && errno == EINTR) {
-    }
-}
-
 void gda_aws_clock_default(gda_clock *c)
 {
     if (!c)
         return;
+    /* gda_clock_sleep_ms restarts after a signal with what is left, so a
+     * sleep is never cut short into an early retry. */
     if (!c->now_ms)
-        c->now_ms = real_now_ms;
+        c->now_ms = gda_clock_now_ms;
     if (!c->sleep_ms)
-        c->sleep_ms = real_sleep_ms;
+        c->sleep_ms = gda_clock_sleep_ms;
 }
 
 void gda_aws_retry_policy_default(gda_aws_retry_policy *p)

@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base64.h"
+
 struct gda_kms {
     gda_aws_client *client;
 };
@@ -64,47 +66,6 @@ void gda_kms_stats(gda_kms *kms, gda_aws_client_stats *out)
 {
     if (kms && out)
         gda_aws_client_stats_get(kms->client, out);
-}
-
-static bool base64_digit(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
-}
-
-bool gda_kms_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
-                           size_t *out_len)
-{
-    if (!in || !out || !out_len)
-        return false;
-    *out_len = 0;
-    size_t digits = len;
-    while (digits > 0 && in[digits - 1] == '=' && len - digits < 2)
-        digits--;
-    /* Padding, when present, completes the last group of four. */
-    if (digits < len && len % 4 != 0)
-        return false;
-    for (size_t i = 0; i < digits; i++) {
-        if (!base64_digit(in[i]))
-            return false;
-    }
-    const char *end = NULL;
-    size_t got = 0;
-    if (sodium_base642bin(out, cap, in, digits, NULL, &got, &end,
-                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
-        end != in + digits)
-        return false;
-    *out_len = got;
-    return true;
-}
-
-static char *base64_encode(const uint8_t *bytes, size_t len)
-{
-    size_t size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *text = malloc(size);
-    if (text)
-        sodium_bin2base64(text, size, bytes, len, sodium_base64_VARIANT_ORIGINAL);
-    return text;
 }
 
 static gda_status set_string(json_t *req, const char *name, const char *value, gda_error *err)
@@ -211,7 +172,7 @@ static gda_status take_plaintext(json_t *doc, const char *operation,
     char *text = (char *)json_string_value(p);
     size_t n = json_string_length(p);
     size_t got = 0;
-    bool ok = gda_kms_base64_decode(text, n, out, GDA_KMS_DATA_KEY_BYTES, &got) &&
+    bool ok = gda_base64_decode(text, n, GDA_BASE64_STANDARD, out, GDA_KMS_DATA_KEY_BYTES, &got) &&
               got == GDA_KMS_DATA_KEY_BYTES;
     sodium_memzero(text, n);
     if (ok)
@@ -236,7 +197,7 @@ gda_status gda_kms_decrypt(gda_kms *kms, const uint8_t *blob, size_t blob_len,
     json_t *req = new_request(context, n_context, key_id, err);
     if (!req)
         return err ? err->code : GDA_ERR_CONFIG;
-    char *b64 = base64_encode(blob, blob_len);
+    char *b64 = gda_base64_encode_alloc(blob, blob_len, GDA_BASE64_STANDARD);
     gda_status st = b64 ? set_string(req, "CiphertextBlob", b64, err)
                         : gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     free(b64);
@@ -289,8 +250,8 @@ gda_status gda_kms_generate_data_key(gda_kms *kms, const char *key_id,
                                "KMS GenerateDataKey answered without a CiphertextBlob");
         else if (!blob)
             st = gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-        else if (!gda_kms_base64_decode(json_string_value(c), json_string_length(c), blob,
-                                        GDA_KMS_CIPHERTEXT_MAX, &blob_len) ||
+        else if (!gda_base64_decode(json_string_value(c), json_string_length(c),
+                                    GDA_BASE64_STANDARD, blob, GDA_KMS_CIPHERTEXT_MAX, &blob_len) ||
                  blob_len == 0)
             st = gda_error_set(err, GDA_ERR_CONFIG, "KeyId",
                                "KMS GenerateDataKey returned a CiphertextBlob that is not "

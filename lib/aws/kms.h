@@ -94,13 +94,6 @@ gda_status gda_kms_generate_data_key(gda_kms *kms, const char *key_id,
                                      uint8_t plaintext_out[GDA_KMS_DATA_KEY_BYTES],
                                      uint8_t **blob_out, size_t *blob_len_out, gda_error *err);
 
-/* Strict standard base64 (padding optional) of in[0..len) into out (cap
- * bytes): false for a byte outside the alphabet, misplaced padding, leftover
- * bits or too small a buffer. libsodium 1.0.18 alone accepts bytes
- * 0x80-0xFF as digits. */
-bool gda_kms_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
-                           size_t *out_len);
-
 /* Statistics of the underlying client (calls, attempts, retries). */
 void gda_kms_stats(gda_kms *kms, gda_aws_client_stats *out);
 

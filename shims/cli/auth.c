@@ -229,7 +229,7 @@ bool gda_cli_sign_body(const char *cmd, const auth_args *a, gda_verifier *v, gda
     p.key_id = a->key_id;
     p.ed25519_private = signing;
     p.ed25519_private_len = signing_len;
-    p.now_ms = a->now_ms >= 0 ? a->now_ms : gda_cli_now_ms();
+    p.now_ms = a->now_ms >= 0 ? a->now_ms : gda_clock_now_ms(NULL);
     p.jwt_ttl_s = a->ttl_s;
     p.jwt_subject = a->subject;
     p.method = a->method;
@@ -396,7 +396,7 @@ int gda_cli_verify(int argc, char **argv)
     gda_auth_result result;
     gda_error err;
     gda_error_clear(&err);
-    int64_t now = a.now_ms >= 0 ? a.now_ms : gda_cli_now_ms();
+    int64_t now = a.now_ms >= 0 ? a.now_ms : gda_clock_now_ms(NULL);
     gda_status st = gda_verifier_verify(v, &req, now, &result, &err);
     if (st == GDA_OK) {
         printf("accepted key=%s principal=%s\n", result.key_id, result.principal);

@@ -18,6 +18,10 @@
 
 #include <gda/verify.h>
 
+/* The tool, unlike the library, may read the clock: gda_clock_now_ms,
+ * gda_clock_monotonic_ms, gda_clock_sleep_ms. */
+#include "clock.h"
+
 #define GDA_CLI_OK 0
 #define GDA_CLI_REFUSED 1
 #define GDA_CLI_USAGE 2
@@ -42,15 +46,6 @@ bool gda_cli_read_file(const char *path, size_t max, const char *what, char **ou
 
 /* Wipe and free a buffer that held secret text. NULL-safe. */
 void gda_cli_wipe(char *buf, size_t len);
-
-/* Now in epoch milliseconds (the tool, unlike the library, may read the clock). */
-int64_t gda_cli_now_ms(void);
-
-/* Monotonic milliseconds, for latencies and deadlines. */
-int64_t gda_cli_mono_ms(void);
-
-/* Sleep ms milliseconds, through signals. */
-void gda_cli_sleep_ms(int64_t ms);
 
 /* Parse a non-negative decimal integer option; false with a message when bad. */
 bool gda_cli_parse_int(const char *opt, const char *text, int64_t max, int64_t *out);

@@ -16,6 +16,7 @@
 #include <gda/slice.h>
 
 #include "aws_credentials.h"
+#include "base64.h"
 #include "cli.h"
 #include "kms.h"
 
@@ -152,14 +153,12 @@ static int datakey_new(int argc, char **argv)
         fprintf(stderr, "gda datakey new: %s\n", err.message);
         return GDA_CLI_USAGE;
     }
-    size_t size = sodium_base64_ENCODED_LEN(blob_len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(size);
+    char *b64 = gda_base64_encode_alloc(blob, blob_len, GDA_BASE64_STANDARD);
     if (!b64) {
         free(blob);
         fprintf(stderr, "gda datakey new: out of memory\n");
         return GDA_CLI_USAGE;
     }
-    sodium_bin2base64(b64, size, blob, blob_len, sodium_base64_VARIANT_ORIGINAL);
     if (hash_key)
         printf("%s\n", b64);
     else
@@ -198,8 +197,8 @@ static bool parse_entry(const char *p, size_t len, size_t pos, ring_entry *out, 
         why = "expected id:BASE64";
     else if (!valid_id(p, (size_t)(colon - p)))
         why = "the id must be 1-64 characters of A-Z a-z 0-9 . _ -";
-    else if (!gda_kms_base64_decode(colon + 1, len - (size_t)(colon - p) - 1, scratch,
-                                    GDA_KMS_CIPHERTEXT_MAX, &out->blob_len) ||
+    else if (!gda_base64_decode(colon + 1, len - (size_t)(colon - p) - 1, GDA_BASE64_STANDARD,
+                                scratch, GDA_KMS_CIPHERTEXT_MAX, &out->blob_len) ||
              out->blob_len == 0)
         why = "the value is not base64 of a KMS ciphertext (1-6144 bytes)";
     if (why) {

@@ -85,7 +85,7 @@ int gda_cli_dynamodb(int argc, char **argv)
     bool created = false, ttl = false;
     gda_error err;
     gda_error_clear(&err);
-    gda_status st = gda_dynamodb_create_table(&o, gda_cli_now_ms() + timeout_s * 1000, &created,
+    gda_status st = gda_dynamodb_create_table(&o, gda_clock_now_ms(NULL) + timeout_s * 1000, &created,
                                               &ttl, &err);
     if (st != GDA_OK) {
         fprintf(stderr, "gda dynamodb create-table: %s\n", err.message);

@@ -27,6 +27,11 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "base64.h"
+#include "buf.h"
+#include "hex.h"
+#include "percent.h"
+
 extern char **environ;
 
 #define DEFAULT_PATH "/genesys/dataaction"
@@ -157,19 +162,14 @@ typedef struct outcome {
     char error[256]; /* no answer: why */
     bool retryable;  /* no answer: a timeout or a failed connection */
     bool init_error; /* the local function failed to start: stop at once */
-    char *body;
-    size_t len;
+    gda_buf body;    /* empty when memory ran out */
 } outcome;
 
 static void outcome_set_body(outcome *o, const char *p, size_t n)
 {
-    free(o->body);
-    o->body = malloc(n + 1);
-    o->len = o->body ? n : 0;
-    if (o->body) {
-        memcpy(o->body, p, n);
-        o->body[n] = '\0';
-    }
+    gda_buf_free(&o->body);
+    if (!gda_buf_append(&o->body, p, n))
+        gda_buf_free(&o->body);
 }
 
 static void print_outcome(unsigned attempt, const outcome *o, int64_t ms)
@@ -180,9 +180,9 @@ static void print_outcome(unsigned attempt, const outcome *o, int64_t ms)
         printf("attempt %u: %d %lld ms\n", attempt, o->status, (long long)ms);
     else
         printf("attempt %u: error %s %lld ms\n", attempt, o->error, (long long)ms);
-    if (o->len) {
-        fwrite(o->body, 1, o->len, stdout);
-        if (o->body[o->len - 1] != '\n')
+    if (o->body.len) {
+        fwrite(o->body.data, 1, o->body.len, stdout);
+        if (o->body.data[o->body.len - 1] != '\n')
             putchar('\n');
     }
     fflush(stdout);
@@ -201,16 +201,9 @@ static size_t on_url_body(char *p, size_t size, size_t nmemb, void *user)
 {
     outcome *o = user;
     size_t n = size * nmemb;
-    if (o->len + n > GDA_CLI_MAX_BODY)
+    if (o->body.len + n > GDA_CLI_MAX_BODY)
         return 0; /* a Data Action answer this large is a failure anyway */
-    char *grown = realloc(o->body, o->len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + o->len, p, n);
-    o->len += n;
-    grown[o->len] = '\0';
-    o->body = grown;
-    return n;
+    return gda_buf_append(&o->body, p, n) ? n : 0;
 }
 
 /* The path and query curl will send, which is what an hmac signature binds. */
@@ -292,9 +285,7 @@ static void url_send(url_target *t, outcome *o)
         o->status = (int)status;
         return;
     }
-    free(o->body);
-    o->body = NULL;
-    o->len = 0;
+    gda_buf_free(&o->body);
     snprintf(o->error, sizeof o->error, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     /* What Genesys resends after: timeouts, refused and reset connections. */
     o->retryable = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT ||
@@ -334,8 +325,7 @@ typedef struct local_target {
 } local_target;
 
 typedef struct upload {
-    char *data;
-    size_t len;
+    gda_buf body;
     bool too_large;
 } upload;
 
@@ -349,8 +339,10 @@ static void uuid4(char out[UUID_LEN + 1])
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             *p++ = '-';
-        p += sprintf(p, "%02x", b[i]);
+        gda_hex_encode(&b[i], 1, p, GDA_HEX_LOWER);
+        p += 2;
     }
+    *p = '\0';
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *body)
@@ -384,7 +376,7 @@ static enum MHD_Result serve_next(local_api *api, struct MHD_Connection *conn)
     sodium_bin2hex(random_hex, sizeof random_hex, random, sizeof random);
     snprintf(deadline, sizeof deadline, "%lld", (long long)api->deadline_ms);
     snprintf(trace, sizeof trace, "Root=1-%08llx-%s;Sampled=0",
-             (unsigned long long)(gda_cli_now_ms() / 1000), random_hex);
+             (unsigned long long)(gda_clock_now_ms(NULL) / 1000), random_hex);
     bool ok = r && MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", api->id) &&
               MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", deadline) &&
               MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN) &&
@@ -419,9 +411,7 @@ static enum MHD_Result serve_answer(local_api *api, struct MHD_Connection *conn,
         const char *type =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
         api->crashed = is_error && type && strcmp(type, "Runtime.Crash") == 0;
-        api->answer = up->data;
-        api->answer_len = up->len;
-        up->data = NULL;
+        api->answer = up->body.data ? gda_buf_steal(&up->body, &api->answer_len) : NULL;
         pthread_cond_broadcast(&api->cond);
     }
     pthread_mutex_unlock(&api->mu);
@@ -445,18 +435,11 @@ static enum MHD_Result on_runtime_request(void *cls, struct MHD_Connection *conn
     if (*data_size) {
         size_t n = *data_size;
         *data_size = 0;
-        if (up->too_large || n > GDA_CLI_MAX_BODY - up->len) {
+        if (up->too_large || n > GDA_CLI_MAX_BODY - up->body.len) {
             up->too_large = true;
             return MHD_YES;
         }
-        char *grown = realloc(up->data, up->len + n + 1);
-        if (!grown)
-            return MHD_NO;
-        memcpy(grown + up->len, data, n);
-        up->len += n;
-        grown[up->len] = '\0';
-        up->data = grown;
-        return MHD_YES;
+        return gda_buf_append(&up->body, data, n) ? MHD_YES : MHD_NO;
     }
     if (strncmp(url, RUNTIME_PREFIX, strlen(RUNTIME_PREFIX)) != 0)
         return reply(conn, MHD_HTTP_NOT_FOUND, "{\"errorMessage\":\"not found\"}");
@@ -466,8 +449,7 @@ static enum MHD_Result on_runtime_request(void *cls, struct MHD_Connection *conn
     if (strcmp(method, "POST") == 0 && strcmp(route, "init/error") == 0) {
         pthread_mutex_lock(&api->mu);
         if (!api->init_error) {
-            api->init_error = up->data ? up->data : strdup("");
-            up->data = NULL;
+            api->init_error = gda_buf_steal(&up->body, NULL);
         }
         pthread_cond_broadcast(&api->cond);
         pthread_mutex_unlock(&api->mu);
@@ -486,7 +468,7 @@ static void on_runtime_completed(void *cls, struct MHD_Connection *conn, void **
     (void)toe;
     upload *up = *con_cls;
     if (up) {
-        free(up->data);
+        gda_buf_free(&up->body);
         free(up);
         *con_cls = NULL;
     }
@@ -527,32 +509,15 @@ static void local_api_stop(local_api *api)
 
 /* ---- the API Gateway REST proxy event -------------------------------------- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* API Gateway hands the function decoded query parameters. */
+/* API Gateway hands the function decoded query parameters: '+' is a
+ * space, and a '%' without two hex digits stays as it is. */
 static json_t *decoded(const char *p, size_t n)
 {
     char *out = malloc(n + 1);
     size_t k = 0;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (p[i] == '%' && i + 2 < n && (hi = hex_value(p[i + 1])) >= 0 &&
-            (lo = hex_value(p[i + 2])) >= 0) {
-            out[k++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[k++] = p[i] == '+' ? ' ' : p[i];
-        }
-    }
-    json_t *s = json_stringn(out, k);
+    json_t *s = out && gda_pct_decode(p, n, GDA_PCT_LENIENT | GDA_PCT_PLUS_SPACE, out, n, &k)
+                    ? json_stringn(out, k)
+                    : NULL;
     free(out);
     return s;
 }
@@ -611,11 +576,9 @@ static char *build_event(const request *rq, const char *id, size_t *len)
     json_t *body = json_stringn(rq->body.ptr, rq->body.len);
     bool base64 = !body;
     if (base64) {
-        size_t cap = sodium_base64_ENCODED_LEN(rq->body.len, sodium_base64_VARIANT_ORIGINAL);
-        char *b64 = malloc(cap);
+        char *b64 = gda_base64_encode_alloc(rq->body.ptr, rq->body.len, GDA_BASE64_STANDARD);
         if (b64)
-            body = json_string(sodium_bin2base64(b64, cap, (const unsigned char *)rq->body.ptr,
-                                                 rq->body.len, sodium_base64_VARIANT_ORIGINAL));
+            body = json_string(b64);
         free(b64);
     }
     json_t *root =
@@ -629,7 +592,7 @@ static char *build_event(const request *rq, const char *id, size_t *len)
                         "body", body, "isBase64Encoded", base64, "requestContext",
                         "resourcePath", path, "httpMethod", rq->method, "path", stage_path,
                         "stage", "local", "requestId", api_request_id, "extendedRequestId", id,
-                        "requestTimeEpoch", (json_int_t)gda_cli_now_ms(), "accountId",
+                        "requestTimeEpoch", (json_int_t)gda_clock_now_ms(NULL), "accountId",
                         "000000000000", "apiId", "local", "protocol", "HTTP/1.1", "identity",
                         "sourceIp", "127.0.0.1", "userAgent", USER_AGENT)
             : NULL;
@@ -676,8 +639,7 @@ static void decode_answer(const local_api *api, outcome *o)
     if (text && json_is_true(json_object_get(root, "isBase64Encoded"))) {
         unsigned char *bin = malloc(n + 1);
         size_t bin_len = 0;
-        if (bin && sodium_base642bin(bin, n + 1, text, n, NULL, &bin_len, NULL,
-                                     sodium_base64_VARIANT_ORIGINAL) == 0)
+        if (bin && gda_base64_decode(text, n, GDA_BASE64_STANDARD, bin, n + 1, &bin_len))
             outcome_set_body(o, (const char *)bin, bin_len);
         free(bin);
     } else if (text) {
@@ -762,14 +724,14 @@ static void stop_bootstrap(local_target *t, bool hard)
     if (!t->child)
         return;
     kill(t->child, hard ? SIGKILL : SIGTERM);
-    int64_t until = gda_cli_mono_ms() + STOP_GRACE_MS;
+    int64_t until = gda_clock_monotonic_ms() + STOP_GRACE_MS;
     while (waitpid(t->child, NULL, WNOHANG) == 0) {
-        if (gda_cli_mono_ms() >= until) {
+        if (gda_clock_monotonic_ms() >= until) {
             kill(t->child, SIGKILL);
             waitpid(t->child, NULL, 0);
             break;
         }
-        gda_cli_sleep_ms(POLL_MS);
+        gda_clock_sleep_ms(POLL_MS, NULL);
     }
     t->child = 0;
 }
@@ -932,22 +894,18 @@ static void local_send(local_target *t, const request *rq, long timeout_s, outco
     api->event = event;
     api->event_len = len;
     memcpy(api->id, id, sizeof id);
-    api->deadline_ms = gda_cli_now_ms() + timeout_s * 1000;
+    api->deadline_ms = gda_clock_now_ms(NULL) + timeout_s * 1000;
     api->answered = false;
     api->crashed = false;
     api->offered = true;
     pthread_cond_broadcast(&api->cond);
-    int64_t until = gda_cli_mono_ms() + timeout_s * 1000;
+    int64_t until = gda_clock_monotonic_ms() + timeout_s * 1000;
     int status = 0;
     pid_t exited = 0;
-    while (!api->answered && !api->init_error && !interrupted && gda_cli_mono_ms() < until) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+    while (!api->answered && !api->init_error && !interrupted && gda_clock_monotonic_ms() < until) {
+        int64_t wake = gda_clock_now_ms(NULL) + POLL_MS; /* the condition's clock */
+        struct timespec ts = {.tv_sec = (time_t)(wake / 1000),
+                              .tv_nsec = (long)(wake % 1000) * 1000000L};
         pthread_cond_timedwait(&api->cond, &api->mu, &ts);
         if (!api->answered && !api->init_error &&
             (exited = waitpid(t->child, &status, WNOHANG)) == t->child)
@@ -995,17 +953,17 @@ static int send_all(url_target *url, local_target *local, const request *rq,
         for (int64_t k = 0; k <= io->retries; k++) {
             if (k > 0) {
                 int64_t delay = io->retry_delay_ms << (k - 1 < 20 ? k - 1 : 20);
-                gda_cli_sleep_ms(delay < MAX_RETRY_DELAY_MS ? delay : MAX_RETRY_DELAY_MS);
+                gda_clock_sleep_ms(delay < MAX_RETRY_DELAY_MS ? delay : MAX_RETRY_DELAY_MS, NULL);
             }
             outcome o;
             memset(&o, 0, sizeof o);
-            int64_t start = gda_cli_mono_ms();
+            int64_t start = gda_clock_monotonic_ms();
             if (url)
                 url_send(url, &o);
             else
                 local_send(local, rq, (long)io->timeout_s, &o);
-            print_outcome(++attempt, &o, gda_cli_mono_ms() - start);
-            free(o.body);
+            print_outcome(++attempt, &o, gda_clock_monotonic_ms() - start);
+            gda_buf_free(&o.body);
             if (o.init_error || interrupted)
                 return GDA_CLI_REFUSED;
             ok = o.status >= 200 && o.status <= 299;

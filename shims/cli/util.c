@@ -8,49 +8,41 @@
 
 #include <sodium.h>
 
+#include "buf.h"
+
 bool gda_cli_read_stream(FILE *f, size_t max, const char *what, char **out, size_t *len)
 {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fprintf(stderr, "gda: out of memory reading %s\n", what);
-        return false;
-    }
+    /* Wiped whenever it grows or is dropped, so no stray copy of a key stays behind. */
+    gda_buf b = {.wipe = true};
+    char chunk[4096];
+    enum { READ_OK, READ_ERROR, READ_TOO_LARGE } got_all = READ_OK;
     for (;;) {
-        if (n + 1 >= cap) {
-            size_t next = cap * 2;
-            char *grown = next > cap ? malloc(next) : NULL;
-            if (!grown) {
-                gda_cli_wipe(buf, cap);
-                fprintf(stderr, "gda: out of memory reading %s\n", what);
-                return false;
-            }
-            /* Copy and wipe instead of realloc so no stray copy of a key stays behind. */
-            memcpy(grown, buf, n);
-            gda_cli_wipe(buf, cap);
-            buf = grown;
-            cap = next;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n > max) {
-            gda_cli_wipe(buf, cap);
-            fprintf(stderr, "gda: %s is larger than %zu bytes\n", what, max);
-            return false;
-        }
+        size_t got = fread(chunk, 1, sizeof chunk, f);
         if (got == 0) {
-            if (ferror(f)) {
-                gda_cli_wipe(buf, cap);
-                fprintf(stderr, "gda: cannot read %s\n", what);
-                return false;
-            }
+            got_all = ferror(f) ? READ_ERROR : READ_OK;
             break;
         }
+        if (got > max - b.len) {
+            got_all = READ_TOO_LARGE;
+            break;
+        }
+        if (!gda_buf_append(&b, chunk, got))
+            break; /* out of memory */
     }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return true;
+    sodium_memzero(chunk, sizeof chunk);
+    char *text = got_all == READ_OK && !b.failed ? gda_buf_steal(&b, len) : NULL;
+    if (text) {
+        *out = text;
+        return true;
+    }
+    gda_buf_free(&b);
+    if (got_all == READ_TOO_LARGE)
+        fprintf(stderr, "gda: %s is larger than %zu bytes\n", what, max);
+    else if (got_all == READ_ERROR)
+        fprintf(stderr, "gda: cannot read %s\n", what);
+    else
+        fprintf(stderr, "gda: out of memory reading %s\n", what);
+    return false;
 }
 
 bool gda_cli_read_file(const char *path, size_t max, const char *what, char **out, size_t *len)
@@ -73,30 +65,6 @@ void gda_cli_wipe(char *buf, size_t len)
         return;
     sodium_memzero(buf, len);
     free(buf);
-}
-
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t gda_cli_now_ms(void)
-{
-    return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t gda_cli_mono_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
-}
-
-void gda_cli_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 bool gda_cli_parse_int(const char *opt, const char *text, int64_t max, int64_t *out)

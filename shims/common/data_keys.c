@@ -7,6 +7,8 @@
 
 #include <gda/slice.h>
 
+#include "base64.h"
+
 struct gda_data_key_ring {
     size_t n;
     gda_idem_data_key entries[GDA_IDEM_MAX_DATA_KEYS];
@@ -36,8 +38,7 @@ static gda_status parse_entry(gda_data_key_ring *r, const char *var, size_t i, c
     const char *b64 = colon + 1;
     size_t b64_len = len - id_len - 1;
     size_t n = 0;
-    if (sodium_base642bin(r->wrapped, sizeof r->wrapped, b64, b64_len, NULL, &n, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (!gda_base64_decode(b64, b64_len, GDA_BASE64_STANDARD, r->wrapped, sizeof r->wrapped, &n) ||
         n == 0)
         return gda_error_set(err, GDA_ERR_CONFIG, var, "%s entry %s: the value is not base64",
                              var, r->ids[i]);

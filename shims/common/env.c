@@ -5,6 +5,8 @@
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
 #include <gda/env.h>
+#include "base64.h"
+#include "clock.h"
 #include "data_keys.h"
 #if GDA_SHIM_HAVE_KMS
 #include "kms_ring.h"
@@ -239,8 +241,6 @@ gda_status gda_env_verifier_new(const char *ring, size_t ring_len,
     return verifier_over(&e, ring, ring_len, "GDA_SECRETS", out, err);
 }
 
-static int64_t clock_now_ms(const gda_clock *c);
-
 /* A key file holds the base64 text and maybe a final newline: nothing
  * longer than this is one. */
 #define KEY_FILE_MAX 256
@@ -251,18 +251,8 @@ _Static_assert(GDA_IDEM_DATA_KEY_LEN == GDA_IDEM_HASH_KEY_LEN, "one reader for b
 static bool decode_key(const char *v, size_t len, uint8_t *buf)
 {
     size_t n = 0;
-    const char *end = NULL;
-    int rc = sodium_base642bin(buf, GDA_IDEM_DATA_KEY_LEN + 1, v, len, NULL, &n, &end,
-                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-    /* The NO_PADDING variant stops at '='; allow the padding a 32-byte key has. */
-    if (rc == 0 && end && end < v + len) {
-        const char *p = end;
-        while (p < v + len && *p == '=')
-            p++;
-        if (p != v + len || p - end > 2)
-            rc = -1;
-    }
-    return rc == 0 && n == GDA_IDEM_DATA_KEY_LEN;
+    return gda_base64_decode(v, len, GDA_BASE64_STANDARD, buf, GDA_IDEM_DATA_KEY_LEN + 1, &n) &&
+           n == GDA_IDEM_DATA_KEY_LEN;
 }
 
 /* GDA_DATA_KEY, GDA_HASH_KEY: base64 of 32 bytes, from the variable NAME or
@@ -390,18 +380,9 @@ static void warn_if_exposed(gda_app *app, const gda_env_overrides *o, const char
     unsigned mode = 0;
     if (!path || !gda_secret_file_exposed(path, &mode))
         return;
-    gda_logf(gda_app_logger(app), GDA_LOG_WARN, clock_now_ms(&o->clock),
+    gda_logf(gda_app_logger(app), GDA_LOG_WARN, gda_clock_read(&o->clock),
              NULL, NULL, NULL, "%s %s can be read by group or others (mode %03o): chmod 600 it",
              var, path, mode);
-}
-
-static int64_t clock_now_ms(const gda_clock *c)
-{
-    if (c->now_ms)
-        return c->now_ms(c->user);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* gda_app_new names settings by their config field; say the variable. */
@@ -596,7 +577,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     warn_if_exposed(app, o, "GDA_HASH_KEY_FILE", hash_key_file);
     if (!durable && o->many_instances)
         gda_log(gda_app_logger(app), GDA_LOG_WARN,
-                clock_now_ms(&cfg.idem.clock), NULL, NULL,
+                gda_clock_read(&cfg.idem.clock), NULL, NULL,
                 "GDA_STORE is a memory store: results live in this instance only, so a retry "
                 "that reaches another instance runs the handler again; use dynamodb:TABLE",
                 NULL);

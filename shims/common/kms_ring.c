@@ -8,6 +8,7 @@
 
 #include "aws_credentials.h"
 #include "aws_retry.h"
+#include "base64.h"
 #include "kms.h"
 
 typedef struct unwrap_ctx {
@@ -51,7 +52,8 @@ static gda_status unwrap_hash_key(const unwrap_ctx *c, const char *text, uint8_t
     gda_status st = GDA_OK;
     if (!blob || !key)
         st = gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
-    else if (!gda_kms_base64_decode(text, strlen(text), blob, GDA_KMS_CIPHERTEXT_MAX, &n) ||
+    else if (!gda_base64_decode(text, strlen(text), GDA_BASE64_STANDARD, blob,
+                                GDA_KMS_CIPHERTEXT_MAX, &n) ||
              n <= GDA_IDEM_HASH_KEY_LEN)
         st = gda_error_set(err, GDA_ERR_CONFIG, "GDA_HASH_KEY",
                            "with GDA_DATA_KEY_SOURCE=kms, GDA_HASH_KEY is a KMS ciphertext "

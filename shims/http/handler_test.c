@@ -23,6 +23,7 @@
 
 #include <gda/request.h>
 
+#include "buf.h"
 #include "enrichment.h"
 #include "test_ledger.h"
 #include "test_time.h"
@@ -79,15 +80,10 @@ static gda_status start_finisher(test_handler *th, const gda_ctx *ctx, json_t *d
     job->data = data;
     job->delay_ms = delay_ms;
     pthread_mutex_lock(&th->lock);
-    if (th->n_finishers == th->cap_finishers) {
-        size_t ncap = th->cap_finishers ? th->cap_finishers * 2 : 8;
-        pthread_t *n = realloc(th->finishers, ncap * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&th->lock);
-            goto fail;
-        }
-        th->finishers = n;
-        th->cap_finishers = ncap;
+    if (!gda_array_grow((void **)&th->finishers, &th->cap_finishers, th->n_finishers,
+                        sizeof *th->finishers, 8)) {
+        pthread_mutex_unlock(&th->lock);
+        goto fail;
     }
     if (pthread_create(&th->finishers[th->n_finishers], NULL, finish_later, job) != 0) {
         pthread_mutex_unlock(&th->lock);

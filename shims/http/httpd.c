@@ -1,6 +1,10 @@
 /* gda-httpd — libmicrohttpd front of a gda_app (see httpd.h). */
 #include "httpd.h"
 
+#include "buf.h"
+#include "clock.h"
+#include "percent.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,10 +52,8 @@ struct httpd_server {
 /* One HTTP request being received and served. */
 typedef struct conn_req {
     httpd_server *srv;
-    char *body;
-    size_t len;
-    size_t cap;
-    int64_t start_ms;
+    gda_buf body;
+    int64_t start_ms; /* wall clock: the refusal's gda_invocation.now_ms */
     bool too_large; /* over max_body: the rest of the body is discarded */
     bool draining;  /* arrived after shutdown began: refused, body discarded */
     size_t discarded; /* bytes thrown away since (chunked uploads only) */
@@ -65,20 +67,6 @@ typedef struct header_list {
     bool nomem;
     bool embedded_nul; /* a name or value holds a NUL byte */
 } header_list;
-
-typedef struct text_buf {
-    char *ptr;
-    size_t len;
-    size_t cap;
-    bool nomem;
-} text_buf;
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- responses ---------------------------------------------------------- */
 
@@ -163,9 +151,7 @@ static enum MHD_Result reject_too_large(struct MHD_Connection *conn, conn_req *c
     httpd_server *srv = cr->srv;
     char msg[96];
     snprintf(msg, sizeof msg, "body is over the %zu-byte limit", srv->max_body);
-    free(cr->body);
-    cr->body = NULL;
-    cr->len = cr->cap = 0;
+    gda_buf_free(&cr->body);
     cr->too_large = true;
     enum MHD_Result ret =
         refuse(conn, srv, cr->start_ms, url, method, GDA_ERR_PAYLOAD_TOO_LARGE, msg, NULL);
@@ -205,62 +191,14 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         h->embedded_nul = true;
         return MHD_NO;
     }
-    if (h->n == h->cap) {
-        size_t ncap = h->cap ? h->cap * 2 : 16;
-        gda_header *n = realloc(h->items, ncap * sizeof *n);
-        if (!n) {
-            h->nomem = true;
-            return MHD_NO;
-        }
-        h->items = n;
-        h->cap = ncap;
+    if (!gda_array_grow((void **)&h->items, &h->cap, h->n, sizeof *h->items, 16)) {
+        h->nomem = true;
+        return MHD_NO;
     }
     h->items[h->n].name = gda_slice_make(key, key_size);
     h->items[h->n].value = gda_slice_make(value ? value : "", value ? value_size : 0);
     h->n++;
     return MHD_YES;
-}
-
-static bool buf_add(text_buf *b, const char *p, size_t n)
-{
-    if (b->nomem)
-        return false;
-    if (n + 1 > b->cap - b->len || !b->ptr) {
-        size_t ncap = b->cap ? b->cap : 64;
-        while (ncap - b->len < n + 1) {
-            if (ncap > SIZE_MAX / 2) {
-                b->nomem = true;
-                return false;
-            }
-            ncap *= 2;
-        }
-        char *np = realloc(b->ptr, ncap);
-        if (!np) {
-            b->nomem = true;
-            return false;
-        }
-        b->ptr = np;
-        b->cap = ncap;
-    }
-    memcpy(b->ptr + b->len, p, n);
-    b->len += n;
-    b->ptr[b->len] = '\0';
-    return true;
-}
-
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static bool buf_add_encoded(text_buf *b, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-        if (!(plain ? buf_add(b, (const char *)&p[i], 1) : buf_add(b, esc, 3)))
-            return false;
-    }
-    return true;
 }
 
 /* MHD hands out the query decoded; the request gets it re-encoded in arrival
@@ -269,12 +207,12 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
                                      size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    text_buf *b = cls;
-    if (b->len && !buf_add(b, "&", 1))
+    gda_buf *b = cls;
+    if (b->len && !gda_buf_append(b, "&", 1))
         return MHD_NO;
-    if (!buf_add_encoded(b, key, key_size))
+    if (!gda_pct_encode_buf(b, key, key_size))
         return MHD_NO;
-    if (value && !(buf_add(b, "=", 1) && buf_add_encoded(b, value, value_size)))
+    if (value && !(gda_buf_append(b, "=", 1) && gda_pct_encode_buf(b, value, value_size)))
         return MHD_NO;
     return MHD_YES;
 }
@@ -307,17 +245,17 @@ static enum MHD_Result serve_app(struct MHD_Connection *conn, conn_req *cr, cons
 {
     httpd_server *srv = cr->srv;
     header_list headers = {0};
-    text_buf query = {0};
+    gda_buf query = GDA_BUF_INIT;
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &headers);
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_query, &query);
-    if (headers.nomem || query.nomem) {
+    if (headers.nomem || query.failed) {
         free(headers.items);
-        free(query.ptr);
+        gda_buf_free(&query);
         return MHD_NO; /* out of memory: drop the connection, the caller retries */
     }
     if (headers.embedded_nul) {
         free(headers.items);
-        free(query.ptr);
+        gda_buf_free(&query);
         return refuse(conn, srv, cr->start_ms, url, method, GDA_ERR_INVALID_REQUEST,
                       "a header name or value contains a NUL byte", NULL);
     }
@@ -336,13 +274,13 @@ static enum MHD_Result serve_app(struct MHD_Connection *conn, conn_req *cr, cons
     req.kind = GDA_EVENT_HTTP;
     req.method = gda_slice_cstr(method);
     req.path = gda_slice_cstr(url);
-    req.query = gda_slice_make(query.ptr, query.len);
+    req.query = gda_slice_make(query.data, query.len);
     req.source_ip = gda_slice_cstr(ip);
     const char *request_id = id_header(conn, "X-Request-Id");
     req.request_id = gda_slice_cstr(request_id);
     req.headers = headers.items;
     req.n_headers = headers.n;
-    req.body = gda_slice_make(cr->body, cr->len);
+    req.body = gda_slice_make(cr->body.data, cr->body.len);
 
     gda_invocation inv = {0};
     inv.trace_id = id_header(conn, "X-Amzn-Trace-Id");
@@ -354,7 +292,7 @@ static enum MHD_Result serve_app(struct MHD_Connection *conn, conn_req *cr, cons
     enum MHD_Result ret = queue_gda_response(conn, srv, &resp);
     gda_http_response_release(&resp);
     free(headers.items);
-    free(query.ptr);
+    gda_buf_free(&query);
     return ret;
 }
 
@@ -373,26 +311,6 @@ static bool content_length_over(const char *text, size_t limit)
     return n > limit;
 }
 
-static bool append_body(conn_req *cr, const char *data, size_t n)
-{
-    if (n > cr->cap - cr->len) {
-        size_t want = cr->len + n; /* <= max_body, checked by the caller */
-        size_t ncap = cr->cap ? cr->cap : 4096;
-        while (ncap < want)
-            ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
-        if (ncap > cr->srv->max_body)
-            ncap = cr->srv->max_body;
-        char *nb = realloc(cr->body, ncap);
-        if (!nb)
-            return false;
-        cr->body = nb;
-        cr->cap = ncap;
-    }
-    memcpy(cr->body + cr->len, data, n);
-    cr->len += n;
-    return true;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -408,7 +326,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!cr)
             return MHD_NO;
         cr->srv = srv;
-        cr->start_ms = wall_ms();
+        cr->start_ms = gda_clock_now_ms(NULL);
         *con_cls = cr;
         atomic_fetch_add(&srv->inflight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -423,7 +341,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!cr->too_large && !cr->draining && n > srv->max_body - cr->len) {
+        if (!cr->too_large && !cr->draining && n > srv->max_body - cr->body.len) {
             /* A chunked upload (no Content-Length) went over. Answer now if
              * libmicrohttpd lets us (its 0.9.7x releases refuse a response
              * queued mid-body); else discard and answer 413 at the end.
@@ -436,7 +354,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             cr->discarded += n;
             return cr->discarded > DISCARD_ALLOWANCE ? MHD_NO : MHD_YES;
         }
-        if (!append_body(cr, upload_data, n))
+        if (!gda_buf_append(&cr->body, upload_data, n))
             return MHD_NO;
         return MHD_YES;
     }
@@ -460,7 +378,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_req *cr = *con_cls;
     if (!cr)
         return;
-    free(cr->body);
+    gda_buf_free(&cr->body);
     free(cr);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
@@ -476,7 +394,7 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     json_t *extra = json_pack("{s:s}", "component", "libmicrohttpd");
-    gda_log(srv->logger, GDA_LOG_WARN, wall_ms(), NULL, extra, msg, NULL);
+    gda_log(srv->logger, GDA_LOG_WARN, gda_clock_now_ms(NULL), NULL, extra, msg, NULL);
     json_decref(extra);
 }
 

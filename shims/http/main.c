@@ -23,6 +23,7 @@
 #include <gda/log.h>
 #include <gda/request.h>
 
+#include "clock.h"
 #include "gda_config.h"
 #include "enrichment.h"
 #include <gda/env.h>
@@ -205,13 +206,6 @@ static const char *default_customers(void)
     return enrichment_default_table_path();
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Write the port so a test or script that asked for port 0 can find us:
  * to a temporary name first, then renamed, so a reader never sees half. */
 static bool write_port_file(const char *path, unsigned port)
@@ -237,8 +231,8 @@ static bool write_port_file(const char *path, unsigned port)
 /* Wait up to drain_s for in-flight requests; a second signal cuts it short. */
 static unsigned drain(httpd_server *srv, const sigset_t *signals, unsigned drain_s)
 {
-    int64_t until = wall_ms() + (int64_t)drain_s * 1000;
-    while (httpd_server_inflight(srv) > 0 && wall_ms() < until) {
+    int64_t until = gda_clock_now_ms(NULL) + (int64_t)drain_s * 1000;
+    while (httpd_server_inflight(srv) > 0 && gda_clock_now_ms(NULL) < until) {
         struct timespec tick = {0, 20 * 1000000L};
         if (sigtimedwait(signals, NULL, &tick) > 0)
             break;
@@ -319,7 +313,7 @@ int main(int argc, char **argv)
                              "maxBody", (json_int_t)max_body, "threads",
                              (int)o.threads, "maxConnections", (int)o.max_connections,
                              "timeoutS", (int)o.timeout_s);
-    gda_logf(log, GDA_LOG_INFO, wall_ms(), NULL, info, NULL, "gda-httpd %s listening on %s",
+    gda_logf(log, GDA_LOG_INFO, gda_clock_now_ms(NULL), NULL, info, NULL, "gda-httpd %s listening on %s",
              GDA_VERSION, httpd_server_address(srv));
     json_decref(info);
 
@@ -330,13 +324,13 @@ int main(int argc, char **argv)
     json_t *stop = json_pack("{s:s, s:i, s:i}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
                              "inflight", (int)httpd_server_inflight(srv), "drainTimeoutS",
                              (int)o.drain_s);
-    gda_log(log, GDA_LOG_INFO, wall_ms(), NULL, stop, "shutting down: no new connections", NULL);
+    gda_log(log, GDA_LOG_INFO, gda_clock_now_ms(NULL), NULL, stop, "shutting down: no new connections", NULL);
     json_decref(stop);
     httpd_server_quiesce(srv);
     unsigned left = drain(srv, &signals, o.drain_s);
     httpd_server_stop(srv);
     json_t *done = json_pack("{s:i}", "abandoned", (int)left);
-    gda_log(log, left ? GDA_LOG_WARN : GDA_LOG_INFO, wall_ms(), NULL, done, "stopped", NULL);
+    gda_log(log, left ? GDA_LOG_WARN : GDA_LOG_INFO, gda_clock_now_ms(NULL), NULL, done, "stopped", NULL);
     json_decref(done);
 
     if (handler.close)

@@ -12,14 +12,8 @@
 #include <gda/lambda.h>
 #include <gda/verify.h>
 
+#include "clock.h"
 #include "secret_file.h"
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *env_nonempty(const char *name)
 {
@@ -48,7 +42,7 @@ static void warn_if_ring_file_exposed(const gda_secrets *secrets)
     gda_logger *lg = gda_logger_new(&lc, NULL);
     if (!lg)
         return;
-    gda_logf(lg, GDA_LOG_WARN, wall_ms(), NULL, NULL, NULL,
+    gda_logf(lg, GDA_LOG_WARN, gda_clock_now_ms(NULL), NULL, NULL, NULL,
              "GDA_SECRETS_FILE %s can be read by group or others (mode %03o): chmod 600 it", path,
              mode);
     gda_logger_free(lg);
@@ -68,7 +62,7 @@ static gda_status authorizer_verifier(gda_verifier *v, gda_error *err)
 
 int gda_lambda_main(gda_handler_fn handler, void *handler_user)
 {
-    int64_t start = wall_ms();
+    int64_t start = gda_clock_now_ms(NULL);
     gda_error err;
     gda_error_clear(&err);
 
@@ -126,10 +120,10 @@ int gda_lambda_main(gda_handler_fn handler, void *handler_user)
          * the new ring into the app's verifier: rotation without a redeploy. */
         opt.secrets = secrets;
         opt.verifier = gda_app_verifier(app);
-        gda_logf(gda_app_logger(app), GDA_LOG_INFO, wall_ms(), NULL, NULL, NULL,
+        gda_logf(gda_app_logger(app), GDA_LOG_INFO, gda_clock_now_ms(NULL), NULL, NULL, NULL,
                  "bootstrap ready (key ring from %s, init %lld ms)",
                  gda_secret_source_str(gda_secrets_last_source(secrets)),
-                 (long long)(wall_ms() - start));
+                 (long long)(gda_clock_now_ms(NULL) - start));
         st = gda_lambda_run(app, &opt, &err);
         gda_app_free(app);
     }

@@ -17,6 +17,7 @@
 #include <gda/response.h>
 
 #include "aws_curl.h"
+#include "clock.h"
 #include "crash_report.h"
 
 #define RUNTIME_PATH "/2018-06-01/runtime"
@@ -31,20 +32,6 @@
 static volatile sig_atomic_t stop_requested;
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    /* An interrupting SIGTERM ends the sleep early on purpose. */
-    nanosleep(&ts, NULL);
-}
 
 /* Lambda's request ids are UUIDs; anything that would need escaping in the
  * URL path is refused rather than trusted. */
@@ -313,7 +300,7 @@ static void log_line(runtime *rt, gda_log_level level, const char *error_code, c
     f.aws_request_id = rt->request_id[0] ? rt->request_id : NULL;
     f.trace_id = rt->trace_id[0] ? rt->trace_id : NULL;
     f.error_code = error_code;
-    gda_log(rt->logger, level, wall_ms(), &f, NULL, msg, NULL);
+    gda_log(rt->logger, level, gda_clock_now_ms(NULL), &f, NULL, msg, NULL);
 }
 
 static bool transport_error(CURLcode rc)
@@ -471,7 +458,7 @@ static bool maybe_rotate(runtime *rt)
 {
     if (!rt->opt.secrets || !rt->opt.verifier)
         return false;
-    int64_t now = wall_ms();
+    int64_t now = gda_clock_now_ms(NULL);
     if (rt->refreshed_once && now - rt->last_refresh_ms < rt->opt.secret_refresh_ms)
         return false;
     rt->refreshed_once = true;
@@ -490,7 +477,7 @@ static void refresh_if_stale(runtime *rt)
 {
     if (!rt->opt.secrets || !rt->opt.verifier || rt->opt.keyring_max_age_ms <= 0)
         return;
-    int64_t now = wall_ms();
+    int64_t now = gda_clock_now_ms(NULL);
     if (now - rt->ring_fetched_ms >= rt->opt.keyring_max_age_ms && now >= rt->ring_retry_ms)
         (void)refresh_keyring(rt, now);
 }
@@ -501,7 +488,7 @@ static void serve_data_action(runtime *rt)
     memset(&req, 0, sizeof req);
     gda_error e;
     gda_error_clear(&e);
-    gda_status st = gda_event_decode(rt->event.data, rt->event.len, rt->opt.max_event, &req, &e);
+    gda_status st = gda_event_decode(rt->event.buf.data, rt->event.buf.len, rt->opt.max_event, &req, &e);
     if (st != GDA_OK) {
         log_line(rt, GDA_LOG_WARN, gda_status_str(st), "event refused");
         post_error_status(rt, &e);
@@ -550,13 +537,13 @@ static void serve_authorizer(runtime *rt)
     gda_auth_result res;
     gda_error e;
     gda_error_clear(&e);
-    gda_status st = gda_authorizer_respond(rt->opt.verifier, rt->event.data, rt->event.len,
-                                           wall_ms(), &out, &out_len, &res, &e);
+    gda_status st = gda_authorizer_respond(rt->opt.verifier, rt->event.buf.data, rt->event.buf.len,
+                                           gda_clock_now_ms(NULL), &out, &out_len, &res, &e);
     if (st == GDA_ERR_UNAUTHORIZED && maybe_rotate(rt)) {
         free(out);
         out = NULL;
         gda_error_clear(&e);
-        st = gda_authorizer_respond(rt->opt.verifier, rt->event.data, rt->event.len, wall_ms(),
+        st = gda_authorizer_respond(rt->opt.verifier, rt->event.buf.data, rt->event.buf.len, gda_clock_now_ms(NULL),
                                     &out, &out_len, &res, &e);
     }
     gda_log_fields f;
@@ -567,7 +554,7 @@ static void serve_authorizer(runtime *rt)
     f.error_code = st == GDA_OK ? NULL : gda_status_str(st);
     f.auth_failure = st == GDA_ERR_UNAUTHORIZED ? gda_auth_reason_str(res.reason) : NULL;
     f.key_id = st == GDA_OK && res.key_id[0] ? res.key_id : NULL;
-    gda_log(rt->logger, st == GDA_OK ? GDA_LOG_INFO : GDA_LOG_WARN, wall_ms(), &f, NULL,
+    gda_log(rt->logger, st == GDA_OK ? GDA_LOG_INFO : GDA_LOG_WARN, gda_clock_now_ms(NULL), &f, NULL,
             st == GDA_OK ? "authorizer allow" : out ? "authorizer deny" : "authorizer event refused",
             NULL);
     if (out)
@@ -581,14 +568,11 @@ static void serve_authorizer(runtime *rt)
 static int next_invocation(runtime *rt)
 {
     CURL *h = rt->curl;
-    rt->event.len = 0;
+    gda_buf_reset(&rt->event.buf);
     rt->event.too_large = false;
-    rt->event.nomem = false;
     rt->request_id[0] = rt->trace_id[0] = rt->function_arn[0] = '\0';
     rt->deadline_ms = 0;
     rt->header_overflow = false;
-    if (rt->event.data)
-        rt->event.data[0] = '\0';
 
     snprintf(rt->url, sizeof rt->url, "%s/invocation/next", rt->base_url);
     curl_easy_setopt(h, CURLOPT_URL, rt->url);
@@ -608,16 +592,14 @@ static int next_invocation(runtime *rt)
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (rc == CURLE_WRITE_ERROR && status == 200 && rt->request_id[0] &&
-        (rt->event.too_large || rt->event.nomem))
+        (rt->event.too_large || rt->event.buf.failed))
         return 1; /* an event we cannot hold: the caller reports it */
     if (rc != CURLE_OK || status != 200)
         return -1;
     if (!rt->request_id[0])
         return -1;
-    if (!rt->event.data) { /* an empty body still needs a valid buffer */
-        if (gda_aws_curl_body_write((char *)"", 1, 0, &rt->event) != 0 || !rt->event.data)
-            rt->event.nomem = true;
-    }
+    /* An empty body still needs a valid buffer; failing sets buf.failed. */
+    gda_buf_reserve(&rt->event.buf, 0);
     return 1;
 }
 
@@ -652,7 +634,7 @@ static void serve_one(runtime *rt)
     }
     set_trace_env(rt->trace_id);
 
-    if (rt->event.too_large || rt->event.nomem) {
+    if (rt->event.too_large || rt->event.buf.failed) {
         gda_error e;
         gda_error_set(&e, rt->event.too_large ? GDA_ERR_PAYLOAD_TOO_LARGE : GDA_ERR_NOMEM, NULL,
                       rt->event.too_large ? "event too large" : "out of memory");
@@ -674,7 +656,7 @@ static void runtime_close(runtime *rt)
     if (rt->curl)
         curl_easy_cleanup(rt->curl);
     curl_slist_free_all(rt->json_headers);
-    free(rt->event.data);
+    gda_buf_free(&rt->event.buf);
     gda_logger_free(rt->own_logger);
 }
 
@@ -748,7 +730,7 @@ gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, gda_error
         runtime_close(&rt);
         return st;
     }
-    rt.ring_fetched_ms = wall_ms(); /* the caller fetched it just before */
+    rt.ring_fetched_ms = gda_clock_now_ms(NULL); /* the caller fetched it just before */
     if (rt.opt.crash_reporter) {
         st = gda_crash_report_install(host, port, err);
         if (st != GDA_OK) {
@@ -796,7 +778,8 @@ gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, gda_error
             unsigned shift = failures - 1 < 10 ? failures - 1 : 10;
             int64_t wait = (int64_t)BACKOFF_BASE_MS << shift;
             log_line(&rt, GDA_LOG_WARN, "unavailable", "waiting for the next invocation failed; retrying");
-            sleep_ms(wait < BACKOFF_CAP_MS ? wait : BACKOFF_CAP_MS);
+            /* A SIGTERM ends the sleep early on purpose. */
+            gda_clock_nap_ms(wait < BACKOFF_CAP_MS ? wait : BACKOFF_CAP_MS);
             continue;
         }
         failures = 0;

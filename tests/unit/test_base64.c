@@ -1,4 +1,5 @@
-/* Tests for lib/base64.h: strict decoding in both alphabets. */
+/* Tests for lib/util/base64.h: strict decoding in both alphabets (the
+ * encoder and more refusals are in test_util.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

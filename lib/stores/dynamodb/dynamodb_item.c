@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "base64.h"
+
 const char *dynamodb_state_name(gda_record_state state)
 {
     switch (state) {
@@ -49,14 +51,9 @@ json_t *dynamodb_number_value(int64_t n)
 
 json_t *dynamodb_binary_value(const uint8_t *bytes, size_t len)
 {
-    /* Base64 grows by 4/3; refuse lengths where that would overflow. */
-    if (len > (SIZE_MAX - 8) / 4 * 3)
-        return NULL;
-    size_t b64_size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(b64_size);
+    char *b64 = gda_base64_encode_alloc(bytes, len, GDA_BASE64_STANDARD);
     if (!b64)
         return NULL;
-    sodium_bin2base64(b64, b64_size, bytes, len, sodium_base64_VARIANT_ORIGINAL);
     json_t *value = json_pack("{s:s}", "B", b64);
     free(b64);
     return value;
@@ -122,13 +119,12 @@ static gda_status decode_binary(const char *b64, uint8_t **out, size_t *out_len)
     *out_len = 0;
     if (b64_len == 0)
         return GDA_OK;
-    size_t max = b64_len / 4 * 3 + 3;
+    size_t max = gda_base64_decoded_max(b64_len);
     uint8_t *bytes = malloc(max);
     if (!bytes)
         return GDA_ERR_NOMEM;
     size_t len = 0;
-    if (sodium_base642bin(bytes, max, b64, b64_len, NULL, &len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0) {
+    if (!gda_base64_decode(b64, b64_len, GDA_BASE64_STANDARD, bytes, max, &len)) {
         free(bytes);
         return GDA_ERR_STORE;
     }

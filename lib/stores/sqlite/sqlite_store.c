@@ -16,6 +16,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "clock.h"
+
 /* 0x47444131, "GDA1": marks the file as ours, so a database of another
  * application that happens to sit at the configured path is refused instead
  * of altered. Decimal, because it is spliced into a PRAGMA. */
@@ -105,13 +107,6 @@ typedef struct sqlite_store {
 
 static const gda_store_ops sqlite_ops;
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t next_jitter(sqlite_store *s)
 {
     uint64_t x = s->jitter;
@@ -130,7 +125,7 @@ static uint64_t next_jitter(sqlite_store *s)
 static int busy_wait(void *arg, int attempt)
 {
     sqlite_store *s = arg;
-    int64_t left = s->wait_limit_ns - (monotonic_ns() - s->op_start_ns);
+    int64_t left = s->wait_limit_ns - (gda_clock_monotonic_ns() - s->op_start_ns);
     if (left <= 0) {
         s->waited_out = true;
         return 0;
@@ -142,9 +137,7 @@ static int busy_wait(void *arg, int attempt)
     int64_t pause = step / 2 + (int64_t)(next_jitter(s) % (uint64_t)(step / 2 + 1));
     if (pause > left)
         pause = left;
-    struct timespec ts = {.tv_sec = pause / 1000000000, .tv_nsec = pause % 1000000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    gda_clock_sleep_ns(pause);
     return 1;
 }
 
@@ -168,7 +161,7 @@ static void begin_budget(sqlite_store *s, const gda_store_call *call)
     }
     s->wait_limit_ns = limit_ms * 1000000;
     s->waited_out = false;
-    s->op_start_ns = monotonic_ns();
+    s->op_start_ns = gda_clock_monotonic_ns();
 }
 
 /* Translate a failed SQLite result into a gda_status. Messages are SQLite's
@@ -360,7 +353,7 @@ static void lazy_purge(sqlite_store *s, const gda_store_call *call)
         return;
     s->puts_since_purge = 0;
     s->wait_limit_ns = 0;
-    s->op_start_ns = monotonic_ns();
+    s->op_start_ns = gda_clock_monotonic_ns();
     (void)purge_batch(s, call->now_ms / 1000, &deleted);
 }
 
@@ -804,7 +797,7 @@ gda_store *gda_sqlite_store_open(const char *path, const gda_sqlite_options *opt
         gda_error_set(err, GDA_ERR_NOMEM, NULL, "cannot create the store mutex");
         return NULL;
     }
-    s->jitter = (uint64_t)monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
+    s->jitter = (uint64_t)gda_clock_monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
     if (s->jitter == 0)
         s->jitter = 0x9e3779b97f4a7c15u;
 

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "aws_credentials.h"
+#include "base64.h"
 #include "kms.h"
 #include "kms_standin.h"
 
@@ -97,8 +98,8 @@ static gda_status decrypt_entry(const char *line, uint8_t key[GDA_KMS_DATA_KEY_B
         colon = line - 1;
     uint8_t blob[GDA_KMS_CIPHERTEXT_MAX];
     size_t blob_len = 0;
-    assert_true(gda_kms_base64_decode(colon + 1, strcspn(colon + 1, "\n"), blob, sizeof blob,
-                                      &blob_len));
+    assert_true(gda_base64_decode(colon + 1, strcspn(colon + 1, "\n"), GDA_BASE64_STANDARD, blob,
+                                  sizeof blob, &blob_len));
     gda_aws_credentials *creds = NULL;
     gda_error err;
     assert_int_equal(gda_aws_credentials_new(KMS_STANDIN_AKID, SECRET, NULL, &creds, &err),

@@ -1,10 +1,11 @@
-/* libgda (private) — the one sanctioned clock of the core.
+/* libgda (private, lib/util) — the one set of clocks: wall and monotonic time, and sleeping.
  *
  * The core never reads the time on its own: modules take epoch milliseconds
  * as parameters or call an injectable hook. These are the default hooks, used
- * when a configuration leaves its clock unset; tests inject their own.
+ * when a configuration leaves its clock unset (tests inject their own), and
+ * the clocks the stores, the AWS client and the shims read directly.
  *
- * Thread safety: both functions are reentrant; `user` is ignored.
+ * Thread safety: every function is reentrant; `user` is ignored.
  */
 #ifndef GDA_CLOCK_H
 #define GDA_CLOCK_H
@@ -23,6 +24,9 @@ int64_t gda_clock_now_ms(void *user);
  * sub-millisecond requests a replay serves. */
 int64_t gda_clock_monotonic_ns(void);
 
+/* The monotonic clock in milliseconds, for deadlines and latencies. */
+int64_t gda_clock_monotonic_ms(void);
+
 /* Sleep for ms milliseconds (nothing for ms <= 0), resuming after signals. */
 void gda_clock_sleep_ms(int64_t ms, void *user);
 
@@ -35,5 +39,12 @@ void gda_clock_wait(const gda_clock *c, int64_t ms);
 /* True when c reads the system clock, so durations may be taken from the
  * monotonic clock instead. */
 bool gda_clock_is_system(const gda_clock *c);
+
+/* Sleep for ns nanoseconds (nothing for ns <= 0), resuming after signals. */
+void gda_clock_sleep_ns(int64_t ns);
+
+/* Sleep for up to ms milliseconds (nothing for ms <= 0); a signal ends the
+ * sleep early, for loops that must notice a SIGTERM at once. */
+void gda_clock_nap_ms(int64_t ms);
 
 #endif /* GDA_CLOCK_H */

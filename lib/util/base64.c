@@ -1,5 +1,7 @@
-/* libgda (private) — strict base64 decoding (see base64.h). */
+/* libgda (private, lib/util) — strict base64 decoding and encoding (see base64.h). */
 #include "base64.h"
+
+#include <stdlib.h>
 
 #include <sodium.h>
 
@@ -46,4 +48,35 @@ bool gda_base64_decode(const char *in, size_t len, gda_base64_alphabet alphabet,
     if (sodium_base642bin(out, out_cap, in, data, NULL, out_len, &end, variant) != 0)
         return false;
     return end == in + data;
+}
+
+static int sodium_variant(gda_base64_alphabet alphabet)
+{
+    return alphabet == GDA_BASE64_URLSAFE ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
+                                          : sodium_base64_VARIANT_ORIGINAL;
+}
+
+size_t gda_base64_encoded_len(size_t n, gda_base64_alphabet alphabet)
+{
+    if (n > (SIZE_MAX - 8) / 4 * 3)
+        return SIZE_MAX;
+    /* sodium_base64_ENCODED_LEN counts the NUL. */
+    return sodium_base64_ENCODED_LEN(n, sodium_variant(alphabet)) - 1;
+}
+
+char *gda_base64_encode(const void *in, size_t n, gda_base64_alphabet alphabet, char *out)
+{
+    size_t size = gda_base64_encoded_len(n, alphabet) + 1;
+    return sodium_bin2base64(out, size, in, n, sodium_variant(alphabet));
+}
+
+char *gda_base64_encode_alloc(const void *in, size_t n, gda_base64_alphabet alphabet)
+{
+    size_t len = gda_base64_encoded_len(n, alphabet);
+    if (len == SIZE_MAX)
+        return NULL;
+    char *out = malloc(len + 1);
+    if (out)
+        gda_base64_encode(in, n, alphabet, out);
+    return out;
 }

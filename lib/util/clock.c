@@ -1,4 +1,4 @@
-/* libgda (private) — default clock hooks (see clock.h). */
+/* libgda (private, lib/util) — wall and monotonic clocks, sleeping (see clock.h). */
 #include "clock.h"
 
 #include <errno.h>
@@ -21,14 +21,43 @@ int64_t gda_clock_monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t gda_clock_monotonic_ms(void)
+{
+    return gda_clock_monotonic_ns() / 1000000;
+}
+
+static struct timespec span(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    return ts;
+}
+
+void gda_clock_sleep_ns(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    struct timespec left = span(ns);
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t ms_to_ns(int64_t ms)
+{
+    return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
+}
+
 void gda_clock_sleep_ms(int64_t ms, void *user)
 {
     (void)user;
+    gda_clock_sleep_ns(ms_to_ns(ms));
+}
+
+void gda_clock_nap_ms(int64_t ms)
+{
     if (ms <= 0)
         return;
-    struct timespec left = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&left, &left) != 0 && errno == EINTR)
-        ;
+    struct timespec ts = span(ms_to_ns(ms));
+    nanosleep(&ts, NULL);
 }
 
 int64_t gda_clock_read(const gda_clock *c)
