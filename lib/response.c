@@ -104,6 +104,22 @@ static gda_status finish(gda_http_response *out, gda_buf *b, int http_status, gd
     return GDA_OK;
 }
 
+/* The checks both success bodies share: a UTF-8 requestId (id_len bytes,
+ * may be 0) and a timestamp for now_ms, formatted into when. */
+static gda_status check_id_and_time(gda_http_response *out, gda_buf *b, const char *request_id,
+                                    size_t id_len, int64_t now_ms,
+                                    char when[GDA_TIMESTAMP_SIZE], gda_error *err)
+{
+    if (!gda_utf8_valid(request_id ? request_id : "", id_len))
+        return fail(out, b, GDA_ERR_INVALID_FIELD, err, "requestId",
+                    "requestId is not valid UTF-8");
+    if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
+        gda_http_response_release(out);
+        return GDA_ERR_INTERNAL;
+    }
+    return GDA_OK;
+}
+
 /* ---- 200 completed ------------------------------------------------------- */
 
 gda_status gda_response_completed(gda_http_response *out, const json_t *data,
@@ -116,13 +132,9 @@ gda_status gda_response_completed(gda_http_response *out, const json_t *data,
     if (data && !json_is_object(data))
         return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data must be a JSON object");
     size_t id_len = request_id ? strlen(request_id) : 0;
-    if (!gda_utf8_valid(request_id ? request_id : "", id_len))
-        return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
-                    "requestId is not valid UTF-8");
-    if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
-        gda_http_response_release(out);
-        return GDA_ERR_INTERNAL;
-    }
+    gda_status st = check_id_and_time(out, &b, request_id, id_len, now_ms, when, err);
+    if (st != GDA_OK)
+        return st;
 
     gda_buf_append_str(&b, "{\"status\":\"completed\",\"data\":");
     if (data) {
@@ -173,16 +185,12 @@ gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
     if (id_len == 0)
         return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
                     "an accepted response needs a requestId");
-    if (!gda_utf8_valid(request_id, id_len))
-        return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
-                    "requestId is not valid UTF-8");
     if (!poll_url || !poll_url_ok(poll_url))
         return fail(out, &b, GDA_ERR_INVALID_REQUEST, err, "pollUrl",
                     "pollUrl must be 1-255 printable ASCII characters without spaces");
-    if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
-        gda_http_response_release(out);
-        return GDA_ERR_INTERNAL;
-    }
+    gda_status st = check_id_and_time(out, &b, request_id, id_len, now_ms, when, err);
+    if (st != GDA_OK)
+        return st;
 
     gda_buf_append_str(&b, "{\"status\":\"accepted\",\"requestId\":");
     put_string(&b, request_id, id_len);
@@ -191,7 +199,7 @@ gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
     gda_buf_append_str(&b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
     gda_buf_append_str(&b, when);
     gda_buf_append_str(&b, "\"}");
-    gda_status st = finish(out, &b, 202, GDA_ACCEPTED, 0, err);
+    st = finish(out, &b, 202, GDA_ACCEPTED, 0, err);
     if (st != GDA_OK)
         return st;
     if (gda_http_response_set_header(out, "Location", poll_url) != GDA_OK) {

@@ -140,6 +140,52 @@ static gda_status refused_record(dynamodb_store *s, json_t *answer, const char *
     return read_record(s, key, deadline_ms, current, found, err);
 }
 
+/* Judges, from the record as it is now, whether a lost attempt of a refused
+ * write was ours and applied (mine: what the write was to leave). */
+typedef bool (*lost_write_applied_fn)(const gda_record *current, bool found, const void *mine);
+
+/* Our owner and our final state: the lost attempt wrote it. */
+static bool completed_by_us(const gda_record *current, bool found, const void *mine)
+{
+    const gda_record *rec = mine;
+    return found && same_owner(current->owner, rec->owner) && current->state == rec->state &&
+           current->status_code == rec->status_code;
+}
+
+/* Gone after a lost attempt: that attempt deleted it. */
+static bool released_by_us(const gda_record *current, bool found, const void *mine)
+{
+    (void)current;
+    (void)mine;
+    return !found;
+}
+
+/* A conditional write whose refusal may be our own lost attempt: *applied is
+ * true when it applied now, or when the refusal is ambiguous and judge finds
+ * the record as our earlier attempt left it. */
+static gda_status judged_write(dynamodb_store *s, const char *op, json_t *req, const char *key,
+                               int64_t deadline_ms, lost_write_applied_fn judge, const void *mine,
+                               bool *applied, gda_error *err)
+{
+    write_outcome outcome;
+    json_t *answer = NULL;
+    gda_status st = conditional_write(s, op, req, deadline_ms, &outcome, &answer, err);
+    if (st != GDA_OK)
+        return st;
+    if (outcome == WRITE_APPLIED) {
+        *applied = true;
+    } else if (outcome == WRITE_REFUSED_AMBIGUOUS) {
+        gda_record current = {0};
+        bool found = false;
+        st = refused_record(s, answer, key, deadline_ms, &current, &found, err);
+        if (st == GDA_OK && judge(&current, found, mine))
+            *applied = true;
+        gda_record_clear(&current);
+    }
+    json_decref(answer);
+    return st;
+}
+
 /* PutItem's condition: no record, or one that no longer blocks a takeover. */
 #define TAKEOVER_CONDITION \
     "attribute_not_exists(#k) OR #e < :now_s OR (#s = :in_progress AND #l <= :now_ms)"
@@ -295,26 +341,9 @@ static gda_status dynamodb_complete(gda_store *store, const gda_record *rec,
     if (!req)
         return nomem(err);
 
-    write_outcome outcome;
-    json_t *answer = NULL;
-    st = conditional_write(s, "UpdateItem", req, call->deadline_ms, &outcome, &answer, err);
+    st = judged_write(s, "UpdateItem", req, rec->key, call->deadline_ms, completed_by_us, rec,
+                      applied, err);
     json_decref(req);
-    if (st != GDA_OK)
-        return st;
-    if (outcome == WRITE_APPLIED) {
-        *applied = true;
-    } else if (outcome == WRITE_REFUSED_AMBIGUOUS) {
-        /* The record tells whether the lost attempt was applied. */
-        gda_record current = {0};
-        bool found = false;
-        st = refused_record(s, answer, rec->key, call->deadline_ms, &current, &found, err);
-        /* Our owner and our final state: the lost attempt wrote it. */
-        if (st == GDA_OK && found && same_owner(current.owner, rec->owner) &&
-            current.state == rec->state && current.status_code == rec->status_code)
-            *applied = true;
-        gda_record_clear(&current);
-    }
-    json_decref(answer);
     return st;
 }
 
@@ -335,24 +364,9 @@ static gda_status dynamodb_release(gda_store *store, const char *key, const char
                             "S", "IN_PROGRESS");
     if (!req)
         return nomem(err);
-    write_outcome outcome;
-    json_t *answer = NULL;
-    st = conditional_write(s, "DeleteItem", req, call->deadline_ms, &outcome, &answer, err);
+    st = judged_write(s, "DeleteItem", req, key, call->deadline_ms, released_by_us, NULL, applied,
+                      err);
     json_decref(req);
-    if (st != GDA_OK)
-        return st;
-    if (outcome == WRITE_APPLIED) {
-        *applied = true;
-    } else if (outcome == WRITE_REFUSED_AMBIGUOUS) {
-        gda_record current = {0};
-        bool found = false;
-        st = read_record(s, key, call->deadline_ms, &current, &found, err);
-        /* Gone after a lost attempt: that attempt deleted it. */
-        if (st == GDA_OK && !found)
-            *applied = true;
-        gda_record_clear(&current);
-    }
-    json_decref(answer);
     return st;
 }
 

@@ -35,15 +35,23 @@ static gda_status table_call(dynamodb_conn *conn, const char *operation, json_t 
     return st;
 }
 
+/* table_call for an operation whose whole request is the table's name. */
+static gda_status table_named_call(dynamodb_conn *conn, const char *operation,
+                                   int64_t deadline_ms, json_t **answer, char *error_type,
+                                   size_t error_type_size, gda_error *err)
+{
+    return table_call(conn, operation, json_pack("{s:s}", "TableName", conn->table), deadline_ms,
+                      answer, error_type, error_type_size, err);
+}
+
 /* Poll DescribeTable until the table is ACTIVE or the deadline passes. */
 static gda_status wait_active(dynamodb_conn *conn, int64_t deadline_ms, gda_error *err)
 {
     for (;;) {
         char error_type[96];
         json_t *answer = NULL;
-        gda_status st = table_call(conn, "DescribeTable",
-                                   json_pack("{s:s}", "TableName", conn->table), deadline_ms,
-                                   &answer, error_type, sizeof error_type, err);
+        gda_status st = table_named_call(conn, "DescribeTable", deadline_ms, &answer, error_type,
+                                         sizeof error_type, err);
         if (st != GDA_OK)
             return st;
         /* Right after CreateTable, an eventually consistent DescribeTable may
@@ -67,6 +75,17 @@ static gda_status wait_active(dynamodb_conn *conn, int64_t deadline_ms, gda_erro
     }
 }
 
+/* Open a connection for one table operation; a deadline <= 0 becomes the
+ * default budget from now. */
+static gda_status table_conn_open(dynamodb_conn *conn, const gda_dynamodb_options *opts,
+                                  int64_t *deadline_ms, gda_error *err)
+{
+    gda_status st = dynamodb_conn_open(conn, opts, err);
+    if (st == GDA_OK && *deadline_ms <= 0)
+        *deadline_ms = now_ms(conn) + TABLE_DEFAULT_BUDGET_MS;
+    return st;
+}
+
 /* Enable TTL on the expiry attribute unless it already is. */
 static gda_status enable_ttl(dynamodb_conn *conn, int64_t deadline_ms, bool *enabled,
                              gda_error *err)
@@ -75,9 +94,8 @@ static gda_status enable_ttl(dynamodb_conn *conn, int64_t deadline_ms, bool *ena
     json_t *answer = NULL;
     *enabled = false;
 
-    gda_status st = table_call(conn, "DescribeTimeToLive",
-                               json_pack("{s:s}", "TableName", conn->table), deadline_ms,
-                               &answer, error_type, sizeof error_type, err);
+    gda_status st = table_named_call(conn, "DescribeTimeToLive", deadline_ms, &answer, error_type,
+                                     sizeof error_type, err);
     if (st != GDA_OK)
         return st;
     if (!error_type[0]) {
@@ -122,11 +140,9 @@ gda_status gda_dynamodb_create_table(const gda_dynamodb_options *opts, int64_t d
     *created = false;
     *ttl_enabled = false;
 
-    gda_status st = dynamodb_conn_open(&conn, opts, err);
+    gda_status st = table_conn_open(&conn, opts, &deadline_ms, err);
     if (st != GDA_OK)
         return st;
-    if (deadline_ms <= 0)
-        deadline_ms = now_ms(&conn) + TABLE_DEFAULT_BUDGET_MS;
 
     char error_type[96];
     json_t *req = json_pack("{s:s, s:[{s:s, s:s}], s:[{s:s, s:s}], s:s}", "TableName", conn.table,
@@ -159,14 +175,12 @@ gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts, int64_t d
                                      gda_error *err)
 {
     dynamodb_conn conn;
-    gda_status st = dynamodb_conn_open(&conn, opts, err);
+    gda_status st = table_conn_open(&conn, opts, &deadline_ms, err);
     if (st != GDA_OK)
         return st;
-    if (deadline_ms <= 0)
-        deadline_ms = now_ms(&conn) + TABLE_DEFAULT_BUDGET_MS;
     char error_type[96];
-    st = table_call(&conn, "DeleteTable", json_pack("{s:s}", "TableName", conn.table),
-                    deadline_ms, NULL, error_type, sizeof error_type, err);
+    st = table_named_call(&conn, "DeleteTable", deadline_ms, NULL, error_type, sizeof error_type,
+                          err);
     if (st == GDA_OK && error_type[0] && strcmp(error_type, "ResourceNotFoundException") != 0)
         st = dynamodb_map_error(&conn, "DeleteTable", error_type, err);
     dynamodb_conn_close(&conn);
