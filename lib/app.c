@@ -1,5 +1,6 @@
 /* libgda — the pipeline: route, envelope, authenticate, parse, idempotency,
  * handler, response, complete/abort, log and metrics (see include/gda/app.h). */
+#include <gda/init.h>
 #include <gda/app.h>
 
 #include <limits.h>
@@ -168,10 +169,8 @@ gda_app *gda_app_new(const gda_app_config *cfg, gda_error *err)
     gda_status st = check_config(cfg, err);
     if (st != GDA_OK)
         goto fail;
-    if (sodium_init() < 0) {
-        gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+    if (gda_init(err) != GDA_OK)
         goto fail;
-    }
     if (!app->spec && !(app->spec = gda_spec_new_reference())) {
         gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
         goto fail;
@@ -424,7 +423,7 @@ static bool is_store_failure(gda_status st)
 /* A gda_status value the handler may legitimately return as an error. */
 static bool is_error_code(gda_status code)
 {
-    return code != GDA_OK && code != GDA_ACCEPTED && strcmp(gda_status_str(code), "unknown") != 0;
+    return code != GDA_OK && code != GDA_ACCEPTED && gda_status_known(code);
 }
 
 /* Final results the engine caches (idempotency.h): 2xx but 202, and 4xx but

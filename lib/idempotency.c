@@ -1,4 +1,5 @@
 /* libgda — the exactly-once engine (see include/gda/idempotency.h). */
+#include <gda/init.h>
 #include <gda/idempotency.h>
 #include <gda/slice.h>
 
@@ -183,10 +184,8 @@ gda_idem *gda_idem_new(gda_store *store, const gda_idem_config *cfg, gda_error *
     }
     if (check_config(cfg, err) != GDA_OK)
         return NULL;
-    if (sodium_init() < 0) {
-        gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+    if (gda_init(err) != GDA_OK)
         return NULL;
-    }
     gda_idem *idem = calloc(1, sizeof *idem);
     if (!idem) {
         gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");

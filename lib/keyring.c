@@ -1,5 +1,6 @@
 /* libgda — key rings (include/gda/keyring.h): parsing, entries and lookup,
  * reference counting, wiping, and key generation. */
+#include <gda/init.h>
 #include <gda/keyring.h>
 
 #include <stdio.h>
@@ -31,12 +32,6 @@ char *gda_key_b64_encode(const uint8_t *in, size_t len)
     return out;
 }
 
-gda_status gda_sodium_init(gda_error *err)
-{
-    if (sodium_init() < 0)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
-    return GDA_OK;
-}
 
 void gda_secret_free(char *s)
 {
@@ -112,7 +107,7 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no output for the key ring");
     *out = NULL;
-    gda_status st = gda_sodium_init(err);
+    gda_status st = gda_init(err);
     if (st != GDA_OK)
         return st;
     gda_slice all = gda_text_trim(gda_slice_make(config, config ? len : 0));
@@ -292,7 +287,7 @@ static gda_status keygen_id(const char *id, gda_error *err)
     if (!gda_key_id_valid(gda_slice_cstr(id)))
         return gda_error_set(err, GDA_ERR_CONFIG, "id",
                              "a key id must be 1-64 characters of A-Z a-z 0-9 . _ -");
-    return gda_sodium_init(err);
+    return gda_init(err);
 }
 
 gda_status gda_keygen_secret(const char *id, char **entry_out, gda_error *err)

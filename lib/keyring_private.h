@@ -83,8 +83,6 @@ bool gda_key_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, si
  * more than a JWT's worth of input). Free secret text with gda_secret_free. */
 char *gda_key_b64_encode(const uint8_t *in, size_t len);
 
-/* sodium_init, or GDA_ERR_INTERNAL in err. */
-gda_status gda_sodium_init(gda_error *err);
 
 /* The entry with this id, or NULL. */
 const gda_ring_entry *gda_keyring_find(const gda_keyring *ring, gda_slice id);

@@ -264,9 +264,9 @@ const char *gda_log_level_str(gda_log_level level)
     case GDA_LOG_WARN:
         return "WARN";
     case GDA_LOG_ERROR:
-        break;
+        return "ERROR";
     }
-    return "ERROR";
+    return "unknown";
 }
 
 static bool level_in_range(int level)
@@ -290,9 +290,9 @@ const char *gda_log_outcome_str(gda_log_outcome outcome)
     case GDA_LOG_OUTCOME_CONFLICT:
         return "conflict";
     case GDA_LOG_OUTCOME_UNSET:
-        break;
+        return "unset";
     }
-    return NULL;
+    return "unknown";
 }
 
 const char *gda_metric_unit_str(gda_metric_unit unit)
@@ -313,7 +313,12 @@ const char *gda_metric_unit_str(gda_metric_unit unit)
     case GDA_METRIC_PERCENT:
         return "Percent";
     }
-    return NULL;
+    return "unknown";
+}
+
+static bool unit_known(gda_metric_unit unit)
+{
+    return unit >= GDA_METRIC_NONE && unit <= GDA_METRIC_PERCENT;
 }
 
 /* ---- logger lifecycle ---------------------------------------------------- */
@@ -602,8 +607,8 @@ static void write_fields(gda_buf *b, const gda_log_fields *f)
         GDA_BUF_LIT(b, ",\"executionTimeMs\":");
         lb_number(b, f->execution_time_ms);
     }
-    const char *outcome = gda_log_outcome_str(f->outcome);
-    if (outcome) {
+    if (f->outcome > GDA_LOG_OUTCOME_UNSET && f->outcome <= GDA_LOG_OUTCOME_CONFLICT) {
+        const char *outcome = gda_log_outcome_str(f->outcome);
         GDA_BUF_LIT(b, ",\"outcome\":");
         lb_string(b, outcome, strlen(outcome));
     }
@@ -898,7 +903,7 @@ static gda_status check_metrics(const gda_metric *metrics, size_t n, gda_error *
         /* These would collide with the dimension or the EMF directive. */
         if (strcmp(m->name, "Service") == 0 || strcmp(m->name, "_aws") == 0)
             return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics[%zu]: reserved name", i);
-        if (!gda_metric_unit_str(m->unit))
+        if (!unit_known(m->unit))
             return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics[%zu]: unknown unit", i);
         if (!isfinite(m->value))
             return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "metrics[%zu]: value not finite",

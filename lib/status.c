@@ -56,6 +56,8 @@ const char *gda_status_str(gda_status code)
     return info ? info->name : "unknown";
 }
 
+bool gda_status_known(gda_status code) { return status_lookup(code) != NULL; }
+
 int gda_status_http(gda_status code)
 {
     const status_info *info = status_lookup(code);

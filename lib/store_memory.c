@@ -16,6 +16,7 @@
  * chain.
  */
 #include "store_memory.h"
+#include <gda/init.h>
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -390,10 +391,8 @@ static const gda_store_ops memory_ops = {
 
 static gda_store *memory_new(size_t max_entries, bool cache, gda_error *err)
 {
-    if (sodium_init() < 0) {
-        gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+    if (gda_init(err) != GDA_OK)
         return NULL;
-    }
     memory_store *ms = calloc(1, sizeof *ms);
     if (!ms) {
         gda_error_set(err, GDA_ERR_NOMEM, NULL, "memory store: out of memory");

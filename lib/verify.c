@@ -7,6 +7,7 @@
  * matching index chosen with a branch-free select (gda_keyring_match), and
  * secret text never reaches an error message.
  */
+#include <gda/init.h>
 #include <gda/verify.h>
 
 #include <pthread.h>
@@ -183,7 +184,7 @@ gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
     if (!out || !opt || !ring)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "missing verifier argument");
     *out = NULL;
-    gda_status st = gda_sodium_init(err);
+    gda_status st = gda_init(err);
     if (st != GDA_OK)
         return st;
     if (opt->scheme != GDA_AUTH_TOKEN && opt->scheme != GDA_AUTH_HMAC_SHA256 &&

@@ -9,6 +9,7 @@
 
 #include <gda/export.h>
 #include <gda/version.h>
+#include <gda/init.h>
 #include <gda/status.h>
 #include <gda/slice.h>
 #include <gda/event.h>

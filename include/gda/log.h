@@ -92,7 +92,7 @@ typedef enum gda_log_level {
 GDA_API gda_status gda_log_level_parse(const char *text, gda_log_level *out, gda_error *err);
 
 /** "DEBUG", "INFO", "WARN" or "ERROR", as written in the "level" member.
- * Never NULL; an out-of-range value gives "ERROR". */
+ * Never NULL; an out-of-range value gives "unknown". */
 GDA_API const char *gda_log_level_str(gda_log_level level);
 
 /** Receives one complete record: len bytes of JSON followed by `'\n'` (the `'\n'`
@@ -160,8 +160,9 @@ typedef enum gda_log_outcome {
     GDA_LOG_OUTCOME_CONFLICT     /**< "conflict": same key, another principal's record */
 } gda_log_outcome;
 
-/** "none", "new", "replay", "in_progress", "mismatch"; NULL for UNSET or an
- * out-of-range value. */
+/** "none", "new", "replay", "in_progress", "mismatch", "conflict"; "unset"
+ * for UNSET (a log line then omits the member) and "unknown" for an
+ * out-of-range value. Never NULL. */
 GDA_API const char *gda_log_outcome_str(gda_log_outcome outcome);
 
 /** The per-request fields. Zero-initialize ({0}) and fill what is known once
@@ -241,7 +242,8 @@ typedef enum gda_metric_unit {
     GDA_METRIC_PERCENT      /**< "Percent" */
 } gda_metric_unit;
 
-/** CloudWatch's name of a unit; NULL for an out-of-range value. */
+/** CloudWatch's name of a unit; "unknown" for an out-of-range value (which
+ * gda_metrics_emit refuses). Never NULL. */
 GDA_API const char *gda_metric_unit_str(gda_metric_unit unit);
 
 /** One metric value for gda_metrics_emit. */

@@ -72,6 +72,10 @@ typedef struct gda_error {
  * (e.g. "invalid_field"). Never NULL; unknown values give "unknown". */
 GDA_API const char *gda_status_str(gda_status code);
 
+/** True for a value that is one of the codes above (gda_status_str gives
+ * "unknown" for any other). */
+GDA_API bool gda_status_known(gda_status code);
+
 /** HTTP status a code maps to (200, 202, 400, ... 504). */
 GDA_API int gda_status_http(gda_status code);
 

@@ -1,6 +1,7 @@
 /* libgda (private, lib/aws) — AWS JSON-protocol client over libcurl (see
  * aws_client.h). */
 #include "aws_client.h"
+#include <gda/init.h>
 #include "aws_curl.h"
 
 #include <limits.h>
@@ -39,6 +40,17 @@ static CURLcode curl_global_status = CURLE_FAILED_INIT;
 static void curl_global_once(void)
 {
     curl_global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+gda_status gda_aws_global_init(gda_error *err)
+{
+    gda_status st = gda_init(err);
+    if (st != GDA_OK)
+        return st;
+    pthread_once(&curl_once, curl_global_once);
+    if (curl_global_status != CURLE_OK)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libcurl failed to initialise");
+    return GDA_OK;
 }
 
 void gda_aws_client_options_init(gda_aws_client_options *opts)
@@ -153,11 +165,8 @@ gda_aws_client *gda_aws_client_new(const gda_aws_client_options *opts, gda_aws_c
         gda_error_set(err, GDA_ERR_CONFIG, NULL, "AWS client: invalid retry, clock or limits");
         return NULL;
     }
-    pthread_once(&curl_once, curl_global_once);
-    if (curl_global_status != CURLE_OK) {
-        gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libcurl failed to initialise");
+    if (gda_aws_global_init(err) != GDA_OK)
         return NULL;
-    }
     /* CURLOPT_AWS_SIGV4 arrived in libcurl 7.75.0. */
     const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
     if (!info || info->version_num < 0x074B00) {

@@ -47,6 +47,11 @@ typedef struct gda_aws_client_options {
     size_t max_response_bytes;  /* a longer response body fails the call */
 } gda_aws_client_options;
 
+/* gda_init, then curl_global_init once for this library: every libcurl user
+ * in libgda (the AWS client, the Lambda runtime, the secrets sources) starts
+ * here. GDA_ERR_INTERNAL when either cannot start. */
+gda_status gda_aws_global_init(gda_error *err);
+
 /* Defaults: retry policy and clock defaults, 10 s call budget, 2 s connect
  * cap, 64 handles, 4 MiB responses. The strings stay NULL. */
 void gda_aws_client_options_init(gda_aws_client_options *opts);

@@ -1,6 +1,7 @@
 /* libgda (private, lib/aws) — credentials from the environment (see
  * aws_credentials.h). */
 #include "aws_credentials.h"
+#include <gda/init.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,9 @@ static gda_status credentials_new(const char *key_id, const char *secret, const 
     if (memchr(key_id, ':', key_len))
         return gda_error_set(err, GDA_ERR_CONFIG, key_name,
                              "AWS credentials: %s must not contain ':'", key_name);
-    if (sodium_init() < 0)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+    gda_status init = gda_init(err);
+    if (init != GDA_OK)
+        return init;
 
     gda_aws_credentials *c = calloc(1, sizeof *c);
     if (!c)

@@ -231,7 +231,7 @@ static char *url_path(const char *url)
 static bool url_open(url_target *t, const char *url, const request *rq, long timeout_s)
 {
     memset(t, 0, sizeof *t);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(t->curl = curl_easy_init()))
+    if (!(t->curl = curl_easy_init())) /* curl_global_init: once, in main */
         return false;
     for (size_t i = 0; i < rq->n_headers; i++) {
         size_t n = strlen(rq->headers[i].name) + strlen(rq->headers[i].value) + 3;

@@ -8,6 +8,9 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include <gda/init.h>
+
+#include <curl/curl.h>
 
 typedef struct command {
     const char *name;
@@ -46,8 +49,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return GDA_CLI_OK;
     }
-    if (sodium_init() < 0) {
-        fprintf(stderr, "gda: libsodium failed to initialise\n");
+    gda_error init_err;
+    gda_error_clear(&init_err);
+    if (gda_init(&init_err) != GDA_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "gda: %s\n",
+                init_err.code ? init_err.message : "libcurl failed to initialise");
         return GDA_CLI_USAGE;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include <gda/init.h>
 #include <gda/slice.h>
 
 #include "base64.h"
@@ -65,8 +66,9 @@ gda_status gda_data_key_ring_parse(const char *var, const char *text,
     *out = NULL;
     if (!text || !*text)
         return gda_error_set(err, GDA_ERR_CONFIG, var, "%s is empty", var);
-    if (sodium_init() < 0)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+    gda_status init = gda_init(err);
+    if (init != GDA_OK)
+        return init;
     gda_data_key_ring *r = sodium_malloc(sizeof *r);
     if (!r)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of secure memory");

@@ -4,6 +4,7 @@
  * surfacing as odd behaviour under traffic. Values are never echoed back:
  * some are secrets, and the rule is simpler to keep when it has no
  * exceptions. */
+#include <gda/init.h>
 #include <gda/env.h>
 #include "base64.h"
 #include "clock.h"
@@ -420,7 +421,7 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     /* Ours to free until gda_app_new takes them. */
     gda_spec *spec = o->spec;
     gda_verifier *given_verifier = o->verifier;
-    if (!out || sodium_init() < 0) {
+    if (!out || gda_init(NULL) != GDA_OK) {
         gda_spec_free(spec);
         gda_verifier_free(given_verifier);
         if (out)

@@ -16,6 +16,7 @@
 #include <gda/event.h>
 #include <gda/response.h>
 
+#include "aws_client.h"
 #include "aws_curl.h"
 #include "clock.h"
 #include "crash_report.h"
@@ -700,8 +701,9 @@ static gda_status runtime_open(runtime *rt, gda_app *app, const gda_lambda_optio
         rt->logger = rt->own_logger;
     }
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libcurl could not initialise");
+    gda_status init = gda_aws_global_init(err);
+    if (init != GDA_OK)
+        return init;
     rt->curl = curl_easy_init();
     rt->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
     struct curl_slist *with_expect =
@@ -849,9 +851,10 @@ gda_status gda_lambda_report_init_error(const char *runtime_api, const gda_error
         return gda_error_set(err, GDA_ERR_CONFIG, "AWS_LAMBDA_RUNTIME_API",
                              "AWS_LAMBDA_RUNTIME_API too long");
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    gda_status init = gda_aws_global_init(err);
+    if (init != GDA_OK) {
         free(text);
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libcurl could not initialise");
+        return init;
     }
     CURL *h = curl_easy_init();
     struct curl_slist *h1 = curl_slist_append(NULL, "Content-Type: application/json");

@@ -6,6 +6,7 @@
  * SigV4, a file, or the environment. Secret bytes only ever sit in
  * sodium_malloc memory here and are wiped when replaced or freed.
  */
+#include <gda/init.h>
 #include <gda/lambda.h>
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "aws_client.h"
 #include "aws_credentials.h"
 #include "secret_file.h"
 #include "secretsmanager.h"
@@ -184,8 +186,9 @@ gda_status gda_secrets_new(const gda_secrets_config *cfg, gda_secrets **out, gda
     if (!cfg || !out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "NULL argument");
     *out = NULL;
-    if (sodium_init() < 0)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libsodium could not initialise");
+    gda_status init = gda_init(err);
+    if (init != GDA_OK)
+        return init;
     bool has_id = cfg->secret_id && *cfg->secret_id;
     bool has_file = cfg->file_path && *cfg->file_path;
     bool has_env = cfg->env_value && *cfg->env_value;
@@ -281,8 +284,9 @@ static gda_status fetch_extension(gda_secrets *s, char **text, size_t *len, bool
     if (!s->session_token)
         return gda_error_set(err, GDA_ERR_CONFIG, "AWS_SESSION_TOKEN",
                              "the secrets extension needs AWS_SESSION_TOKEN");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "libcurl could not initialise");
+    gda_status curl_init = gda_aws_global_init(err);
+    if (curl_init != GDA_OK)
+        return curl_init;
     CURL *h = curl_easy_init();
     if (!h)
         return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");

@@ -128,15 +128,15 @@ static void test_names(void **state)
     assert_string_equal(gda_log_level_str(GDA_LOG_INFO), "INFO");
     assert_string_equal(gda_log_level_str(GDA_LOG_WARN), "WARN");
     assert_string_equal(gda_log_level_str(GDA_LOG_ERROR), "ERROR");
-    assert_string_equal(gda_log_level_str((gda_log_level)42), "ERROR");
+    assert_string_equal(gda_log_level_str((gda_log_level)42), "unknown");
 
-    assert_null(gda_log_outcome_str(GDA_LOG_OUTCOME_UNSET));
+    assert_string_equal(gda_log_outcome_str(GDA_LOG_OUTCOME_UNSET), "unset");
     assert_string_equal(gda_log_outcome_str(GDA_LOG_OUTCOME_NONE), "none");
     assert_string_equal(gda_log_outcome_str(GDA_LOG_OUTCOME_NEW), "new");
     assert_string_equal(gda_log_outcome_str(GDA_LOG_OUTCOME_REPLAY), "replay");
     assert_string_equal(gda_log_outcome_str(GDA_LOG_OUTCOME_IN_PROGRESS), "in_progress");
     assert_string_equal(gda_log_outcome_str(GDA_LOG_OUTCOME_MISMATCH), "mismatch");
-    assert_null(gda_log_outcome_str((gda_log_outcome)99));
+    assert_string_equal(gda_log_outcome_str((gda_log_outcome)99), "unknown");
 
     assert_string_equal(gda_metric_unit_str(GDA_METRIC_NONE), "None");
     assert_string_equal(gda_metric_unit_str(GDA_METRIC_COUNT), "Count");
@@ -145,7 +145,7 @@ static void test_names(void **state)
     assert_string_equal(gda_metric_unit_str(GDA_METRIC_SECONDS), "Seconds");
     assert_string_equal(gda_metric_unit_str(GDA_METRIC_BYTES), "Bytes");
     assert_string_equal(gda_metric_unit_str(GDA_METRIC_PERCENT), "Percent");
-    assert_null(gda_metric_unit_str((gda_metric_unit)99));
+    assert_string_equal(gda_metric_unit_str((gda_metric_unit)99), "unknown");
 }
 
 /* ---- configuration ----------------------------------------------------------- */

@@ -9,7 +9,10 @@
 
 #include <cmocka.h>
 
+#include <gda/init.h>
 #include <gda/version.h>
+
+#include <pthread.h>
 
 #include "gda_config.h"
 
@@ -91,6 +94,33 @@ static void test_error_set_truncates_and_returns_code(void **state)
 
 /* The running library and the headers agree, and both say the project's
  * version (GDA_VERSION from the build's gda_config.h). */
+/* gda_init: idempotent and safe from many threads at once; the same answer
+ * everywhere. Status validity is a predicate, not a string compare. */
+static void *init_thread(void *arg)
+{
+    gda_error err;
+    *(gda_status *)arg = gda_init(&err);
+    return NULL;
+}
+
+static void test_init_and_known(void **state)
+{
+    (void)state;
+    pthread_t t[8];
+    gda_status got[8];
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, init_thread, &got[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(got[i], GDA_OK);
+    }
+    assert_int_equal(gda_init(NULL), GDA_OK);
+    assert_true(gda_status_known(GDA_OK));
+    assert_true(gda_status_known(GDA_ERR_PAYLOAD_TOO_LARGE));
+    assert_false(gda_status_known((gda_status)12345));
+    assert_string_equal(gda_status_str((gda_status)12345), "unknown");
+}
+
 static void test_version(void **state)
 {
     (void)state;
@@ -136,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_error_set_truncates_and_returns_code),
         cmocka_unit_test(test_slices),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_init_and_known),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
