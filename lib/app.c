@@ -12,7 +12,9 @@
 
 #include <gda/response.h>
 
+#include "log_internal.h"
 #include "clock.h"
+#include "request_internal.h"
 #include "hex.h"
 #include "percent.h"
 
@@ -569,12 +571,13 @@ static gda_status invoke(run *r)
     r->fields.outcome = GDA_LOG_OUTCOME_NONE;
 
     /* 413/415 first: nothing is parsed or verified for a body refused anyway. */
-    if (gda_request_check_envelope(r->http, &app->limits, &e) != GDA_OK)
+    gda_envelope envelope;
+    if (gda_request_check_envelope(r->http, &app->limits, &envelope, &e) != GDA_OK)
         return respond_error(r, &e, 0);
     gda_status st = authenticate(r, true);
     if (st != GDA_OK)
         return st;
-    if (gda_request_parse(app->spec, r->http, &app->limits, &r->req, &e) != GDA_OK)
+    if (gda_request_parse_enveloped(app->spec, r->http, &envelope, &r->req, &e) != GDA_OK)
         return respond_error(r, &e, 0);
     r->fields.request_id = gda_request_idempotency_key(r->req);
     r->fields.interaction_id = gda_request_string(r->req, "interactionId");

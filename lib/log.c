@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log_internal.h"
 #include "buf.h"
 #include "json_writer.h"
 #include "rfc3339.h"

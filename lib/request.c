@@ -1,6 +1,8 @@
 /* libgda — the Data Action input contract (see include/gda/request.h). */
 #include <gda/request.h>
 
+#include "request_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -828,16 +830,17 @@ static gda_status resolve_limits(const gda_limits *limits, gda_limits *lim, gda_
 }
 
 gda_status gda_request_check_envelope(const gda_http_request *http, const gda_limits *limits,
-                                      gda_error *err)
+                                      gda_envelope *env, gda_error *err)
 {
-    if (!http || (http->body.len && !http->body.ptr))
+    if (!http || !env || (http->body.len && !http->body.ptr))
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "invalid arguments to envelope check");
-    gda_limits lim;
-    gda_status st = resolve_limits(limits, &lim, err);
+    memset(env, 0, sizeof *env);
+    gda_status st = resolve_limits(limits, &env->limits, err);
     if (st != GDA_OK)
         return st;
-    bool unmeasurable = false;
-    return check_envelope(http, &lim, &unmeasurable, err);
+    st = check_envelope(http, &env->limits, &env->unmeasurable, err);
+    env->checked = st == GDA_OK;
+    return st;
 }
 
 gda_status gda_request_parse(const gda_spec *spec, const gda_http_request *http,
@@ -847,16 +850,24 @@ gda_status gda_request_parse(const gda_spec *spec, const gda_http_request *http,
         *out = NULL;
     if (!spec || !http || !out || (http->body.len && !http->body.ptr))
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "invalid arguments to request parse");
-    gda_limits lim;
-    gda_status limits_st = resolve_limits(limits, &lim, err);
-    if (limits_st != GDA_OK)
-        return limits_st;
+    gda_envelope env;
+    gda_status st = gda_request_check_envelope(http, limits, &env, err);
+    if (st != GDA_OK)
+        return st;
+    return gda_request_parse_enveloped(spec, http, &env, out, err);
+}
 
+gda_status gda_request_parse_enveloped(const gda_spec *spec, const gda_http_request *http,
+                                       const gda_envelope *env, gda_request **out,
+                                       gda_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!spec || !http || !env || !env->checked || !out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "invalid arguments to request parse");
+    const gda_limits lim = env->limits;
+    const bool unmeasurable = env->unmeasurable;
     const json_t *given = http->kind == GDA_EVENT_DIRECT ? http->body_json : NULL;
-    bool unmeasurable = false;
-    gda_status envelope_st = check_envelope(http, &lim, &unmeasurable, err);
-    if (envelope_st != GDA_OK)
-        return envelope_st;
 
     json_t *root = NULL;
     if (given) {

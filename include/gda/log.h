@@ -253,7 +253,8 @@ typedef struct gda_metric {
     double value;     /**< finite */
 } gda_metric;
 
-/** Names of the metrics gda_metrics_emit_request writes. */
+/** Names of the metrics gda_app writes for every request (one EMF line each;
+ * docs/operations.md lists them). */
 #define GDA_METRIC_LATENCY "Latency"                       /**< Milliseconds */
 #define GDA_METRIC_REQUESTS "Requests"                     /**< Count */
 #define GDA_METRIC_REPLAYS "Replays"                       /**< Count */
@@ -279,18 +280,6 @@ typedef struct gda_metric {
  * range; a value NaN or infinite; now_ms out of range), GDA_ERR_NOMEM. */
 GDA_API gda_status gda_metrics_emit(gda_logger *lg, const gda_metric *metrics, size_t n,
                                     int64_t now_ms, gda_error *err);
-
-/** The per-request metrics, from the same fields the request's log line uses:
- * Requests 1; Latency = executionTimeMs (omitted when not set); Replays 1 when
- * outcome is replay; InProgressConflicts 1 when outcome is in_progress;
- * AuthFailures 1 when auth_failure is set; StoreErrors 1 when store_error;
- * Errors4xx / Errors5xx 1 when status_code is in that class; LeaseLost 1
- * when lease_lost; DataKeyMissing 1 when data_key_missing. Zeros are
- * written too so Sum/SampleCount statistics stay meaningful.
- * Errors: as gda_metrics_emit; fields NULL is GDA_ERR_INTERNAL. */
-GDA_API gda_status gda_metrics_emit_request(gda_logger *lg, const gda_log_fields *fields,
-                                            bool store_error, int64_t now_ms,
-                                            gda_error *err);
 
 #ifdef __cplusplus
 }

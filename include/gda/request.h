@@ -198,17 +198,6 @@ GDA_API gda_status gda_request_parse(const gda_spec *spec, const gda_http_reques
                                      const gda_limits *limits, gda_request **out,
                                      gda_error *err);
 
-/** Steps 1 and 2 of gda_request_parse only (body size, then Content-Type),
- * with the same rules, codes and messages, and without parsing anything: the
- * pipeline runs them before authentication so an oversized or mistyped body
- * is refused (413/415) before any work is spent on it, then parses once.
- * limits may be NULL (defaults); a negative max_depth is GDA_ERR_CONFIG.
- * Errors: GDA_ERR_PAYLOAD_TOO_LARGE, GDA_ERR_UNSUPPORTED_MEDIA_TYPE,
- * GDA_ERR_CONFIG, GDA_ERR_INTERNAL (http NULL, or a body slice with a NULL
- * pointer and a non-zero length). */
-GDA_API gda_status gda_request_check_envelope(const gda_http_request *http,
-                                              const gda_limits *limits, gda_error *err);
-
 /** Free a request. NULL-safe. */
 GDA_API void gda_request_free(gda_request *req);
 

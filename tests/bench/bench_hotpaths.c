@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "log_internal.h"
 #include <gda/app.h>
 #include <gda/event.h>
 #include <gda/idempotency.h>

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "request_internal.h"
 #include <gda/gda.h>
 
 /* 32 bytes 0x00..0x1f, base64: the token a Genesys credential would hold. */
@@ -1416,29 +1417,40 @@ static void test_check_envelope(void **state)
     make_req(&r, "POST", ROUTE, "{}", 2);
     add_header(&r, "Content-Type", "application/json");
     gda_error err;
-    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &err), GDA_OK);
+    gda_envelope env;
+    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &env, &err), GDA_OK);
+    assert_true(env.checked);
+    /* The parse's second half takes only a checked envelope. */
+    gda_spec *spec = gda_spec_new_reference();
+    gda_request *parsed = NULL;
+    gda_envelope unchecked = {0};
+    assert_int_equal(gda_request_parse_enveloped(spec, &r.http, &unchecked, &parsed, &err),
+                     GDA_ERR_INTERNAL);
+    assert_null(parsed);
+    gda_spec_free(spec);
     gda_limits lim = {1, 0};
-    assert_int_equal(gda_request_check_envelope(&r.http, &lim, &err), GDA_ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(gda_request_check_envelope(&r.http, &lim, &env, &err), GDA_ERR_PAYLOAD_TOO_LARGE);
     lim.max_body = 0;
     lim.max_depth = -1;
-    assert_int_equal(gda_request_check_envelope(&r.http, &lim, &err), GDA_ERR_CONFIG);
+    assert_int_equal(gda_request_check_envelope(&r.http, &lim, &env, &err), GDA_ERR_CONFIG);
     r.headers[0].value = gda_slice_cstr("text/plain");
-    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &err),
+    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &env, &err),
                      GDA_ERR_UNSUPPORTED_MEDIA_TYPE);
     assert_string_equal(err.field, "Content-Type");
     r.http.kind = GDA_EVENT_DIRECT; /* no headers to check */
-    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &err), GDA_OK);
+    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &env, &err), GDA_OK);
     /* Not JSON at all passes: the envelope check parses nothing. */
     r.http.body = gda_slice_make("{{{{", 4);
-    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &err), GDA_OK);
+    assert_int_equal(gda_request_check_envelope(&r.http, NULL, &env, &err), GDA_OK);
     /* A direct event given as parsed JSON is measured by its encoding. */
     json_t *big = json_pack("{s:s}", "k", "0123456789");
     r.http.body = GDA_SLICE_NULL;
     r.http.body_json = big;
     lim = (gda_limits){8, 0};
-    assert_int_equal(gda_request_check_envelope(&r.http, &lim, &err), GDA_ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(gda_request_check_envelope(&r.http, &lim, &env, &err), GDA_ERR_PAYLOAD_TOO_LARGE);
     json_decref(big);
-    assert_int_equal(gda_request_check_envelope(NULL, NULL, &err), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_request_check_envelope(NULL, NULL, &env, &err), GDA_ERR_INTERNAL);
+    assert_int_equal(gda_request_check_envelope(&r.http, NULL, NULL, &err), GDA_ERR_INTERNAL);
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "log_internal.h"
 #include <gda/app.h>
 #include <gda/event.h>
 #include <gda/log.h>

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "log_internal.h"
 #include <gda/log.h>
 
 /* 2026-11-24T10:00:00.123Z */
