@@ -186,8 +186,8 @@ typedef struct gda_invocation {
 /** Run the pipeline for one request and fill *resp, which must be zeroed or
  * hold an earlier response (it is released first); the caller releases it
  * with gda_http_response_release. req and inv are only read. Never fails:
- * every problem becomes the documented HTTP response (DOMAIN.md's bad-input
- * table); store failures are 503 with requiresRetry true and nothing
+ * every problem becomes the documented HTTP response (the table in
+ * docs/response-contract.md); store failures are 503 with requiresRetry true and nothing
  * executed. Writes one log line and one metrics line per call.
  * Returns the gda_status the response carries (resp->code); GDA_ERR_INTERNAL
  * with resp left empty only when app, req or resp is NULL or even an error

@@ -1,7 +1,7 @@
 /** @file
  * libgda — the exactly-once engine over any gda_store.
  *
- * The algorithm (ARCHITECTURE.md, "Exactly-once, precisely"):
+ * The algorithm (docs/architecture.md, "Exactly-once, precisely"):
  *
  *   begin    one atomic conditional write: insert IN_PROGRESS with a fresh
  *            random owner token and a lease of min(now + max lease, deadline),
