@@ -25,13 +25,8 @@ char *gda_key_b64_encode(const uint8_t *in, size_t len)
 {
     if (len > GDA_JWT_MAX_TOKEN)
         return NULL;
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *out = malloc(cap);
-    if (out)
-        sodium_bin2base64(out, cap, in, len, sodium_base64_VARIANT_ORIGINAL);
-    return out;
+    return gda_base64_encode_alloc(in, len, GDA_BASE64_STANDARD);
 }
-
 
 void gda_secret_free(char *s)
 {
