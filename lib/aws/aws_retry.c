@@ -3,9 +3,7 @@
 
 #include "clock.h"
 
-#include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 

@@ -421,15 +421,15 @@ gda_status gda_env_app_new(gda_handler_fn handler, void *handler_user,
     /* Ours to free until gda_app_new takes them. */
     gda_spec *spec = o->spec;
     gda_verifier *given_verifier = o->verifier;
-    if (!out || gda_init(NULL) != GDA_OK) {
+    if (out)
+        *out = NULL;
+    gda_status init = out ? gda_init(err)
+                          : gda_error_set(err, GDA_ERR_INTERNAL, NULL, "gda_env_app_new: out is NULL");
+    if (init != GDA_OK) {
         gda_spec_free(spec);
         gda_verifier_free(given_verifier);
-        if (out)
-            *out = NULL;
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
-                             out ? "libsodium failed to initialise" : "gda_env_app_new: out is NULL");
+        return init;
     }
-    *out = NULL;
     env e = {o->getenv ? o->getenv : real_getenv, o->getenv_user};
 
     gda_app_config cfg = gda_app_config_default();
