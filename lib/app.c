@@ -62,15 +62,14 @@ _Static_assert(GDA_APP_ROUTE_MAX + 1 + 3 * GDA_KEY_MAX < GDA_RESPONSE_HEADER_VAL
 
 gda_app_config gda_app_config_default(void)
 {
-    gda_app_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.log = gda_log_config_default();
-    cfg.route = GDA_APP_DEFAULT_ROUTE;
-    cfg.limits = gda_limits_default();
-    cfg.handler_budget_ms = GDA_APP_DEFAULT_HANDLER_BUDGET_MS;
-    cfg.idem = gda_idem_config_default();
-    cfg.direct_invocation_trusted = false; /* deny by default: see app.h */
-    return cfg;
+    return (gda_app_config){
+        .log = gda_log_config_default(),
+        .route = GDA_APP_DEFAULT_ROUTE,
+        .limits = gda_limits_default(),
+        .handler_budget_ms = GDA_APP_DEFAULT_HANDLER_BUDGET_MS,
+        .idem = gda_idem_config_default(),
+        .direct_invocation_trusted = false, /* deny by default: see app.h */
+    };
 }
 
 /* RFC 3986 pchar minus '%' (routes are written decoded) plus '/'. */

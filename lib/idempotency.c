@@ -61,15 +61,14 @@ struct gda_idem {
 
 gda_idem_config gda_idem_config_default(void)
 {
-    gda_idem_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.ttl_s = GDA_IDEM_DEFAULT_TTL_S;
-    cfg.max_lease_ms = GDA_IDEM_DEFAULT_MAX_LEASE_MS;
-    cfg.in_progress_wait_ms = GDA_IDEM_DEFAULT_IN_PROGRESS_WAIT_MS;
-    cfg.poll_interval_ms = GDA_IDEM_DEFAULT_POLL_INTERVAL_MS;
-    cfg.busy_policy = GDA_IDEM_BUSY_RETRY;
-    cfg.clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS;
-    return cfg;
+    return (gda_idem_config){
+        .ttl_s = GDA_IDEM_DEFAULT_TTL_S,
+        .max_lease_ms = GDA_IDEM_DEFAULT_MAX_LEASE_MS,
+        .in_progress_wait_ms = GDA_IDEM_DEFAULT_IN_PROGRESS_WAIT_MS,
+        .poll_interval_ms = GDA_IDEM_DEFAULT_POLL_INTERVAL_MS,
+        .busy_policy = GDA_IDEM_BUSY_RETRY,
+        .clock_skew_ms = GDA_STORE_DEFAULT_SKEW_MS,
+    };
 }
 
 static gda_status check_ring(const gda_idem_config *cfg, gda_error *err)

@@ -1,6 +1,6 @@
 /* libgda — structured logs and EMF metrics (see include/gda/log.h). */
 #include <gda/log.h>
-#include <gda/request.h>
+#include "pii.h"
 
 #include <errno.h>
 #include <math.h>
@@ -326,14 +326,13 @@ static bool unit_known(gda_metric_unit unit)
 
 gda_log_config gda_log_config_default(void)
 {
-    gda_log_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.level = GDA_LOG_INFO;
-    cfg.sink = gda_log_sink_stdout;
-    cfg.metrics_enabled = true;
-    cfg.metrics_namespace = DEFAULT_NAMESPACE;
-    cfg.service = DEFAULT_SERVICE;
-    return cfg;
+    return (gda_log_config){
+        .level = GDA_LOG_INFO,
+        .sink = gda_log_sink_stdout,
+        .metrics_enabled = true,
+        .metrics_namespace = DEFAULT_NAMESPACE,
+        .service = DEFAULT_SERVICE,
+    };
 }
 
 /* CloudWatch namespaces: 1..255 of [A-Za-z0-9 ._/#:-], not starting with
@@ -496,14 +495,6 @@ static bool name_is_pii(const gda_logger *lg, const char *name)
     return lg->is_pii && lg->is_pii(name, lg->is_pii_user);
 }
 
-json_t *gda_log_mask_value(const json_t *value)
-{
-    /* One masking rule for the whole library: request.h's gda_mask_pii. */
-    char masked[32];
-    gda_mask_pii(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
-    return json_string_nocheck(masked);
-}
-
 static bool is_reserved(const char *name)
 {
     for (size_t i = 0; i < sizeof reserved_names / sizeof reserved_names[0]; i++) {
@@ -538,7 +529,7 @@ static json_t *redacted_copy(const gda_logger *lg, const json_t *v, int depth)
             const char *name = json_string_value(safe_key);
             bool pii = name_is_pii(lg, name) ||
                        (strcmp(name, key) != 0 && name_is_pii(lg, key));
-            json_t *value = pii ? gda_log_mask_value(member)
+            json_t *value = pii ? gda_pii_mask_json(member)
                                 : redacted_copy(lg, member, depth + 1);
             bool ok = put(copy, name, value);
             json_decref(safe_key);
@@ -626,9 +617,8 @@ static void write_fields(gda_buf *b, const gda_log_fields *f)
 
 static void write_masked(gda_buf *b, const json_t *value)
 {
-    /* One masking rule for the whole library: request.h's gda_mask_pii. */
     char masked[32];
-    gda_mask_pii(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
+    gda_pii_mask(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
     lb_safe_string(b, masked, strlen(masked));
 }
 

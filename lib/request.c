@@ -11,13 +11,13 @@
 #include <gda/store.h>
 
 #include "buf.h"
+#include "pii.h"
 #include "utf8.h"
 
 #define FIELD_NAME_MAX (GDA_ERROR_FIELD_SIZE - 1)
 #define POINTER_MAX 1024
 #define DEFAULT_KEY_FIELD "requestId"
 #define DEFAULT_KEY_HEADER "Idempotency-Key"
-#define MASK "***"
 
 struct gda_spec {
     gda_field *fields; /* names are heap copies owned here */
@@ -376,8 +376,7 @@ gda_key_source gda_spec_idempotency_source(const gda_spec *spec, const char **na
 
 gda_limits gda_limits_default(void)
 {
-    gda_limits limits = {GDA_DEFAULT_MAX_BODY, GDA_DEFAULT_MAX_DEPTH};
-    return limits;
+    return (gda_limits){.max_body = GDA_DEFAULT_MAX_BODY, .max_depth = GDA_DEFAULT_MAX_DEPTH};
 }
 
 /* ---- global rules --------------------------------------------------------- */
@@ -978,31 +977,7 @@ bool gda_request_bool(const gda_request *req, const char *name, bool *out)
     return true;
 }
 
-/* ---- PII ------------------------------------------------------------------------ */
-
-size_t gda_mask_pii(const char *value, char *out, size_t out_size)
-{
-    /* "***" + the last 4 digits + NUL */
-    char masked[sizeof MASK - 1 + 4 + 1];
-    size_t len = value ? strlen(value) : 0;
-    size_t digits = len ? len - 1 : 0;
-    /* 11 digits minimum so that keeping 4 still hides at least 7: with the
-     * country code and area code guessable, fewer would leave a dictionary
-     * small enough to rebuild the number from the log line. */
-    bool phone = len > 1 && value[0] == '+' && value[1] != '0' && digits >= 11 && digits <= 15;
-    for (size_t i = 1; phone && i < len; i++)
-        phone = is_digit(value[i]);
-    memcpy(masked, MASK, sizeof MASK);
-    if (phone)
-        memcpy(masked + sizeof MASK - 1, value + len - 4, 5);
-    size_t masked_len = strlen(masked);
-    if (out && out_size) {
-        size_t n = masked_len < out_size - 1 ? masked_len : out_size - 1;
-        memcpy(out, masked, n);
-        out[n] = '\0';
-    }
-    return masked_len;
-}
+/* ---- redaction -------------------------------------------------------------- */
 
 json_t *gda_request_redacted(const gda_request *req)
 {
@@ -1016,11 +991,8 @@ json_t *gda_request_redacted(const gda_request *req)
         json_t *v = f->pii ? json_object_get(copy, f->name) : NULL;
         if (!v || json_is_null(v))
             continue;
-        char masked[32];
-        /* Non-strings (a number holding a phone, an object) carry no format
-         * we can partly keep: hide them whole. */
-        gda_mask_pii(json_is_string(v) ? json_string_value(v) : NULL, masked, sizeof masked);
-        if (json_object_set_new(copy, f->name, json_string(masked)) != 0) {
+        json_t *masked = gda_pii_mask_json(v);
+        if (!masked || json_object_set_new(copy, f->name, masked) != 0) {
             json_decref(copy);
             return NULL;
         }

@@ -27,21 +27,7 @@ static void put_string(gda_buf *b, const char *s, size_t n)
     gda_json_string(b, s, n, GDA_HEX_LOWER);
 }
 
-/* ---- timestamps ------------------------------------------------------------ */
-
-_Static_assert(GDA_TIMESTAMP_SIZE == GDA_RFC3339_LEN + 1, "one timestamp size");
 _Static_assert(GDA_TIMESTAMP_MAX_MS == GDA_RFC3339_MAX_MS, "one timestamp range");
-
-gda_status gda_format_timestamp_ms(int64_t epoch_ms, char out[GDA_TIMESTAMP_SIZE],
-                                   gda_error *err)
-{
-    if (!out)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no timestamp buffer");
-    if (!gda_rfc3339_format_ms(epoch_ms, out))
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL,
-                             "time is outside 1970-01-01..9999-12-31");
-    return GDA_OK;
-}
 
 /* ---- installing a built body into the response ----------------------------- */
 
@@ -104,19 +90,50 @@ static gda_status finish(gda_http_response *out, gda_buf *b, int http_status, gd
     return GDA_OK;
 }
 
-/* The checks both success bodies share: a UTF-8 requestId (id_len bytes,
- * may be 0) and a timestamp for now_ms, formatted into when. */
-static gda_status check_id_and_time(gda_http_response *out, gda_buf *b, const char *request_id,
-                                    size_t id_len, int64_t now_ms,
-                                    char when[GDA_TIMESTAMP_SIZE], gda_error *err)
+/* A success body under way: the buffer, the requestId (id_len bytes, may
+ * be 0) and the formatted time. */
+typedef struct success_body {
+    gda_buf b;
+    size_t id_len;
+    char when[GDA_RFC3339_LEN + 1];
+} success_body;
+
+/* What a builder found wrong with its own arguments. */
+typedef struct arg_problem {
+    gda_status code;
+    const char *field;
+    const char *message;
+} arg_problem;
+
+/* Start a success body "{"status":"STATUS"" after the checks both builders
+ * make, in order: a response to fill, a requestId that is present when
+ * required, the builder's own problem (NULL: none), a requestId that is
+ * valid UTF-8 and a time that can be written. On failure *out is released
+ * and *sb holds nothing. */
+static gda_status success_begin(success_body *sb, gda_http_response *out, const char *status,
+                                const char *request_id, bool id_required,
+                                const arg_problem *problem, int64_t now_ms, gda_error *err)
 {
-    if (!gda_utf8_valid(request_id ? request_id : "", id_len))
-        return fail(out, b, GDA_ERR_INVALID_FIELD, err, "requestId",
+    sb->b = (gda_buf)GDA_BUF_INIT;
+    sb->id_len = request_id ? strlen(request_id) : 0;
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
+    if (id_required && !request_id)
+        return fail(out, &sb->b, GDA_ERR_INTERNAL, err, "requestId", "no requestId given");
+    if (id_required && sb->id_len == 0)
+        return fail(out, &sb->b, GDA_ERR_INVALID_FIELD, err, "requestId",
+                    "an accepted response needs a requestId");
+    if (problem)
+        return fail(out, &sb->b, problem->code, err, problem->field, problem->message);
+    if (!gda_utf8_valid(request_id ? request_id : "", sb->id_len))
+        return fail(out, &sb->b, GDA_ERR_INVALID_FIELD, err, "requestId",
                     "requestId is not valid UTF-8");
-    if (gda_format_timestamp_ms(now_ms, when, err) != GDA_OK) {
-        gda_http_response_release(out);
-        return GDA_ERR_INTERNAL;
-    }
+    if (!gda_rfc3339_format_ms(now_ms, sb->when))
+        return fail(out, &sb->b, GDA_ERR_INTERNAL, err, NULL,
+                    "time is outside 1970-01-01..9999-12-31");
+    gda_buf_append_str(&sb->b, "{\"status\":\"");
+    gda_buf_append_str(&sb->b, status);
+    gda_buf_append_str(&sb->b, "\"");
     return GDA_OK;
 }
 
@@ -125,37 +142,33 @@ static gda_status check_id_and_time(gda_http_response *out, gda_buf *b, const ch
 gda_status gda_response_completed(gda_http_response *out, const json_t *data,
                                   const char *request_id, int64_t now_ms, gda_error *err)
 {
-    gda_buf b = GDA_BUF_INIT;
-    char when[GDA_TIMESTAMP_SIZE];
-    if (!out)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
-    if (data && !json_is_object(data))
-        return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data must be a JSON object");
-    size_t id_len = request_id ? strlen(request_id) : 0;
-    gda_status st = check_id_and_time(out, &b, request_id, id_len, now_ms, when, err);
+    static const arg_problem not_object = {GDA_ERR_INTERNAL, "data", "data must be a JSON object"};
+    success_body sb;
+    gda_buf *b = &sb.b;
+    gda_status st = success_begin(&sb, out, "completed", request_id, false,
+                                  data && !json_is_object(data) ? &not_object : NULL, now_ms, err);
     if (st != GDA_OK)
         return st;
-
-    gda_buf_append_str(&b, "{\"status\":\"completed\",\"data\":");
+    gda_buf_append_str(b, ",\"data\":");
     if (data) {
-        if (json_dump_callback(data, buf_dump_callback, &b, JSON_COMPACT) != 0) {
-            if (b.failed)
-                return out_of_memory(out, &b, err);
+        if (json_dump_callback(data, buf_dump_callback, b, JSON_COMPACT) != 0) {
+            if (b->failed)
+                return out_of_memory(out, b, err);
             /* jansson refuses only self-containing values here. */
-            return fail(out, &b, GDA_ERR_INTERNAL, err, "data", "data cannot be serialised");
+            return fail(out, b, GDA_ERR_INTERNAL, err, "data", "data cannot be serialised");
         }
     } else {
-        gda_buf_append_str(&b, "{}");
+        gda_buf_append_str(b, "{}");
     }
-    gda_buf_append_str(&b, ",\"requiresRetry\":false,\"processedAt\":\"");
-    gda_buf_append_str(&b, when);
-    gda_buf_append_str(&b, "\"");
-    if (id_len) {
-        gda_buf_append_str(&b, ",\"requestId\":");
-        put_string(&b, request_id, id_len);
+    gda_buf_append_str(b, ",\"requiresRetry\":false,\"processedAt\":\"");
+    gda_buf_append_str(b, sb.when);
+    gda_buf_append_str(b, "\"");
+    if (sb.id_len) {
+        gda_buf_append_str(b, ",\"requestId\":");
+        put_string(b, request_id, sb.id_len);
     }
-    gda_buf_append_str(&b, "}");
-    return finish(out, &b, 200, GDA_OK, 0, err);
+    gda_buf_append_str(b, "}");
+    return finish(out, b, 200, GDA_OK, 0, err);
 }
 
 /* ---- 202 accepted -------------------------------------------------------- */
@@ -177,29 +190,24 @@ static bool poll_url_ok(const char *url)
 gda_status gda_response_accepted(gda_http_response *out, const char *request_id,
                                  const char *poll_url, int64_t now_ms, gda_error *err)
 {
-    gda_buf b = GDA_BUF_INIT;
-    char when[GDA_TIMESTAMP_SIZE];
-    if (!out)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
-    size_t id_len = request_id ? strlen(request_id) : 0;
-    if (id_len == 0)
-        return fail(out, &b, GDA_ERR_INVALID_FIELD, err, "requestId",
-                    "an accepted response needs a requestId");
-    if (!poll_url || !poll_url_ok(poll_url))
-        return fail(out, &b, GDA_ERR_INVALID_REQUEST, err, "pollUrl",
-                    "pollUrl must be 1-255 printable ASCII characters without spaces");
-    gda_status st = check_id_and_time(out, &b, request_id, id_len, now_ms, when, err);
+    static const arg_problem bad_url = {
+        GDA_ERR_INVALID_REQUEST, "pollUrl",
+        "pollUrl must be 1-255 printable ASCII characters without spaces"};
+    static const arg_problem no_url = {GDA_ERR_INTERNAL, "pollUrl", "no pollUrl given"};
+    const arg_problem *problem = !poll_url ? &no_url : poll_url_ok(poll_url) ? NULL : &bad_url;
+    success_body sb;
+    gda_status st = success_begin(&sb, out, "accepted", request_id, true, problem, now_ms, err);
     if (st != GDA_OK)
         return st;
-
-    gda_buf_append_str(&b, "{\"status\":\"accepted\",\"requestId\":");
-    put_string(&b, request_id, id_len);
-    gda_buf_append_str(&b, ",\"pollUrl\":");
-    put_string(&b, poll_url, strlen(poll_url));
-    gda_buf_append_str(&b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
-    gda_buf_append_str(&b, when);
-    gda_buf_append_str(&b, "\"}");
-    st = finish(out, &b, 202, GDA_ACCEPTED, 0, err);
+    gda_buf *b = &sb.b;
+    gda_buf_append_str(b, ",\"requestId\":");
+    put_string(b, request_id, sb.id_len);
+    gda_buf_append_str(b, ",\"pollUrl\":");
+    put_string(b, poll_url, strlen(poll_url));
+    gda_buf_append_str(b, ",\"requiresRetry\":false,\"acceptedAt\":\"");
+    gda_buf_append_str(b, sb.when);
+    gda_buf_append_str(b, "\"}");
+    st = finish(out, b, 202, GDA_ACCEPTED, 0, err);
     if (st != GDA_OK)
         return st;
     if (gda_http_response_set_header(out, "Location", poll_url) != GDA_OK) {
@@ -440,6 +448,10 @@ static gda_status flatten_member(flattener *f, const json_t *value, bool at_top,
 
 json_t *gda_json_flatten(const json_t *data, const char *separator, gda_error *err)
 {
+    if (!data) {
+        gda_error_set(err, GDA_ERR_INTERNAL, "data", "no data to flatten");
+        return NULL;
+    }
     if (!json_is_object(data)) {
         gda_error_set(err, GDA_ERR_INVALID_FIELD, "data", "data must be a JSON object");
         return NULL;

@@ -178,8 +178,8 @@ static gda_status copy_optional(const char *in, const char **out, const char *wh
     return GDA_OK;
 }
 
-gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
-                            gda_verifier **out, gda_error *err)
+static gda_status verifier_build(const gda_verifier_options *opt, gda_keyring *ring,
+                                 gda_verifier **out, gda_error *err)
 {
     if (!out || !opt || !ring)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "missing verifier argument");
@@ -258,6 +258,17 @@ fail: /* before the lock exists, so not gda_verifier_free */
     return st;
 }
 
+gda_status gda_verifier_new(const gda_verifier_options *opt, gda_keyring *ring,
+                            gda_verifier **out, gda_error *err)
+{
+    /* Taken over also on failure (docs/architecture.md, "API conventions"),
+     * so no caller has a cleanup path of its own to get wrong. */
+    gda_status st = verifier_build(opt, ring, out, err);
+    if (st != GDA_OK)
+        gda_keyring_free(ring);
+    return st;
+}
+
 gda_status gda_verifier_set_keyring(gda_verifier *v, gda_keyring *ring, gda_error *err)
 {
     if (!v || !ring)
@@ -308,11 +319,8 @@ gda_status gda_verifier_new_from_config(const char *scheme, const char *keyring,
     gda_keyring *ring = NULL;
     if (st == GDA_OK)
         st = gda_keyring_parse(keyring, keyring_len, &ring, err);
-    if (st == GDA_OK) {
+    if (st == GDA_OK)
         st = gda_verifier_new(&opt, ring, out, err);
-        if (st != GDA_OK)
-            gda_keyring_free(ring);
-    }
     free(buf);
     return st;
 }

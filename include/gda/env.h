@@ -70,8 +70,9 @@ typedef struct gda_env_overrides {
  * core's store registry (gda/store_registry.h): gda_store_sqlite_register
  * and gda_store_dynamodb_register, when libgda-store-sqlite and
  * libgda-store-dynamodb were built ("memory" is the core's own). Runs once
- * per process (later calls return the first result); gda_store_open_uri,
- * gda_store_backend_available and gda_env_app_new call it themselves.
+ * per process (later calls return the first result); gda_store_open_uri
+ * and gda_env_app_new call it themselves. Whether a scheme opens is then
+ * gda_store_scheme_registered (gda/store_registry.h).
  * Errors as gda_store_register, e.g. GDA_ERR_CONFIG when a program
  * registered a different backend under "sqlite" or "dynamodb" first. */
 GDA_API gda_status gda_env_register_stores(gda_error *err);
@@ -96,12 +97,6 @@ GDA_API gda_status gda_env_register_stores(gda_error *err);
  * GDA_ERR_STORE for a database that cannot be opened). err->field is the
  * backend's, else "GDA_STORE". */
 GDA_API gda_store *gda_store_open_uri(const char *uri, gda_error *err);
-
-/** True when a backend is registered under scheme after
- * gda_env_register_stores: "memory", the built-in "sqlite" and "dynamodb"
- * when this program was built with them, and any scheme the program
- * registered. */
-GDA_API bool gda_store_backend_available(const char *scheme);
 
 /** Build the verifier GDA_AUTH (default token), GDA_AUTH_HEADER and
  * GDA_AUTH_OPTIONS describe, over ring_len bytes of key ring text at ring

@@ -24,7 +24,8 @@
  *     forge a field; bytes that are not valid UTF-8, and NUL, become U+FFFD
  *     instead of making the line invalid; strings longer than
  *     GDA_LOG_MAX_STRING bytes are cut;
- *   - extra fields named like a PII field (see gda_log_config) are masked,
+ *   - extra fields named like a PII field (see gda_log_config) are masked
+ *     (a "+" and 11 to 15 digits keeps its last 4, anything else is "***"),
  *     at any depth; extra fields cannot override the standard fields or add
  *     an "_aws" member (which would forge EMF metrics): such members are
  *     dropped;
@@ -216,12 +217,6 @@ GDA_API gda_status gda_logf(gda_logger *lg, gda_log_level level, int64_t now_ms,
 #endif
     ;
 
-/** Mask one PII value the way extra fields are masked: a string that looks
- * like an E.164 number with at least 11 digits ("+15551234567") keeps only
- * its last 4 digits ("***4567"); anything else
- * (shorter numbers, other text, numbers, objects) becomes "***". Returns a
- * new reference, NULL on allocation failure. value may be NULL ("***"). */
-GDA_API json_t *gda_log_mask_value(const json_t *value);
 
 /** The default sink: writes the line to standard output (fd 1) with one
  * write(2) per line, retrying only on EINTR and short writes, so lines from

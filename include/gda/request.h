@@ -1,6 +1,6 @@
 /** @file
  * libgda — the Data Action input contract: field spec, strict parse, typed
- * accessors, idempotency key selection and PII masking.
+ * accessors, idempotency key selection and PII redaction.
  *
  * A gda_spec declares the fields a Data Action sends (built by a Velocity
  * template from the action's input contract). gda_request_parse() takes one
@@ -18,8 +18,8 @@
  *
  * Thread safety: configure a spec from one thread; once configured it is
  * read-only and may be shared by any number of threads parsing at the same
- * time. A gda_request belongs to one thread at a time. gda_mask_pii and
- * gda_limits_default are pure.
+ * time. A gda_request belongs to one thread at a time. gda_limits_default is
+ * pure.
  */
 #ifndef GDA_REQUEST_H
 #define GDA_REQUEST_H
@@ -225,25 +225,13 @@ GDA_API bool gda_request_number(const gda_request *req, const char *name, double
 /** Top-level member `name` as a boolean: true when it is true or false. */
 GDA_API bool gda_request_bool(const gda_request *req, const char *name, bool *out);
 
-/* ---- PII --------------------------------------------------------------- */
-
-/** Mask a PII value for logs, snprintf-style: writes at most out_size bytes
- * including the NUL (out may be NULL when out_size is 0) and returns the
- * length of the full masked text. The rule:
- *   - "+" followed by 11 to 15 digits only, the first not 0 (an E.164
- *     number long enough that at least 7 digits stay hidden): "***" and the
- *     last 4 digits, nothing else (not the "+", not the country code):
- *     "+15551234567" -> "***4567";
- *   - anything else, including shorter numbers (where keeping 8 digits would
- *     reveal nearly all of it), other strings and NULL: "***".
- * Nothing else of the value, not even its length, is revealed. This is the
- * same rule gda_log_mask_value (log.h) applies. */
-GDA_API size_t gda_mask_pii(const char *value, char *out, size_t out_size);
-
 /** New deep copy of the request's JSON in which every top-level member whose
- * field is declared pii is masked: strings through gda_mask_pii, any other
- * value replaced by the string "***". The caller owns it (json_decref).
- * NULL when memory runs out. */
+ * field is declared pii is masked: "+" and 11 to 15 digits (an E.164 number
+ * long enough that 7 digits stay hidden) keeps only its last 4
+ * ("+15551234567" -> "***4567"); any other string, shorter numbers and
+ * non-string values become "***". Nothing else of the value, not even its
+ * length, is revealed; the logger masks PII fields by the same rule. The
+ * caller owns the copy (json_decref). NULL when memory runs out. */
 GDA_API json_t *gda_request_redacted(const gda_request *req);
 
 #ifdef __cplusplus

@@ -62,11 +62,9 @@ extern "C" {
  * defines no charset parameter for application/json, so none is sent. */
 #define GDA_RESPONSE_CONTENT_TYPE "application/json"
 
-/** Bytes needed for "YYYY-MM-DDTHH:MM:SS.mmmZ" plus its NUL. */
-#define GDA_TIMESTAMP_SIZE 25
-
-/** Latest instant gda_format_timestamp_ms accepts: 9999-12-31T23:59:59.999Z,
- * the last one with a four-digit year as RFC 3339 requires. */
+/** Latest now_ms the success builders accept: 9999-12-31T23:59:59.999Z, the
+ * last instant with a four-digit year as RFC 3339 requires. Times are written
+ * in UTC with milliseconds, "2026-11-24T10:00:00.123Z". */
 #define GDA_TIMESTAMP_MAX_MS INT64_C(253402300799999)
 
 /** Deepest container nesting gda_json_flatten accepts, as Genesys' own limit. */
@@ -75,23 +73,16 @@ extern "C" {
 /** Retry-After (seconds) sent on 429/503 when the caller passes <= 0. */
 #define GDA_RESPONSE_DEFAULT_RETRY_AFTER_S 1
 
-/** Format epoch_ms (milliseconds since 1970-01-01T00:00:00Z, UTC) as an RFC
- * 3339 timestamp with milliseconds, "2026-11-24T10:00:00.123Z", into out
- * (NUL-terminated). Errors: GDA_ERR_INTERNAL when out is NULL or epoch_ms is
- * outside [0, GDA_TIMESTAMP_MAX_MS] (a broken clock, not a request problem);
- * out is then the empty string when not NULL. */
-GDA_API gda_status gda_format_timestamp_ms(int64_t epoch_ms, char out[GDA_TIMESTAMP_SIZE],
-                                           gda_error *err);
 
 /** 200 completed: {"status":"completed","data":DATA,"requiresRetry":false,
  * "processedAt":TIME,"requestId":ID}.
  * data: borrowed, a JSON object (NULL is written as {}); serialised compact in
  * its own key order. request_id: borrowed, NUL-terminated; NULL or "" omits
- * the "requestId" member. now_ms: the processing time (see
- * gda_format_timestamp_ms). out->code is GDA_OK.
+ * the "requestId" member. now_ms: the processing time, epoch ms in
+ * [0, GDA_TIMESTAMP_MAX_MS]. out->code is GDA_OK.
  * Errors:
- *   GDA_ERR_INTERNAL       out NULL, data not an object (field "data"),
- *                          now_ms out of range, or data not serialisable
+ *   GDA_ERR_INTERNAL       out NULL, now_ms out of range, data not an object
+ *                          (field "data"), or data not serialisable
  *   GDA_ERR_INVALID_FIELD  request_id is not valid UTF-8 (field "requestId")
  *   GDA_ERR_NOMEM */
 GDA_API gda_status gda_response_completed(gda_http_response *out, const json_t *data,
@@ -105,9 +96,10 @@ GDA_API gda_status gda_response_completed(gda_http_response *out, const json_t *
  * (a URI reference; anything else, CR and LF above all, could split the
  * header). out->code is GDA_ACCEPTED.
  * Errors:
- *   GDA_ERR_INTERNAL         out NULL, now_ms out of range
- *   GDA_ERR_INVALID_FIELD    request_id NULL, empty or not UTF-8 ("requestId")
- *   GDA_ERR_INVALID_REQUEST  poll_url NULL, empty, too long, or holding a
+ *   GDA_ERR_INTERNAL         out, request_id or poll_url NULL, now_ms out of
+ *                            range
+ *   GDA_ERR_INVALID_FIELD    request_id empty or not UTF-8 ("requestId")
+ *   GDA_ERR_INVALID_REQUEST  poll_url empty, too long, or holding a
  *                            control character, space or non-ASCII byte
  *                            (field "pollUrl")
  *   GDA_ERR_NOMEM */
@@ -166,7 +158,8 @@ GDA_API gda_status gda_response_replay(gda_http_response *out, int http_status,
  * null) are copied; an empty object or array has no leaves and so adds no
  * key. Keys keep the input's order (depth first).
  * Returns a new reference (json_decref it), or NULL with err set:
- *   GDA_ERR_INVALID_FIELD  data is NULL or not an object (field "data"), two
+ *   GDA_ERR_INTERNAL       data is NULL (field "data")
+ *   GDA_ERR_INVALID_FIELD  data is not an object (field "data"), two
  *                          members flatten to the same key, e.g.
  *                          {"a.b":1,"a":{"b":2}} (field: that key, cut to
  *                          fit), or a key holds a NUL byte

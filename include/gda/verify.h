@@ -149,8 +149,8 @@ typedef struct gda_auth_result {
 } gda_auth_result;
 
 /** New verifier with options *opt and key ring `ring`. On success the verifier
- * takes over the caller's reference to ring (take another with
- * gda_keyring_ref to keep using it); on failure the caller keeps it.
+ * takes over the caller's reference to ring, and so does a failure, which
+ * releases it (take another with gda_keyring_ref to keep using the ring).
  * Errors: GDA_ERR_CONFIG (unknown scheme, bad header name, out-of-range
  * window/leeway, empty alg list, a ring with no entry the scheme can use),
  * GDA_ERR_NOMEM, GDA_ERR_INTERNAL. */

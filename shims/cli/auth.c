@@ -194,8 +194,8 @@ gda_verifier *gda_cli_make_verifier(const char *cmd, const auth_args *a)
     gda_error_clear(&err);
     gda_status st = gda_keyring_parse(text, len, &ring, &err);
     gda_cli_wipe(text, len);
-    if (st == GDA_OK && (st = gda_verifier_new(&a->opt, ring, &v, &err)) != GDA_OK)
-        gda_keyring_free(ring);
+    if (st == GDA_OK)
+        st = gda_verifier_new(&a->opt, ring, &v, &err); /* takes ring */
     if (st != GDA_OK) {
         fprintf(stderr, "gda %s: %s\n", cmd, err.message);
         return NULL;

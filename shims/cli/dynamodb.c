@@ -76,7 +76,7 @@ int gda_cli_dynamodb(int argc, char **argv)
     }
 #ifdef GDA_CLI_HAVE_DYNAMODB
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = table;
     o.endpoint = endpoint;
     o.region = region;

@@ -43,12 +43,6 @@ gda_status gda_env_register_stores(gda_error *err)
     return builtins_err.code;
 }
 
-bool gda_store_backend_available(const char *scheme)
-{
-    gda_env_register_stores(NULL);
-    return gda_store_scheme_registered(scheme);
-}
-
 /* Whether uri starts with "scheme" followed by ':' or its end. */
 static bool has_scheme(const char *uri, const char *scheme)
 {
@@ -69,11 +63,11 @@ gda_store *gda_store_open_uri(const char *uri, gda_error *err)
     if (gda_store_open(uri, &store, &oerr) == GDA_OK)
         return store;
     /* A built-in backend left out of this build says how to get it. */
-    if (uri && has_scheme(uri, "sqlite") && !gda_store_backend_available("sqlite"))
+    if (uri && has_scheme(uri, "sqlite") && !gda_store_scheme_registered("sqlite"))
         gda_error_set(&oerr, GDA_ERR_CONFIG, NULL,
                       "the SQLite store was not built into this program "
                       "(install libsqlite3-dev and rebuild)");
-    else if (uri && has_scheme(uri, "dynamodb") && !gda_store_backend_available("dynamodb"))
+    else if (uri && has_scheme(uri, "dynamodb") && !gda_store_scheme_registered("dynamodb"))
         gda_error_set(&oerr, GDA_ERR_CONFIG, NULL,
                       "the DynamoDB store was not built into this program "
                       "(install libcurl4-openssl-dev and rebuild)");

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     gda_store *store = NULL;
     gda_idem *idem = NULL;
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "bench_table";
     o.endpoint = server.endpoint;
     gda_error err;

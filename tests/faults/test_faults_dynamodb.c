@@ -63,7 +63,7 @@ static void test_dynamodb_down_and_back(void **state)
     dynalite_set_test_credentials();
     setenv("GDA_DYNAMODB_ENDPOINT", server.endpoint, 1);
     gda_dynamodb_options opts;
-    gda_dynamodb_options_init(&opts);
+    memset(&opts, 0, sizeof opts);
     opts.table = "gda-faults";
     opts.endpoint = server.endpoint;
     gda_error err;
@@ -218,7 +218,7 @@ static void test_lost_answers(void **state)
         fail_msg("dynalite: %s", upstream.error);
     dynalite_set_test_credentials();
     gda_dynamodb_options opts;
-    gda_dynamodb_options_init(&opts);
+    memset(&opts, 0, sizeof opts);
     opts.table = "gda-lost";
     opts.endpoint = upstream.endpoint;
     gda_error err;

@@ -31,10 +31,8 @@ static bool init_verifiers(void)
         if (gda_keyring_parse(fuzz_keyring_text, strlen(fuzz_keyring_text), &ring, NULL) != GDA_OK)
             return false;
         gda_verifier_options o = gda_verifier_options_default(schemes[i]);
-        if (gda_verifier_new(&o, ring, &verifiers[i], NULL) != GDA_OK) {
-            gda_keyring_free(ring);
+        if (gda_verifier_new(&o, ring, &verifiers[i], NULL) != GDA_OK) /* takes ring */
             return false;
-        }
     }
     return true;
 }

@@ -195,10 +195,8 @@ int gda_fuzz_keyring(const uint8_t *data, size_t size)
         if (gda_keyring_parse(fuzz_keyring_text, strlen(fuzz_keyring_text), &ring, NULL) != GDA_OK)
             return 0;
         gda_verifier_options o = gda_verifier_options_default(GDA_AUTH_TOKEN);
-        if (gda_verifier_new(&o, ring, &live, NULL) != GDA_OK) {
-            gda_keyring_free(ring);
+        if (gda_verifier_new(&o, ring, &live, NULL) != GDA_OK) /* takes ring */
             return 0;
-        }
     }
     char *copy = malloc(size ? size : 1);
     if (!copy)

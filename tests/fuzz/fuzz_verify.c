@@ -34,10 +34,8 @@ static gda_verifier *make(gda_auth_scheme scheme, const char *header, bool times
     o.hmac_timestamp = timestamp;
     o.jwt_issuer = iss;
     o.jwt_audience = aud;
-    if (gda_verifier_new(&o, ring, &v, NULL) != GDA_OK) {
-        gda_keyring_free(ring);
+    if (gda_verifier_new(&o, ring, &v, NULL) != GDA_OK) /* takes ring */
         return NULL;
-    }
     return v;
 }
 

@@ -173,7 +173,10 @@ expect 1 "local: no response within --timeout" -- "${local_env[@]}" "$gda" invok
 [ "$(grep -c '^attempt [12]: error no response within 1 s' "$work/out")" = 2 ] || fail "local: two timeouts expected: $(cat "$work/out")"
 # Ctrl-C during a local run: gda stops waiting, stops the bootstrap, exits 1.
 mkbody "$work/int.json" l-int ',"testMode":"slow","testSleepMs":20000'
-"${local_env[@]}" "$gda" invoke --scheme token --keys "$ring" --timeout 30 \
+# The bootstrap inherits a mark unique to this run, so the check below finds
+# this run's bootstrap, not another test's running the same binary.
+int_mark="GDA_TEST_INTERRUPT_MARK=$$-$RANDOM"
+"${local_env[@]}" "$int_mark" "$gda" invoke --scheme token --keys "$ring" --timeout 30 \
     --body-file "$work/int.json" "$bootstrap" >"$work/out" 2>"$work/err" &
 ipid=$!
 sleep 1
@@ -186,7 +189,8 @@ fi
 wait "$ipid"; irc=$?
 [ "$irc" = 1 ] || fail "interrupt: exit status $irc, want 1"
 expect_out "attempt 1: error interrupted" "interrupt: the attempt says so"
-pgrep -f -x "$bootstrap" >/dev/null && fail "interrupt: the bootstrap was left running"
+grep -lsxzF "$int_mark" /proc/[0-9]*/environ >/dev/null &&
+    fail "interrupt: the bootstrap was left running"
 mkbody "$work/crash.json" l-crash ',"testMode":"crash"'
 expect 1 "local: a crash is a 502 and retried" -- "${local_env[@]}" "$gda" invoke --scheme token --keys "$ring" \
     --retries 1 --retry-delay-ms 10 --body-file "$work/crash.json" "$bootstrap"

@@ -1245,38 +1245,7 @@ static void test_limits_and_arguments(void **state)
     gda_spec_free(spec);
 }
 
-/* ---- PII ------------------------------------------------------------------------------------- */
-
-static void test_mask_pii(void **state)
-{
-    (void)state;
-    char out[32];
-    assert_int_equal(gda_mask_pii("+15551234567", out, sizeof out), 7);
-    assert_string_equal(out, "***4567");
-    assert_int_equal(gda_mask_pii("+442071838750", out, sizeof out), 7);
-    assert_string_equal(out, "***8750");
-    assert_int_equal(gda_mask_pii("+123456789012345", out, sizeof out), 7);
-    assert_string_equal(out, "***2345");
-    /* Too short to hide enough, too long, not a number, other text: "***". */
-    static const char *hidden[] = {
-        "+1555123456", "+1234567890123456", "+0555123456789", "15551234567",
-        "+1555123456a", "jane.doe@example.com", "", "+",
-    };
-    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
-        assert_int_equal(gda_mask_pii(hidden[i], out, sizeof out), 3);
-        assert_string_equal(out, "***");
-    }
-    assert_int_equal(gda_mask_pii(NULL, out, sizeof out), 3);
-    assert_string_equal(out, "***");
-    /* snprintf-style: truncated output, full length returned. */
-    char tiny[5];
-    assert_int_equal(gda_mask_pii("+15551234567", tiny, sizeof tiny), 7);
-    assert_string_equal(tiny, "***4");
-    assert_int_equal(gda_mask_pii("+15551234567", NULL, 0), 7);
-    char one[1] = {'z'};
-    assert_int_equal(gda_mask_pii("hello", one, 1), 3);
-    assert_int_equal(one[0], '\0');
-}
+/* ---- redaction ------------------------------------------------------------------------------------- */
 
 static void test_redacted_copy(void **state)
 {
@@ -1372,7 +1341,6 @@ int main(void)
         cmocka_unit_test(test_key_from_header),
         cmocka_unit_test(test_direct_uses_body_json),
         cmocka_unit_test(test_limits_and_arguments),
-        cmocka_unit_test(test_mask_pii),
         cmocka_unit_test(test_redacted_copy),
         cmocka_unit_test(test_messages_never_echo_values),
     };

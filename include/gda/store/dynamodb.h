@@ -77,8 +77,9 @@ extern "C" {
  * bytes each). */
 #define GDA_DYNAMODB_MAX_BODY (400 * 1024 - 4096)
 
-/** Store settings; gda_dynamodb_options_init zeroes them (every zero or NULL
- * field takes its default) and the caller sets the table. */
+/** Store settings. Zero-initialise them (every zero or NULL field takes its
+ * default) and set the table:
+ *     gda_dynamodb_options o = {.table = "gda-idempotency"}; */
 typedef struct gda_dynamodb_options {
     const char *table;    /**< required */
     const char *region;   /**< NULL: AWS_REGION, else AWS_DEFAULT_REGION */
@@ -110,9 +111,6 @@ typedef struct gda_dynamodb_options {
      * clock). Tests inject both hooks to count and skip sleeps. */
     gda_clock clock;
 } gda_dynamodb_options;
-
-/** Zero opts: every field takes its default; the caller sets table. */
-GDA_API void gda_dynamodb_options_init(gda_dynamodb_options *opts);
 
 /** Open a store on an existing table. No request is sent (the first call
  * opens the connection). Credentials come from the environment now and are
@@ -153,11 +151,6 @@ GDA_API gda_status gda_dynamodb_store_stats(gda_store *store, gda_dynamodb_stats
 GDA_API gda_status gda_dynamodb_create_table(const gda_dynamodb_options *opts,
                                              int64_t deadline_ms, bool *created,
                                              bool *ttl_enabled, gda_error *err);
-
-/** Delete opts->table (for tests and tear-down of local tables); absent is
- * not an error. Errors as gda_dynamodb_create_table. */
-GDA_API gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts,
-                                             int64_t deadline_ms, gda_error *err);
 
 #ifdef __cplusplus
 }

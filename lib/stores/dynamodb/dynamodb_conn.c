@@ -11,12 +11,6 @@
 /* DynamoDB's limit on attribute name length. */
 #define DYNAMODB_NAME_MAX 255
 
-void gda_dynamodb_options_init(gda_dynamodb_options *opts)
-{
-    if (opts)
-        memset(opts, 0, sizeof *opts);
-}
-
 static void names_free(dynamodb_names *n)
 {
     char **all[] = {&n->key,    &n->state,  &n->payload, &n->owner, &n->lease,

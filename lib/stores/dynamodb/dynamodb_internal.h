@@ -83,4 +83,10 @@ gda_status dynamodb_item_to_record(const dynamodb_names *names, json_t *item, gd
 /* Text of a state as stored ("IN_PROGRESS", ...). */
 const char *dynamodb_state_name(gda_record_state state);
 
+/* Delete opts->table; absent is not an error. Errors as
+ * gda_dynamodb_create_table. Only the tests tear tables down, so it is not
+ * part of the installed API. */
+gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts, int64_t deadline_ms,
+                                     gda_error *err);
+
 #endif /* GDA_DYNAMODB_INTERNAL_H */

@@ -9,9 +9,7 @@ static gda_status dynamodb_uri_open(const char *rest, void *user, gda_store **ou
     (void)user;
     if (!rest || !*rest)
         return gda_error_set(err, GDA_ERR_CONFIG, NULL, "the DynamoDB store needs a table name");
-    gda_dynamodb_options opts;
-    gda_dynamodb_options_init(&opts);
-    opts.table = rest;
+    gda_dynamodb_options opts = {.table = rest};
     *out = gda_dynamodb_store_new(&opts, err);
     return *out ? GDA_OK : err->code; /* the registry passes a cleared err */
 }

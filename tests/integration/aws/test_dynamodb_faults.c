@@ -173,7 +173,7 @@ static void *work(void *arg)
 static gda_store *open_store(const char *endpoint, const char *table)
 {
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = table;
     o.endpoint = endpoint;
     o.connect_timeout_ms = 200;
@@ -187,7 +187,7 @@ static void test_server_killed_and_restarted(void **state)
 {
     (void)state;
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "fault_table";
     o.endpoint = server.endpoint;
     gda_error err;
@@ -285,7 +285,7 @@ static void test_throttling_backoff_through_engine(void **state)
     assert_non_null(s);
     counting_clock clock = {0};
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "throttled";
     o.endpoint = standin_endpoint(s);
     o.backoff_base_ms = 20;
@@ -438,7 +438,7 @@ static void test_lost_answers_through_engine(void **state)
 {
     (void)state;
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "lost_answers";
     o.endpoint = server.endpoint;
     gda_error err;

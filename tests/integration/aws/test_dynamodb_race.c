@@ -115,7 +115,7 @@ static void *work(void *arg)
 static int run_process(int p)
 {
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = TABLE;
     o.endpoint = server.endpoint;
     gda_error err;
@@ -190,7 +190,7 @@ static void test_exactly_once_across_processes(void **state)
 
     /* And the table agrees: every record COMPLETED with a 200. */
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = TABLE;
     o.endpoint = server.endpoint;
     gda_error err;
@@ -222,7 +222,7 @@ int main(void)
         return 1;
     }
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = TABLE;
     o.endpoint = server.endpoint;
     gda_error err;

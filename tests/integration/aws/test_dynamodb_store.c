@@ -24,6 +24,7 @@
 #include <gda/store/dynamodb.h>
 
 #include "dynalite.h"
+#include "dynamodb_internal.h" /* gda_dynamodb_delete_table */
 #include "http_standin.h"
 #include "store_suite.h"
 
@@ -64,7 +65,7 @@ static gda_store *suite_open(void *user)
     suite_ctx *ctx = user;
     snprintf(ctx->table, sizeof ctx->table, "suite_%u_%u", (unsigned)getpid(), ++table_counter);
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = ctx->table;
     o.endpoint = server.endpoint;
     gda_error err;
@@ -83,7 +84,7 @@ static void suite_cleanup(void *user)
 {
     suite_ctx *ctx = user;
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = ctx->table;
     o.endpoint = server.endpoint;
     gda_error err;
@@ -97,7 +98,7 @@ static gda_store *open_on(const char *endpoint, const char *table, gda_dynamodb_
 {
     gda_dynamodb_options local;
     if (!o) {
-        gda_dynamodb_options_init(&local);
+        memset(&local, 0, sizeof local);
         o = &local;
     }
     o->table = table;
@@ -111,7 +112,7 @@ static gda_store *open_on(const char *endpoint, const char *table, gda_dynamodb_
 static void make_table(const char *table)
 {
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = table;
     o.endpoint = server.endpoint;
     gda_error err;
@@ -192,7 +193,7 @@ static void test_create_table_is_idempotent(void **state)
 {
     (void)state;
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "idempotent_create";
     o.endpoint = server.endpoint;
     bool created = false, ttl = true;
@@ -212,7 +213,7 @@ static void test_custom_attribute_names_roundtrip(void **state)
 {
     (void)state;
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "custom_names";
     o.endpoint = server.endpoint;
     o.attr_key = "pk";
@@ -247,7 +248,7 @@ static void test_custom_attribute_names_roundtrip(void **state)
     gda_store_close(store);
 
     /* A store that expects the default key name cannot address this table. */
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     store = open_on(server.endpoint, "custom_names", &o);
     assert_int_equal(gda_store_get(store, "custom", &call, &got, &found, &err), GDA_ERR_STORE);
     assert_non_null(strstr(err.message, "ValidationException"));
@@ -291,7 +292,7 @@ static void test_open_errors(void **state)
     (void)state;
     gda_dynamodb_options o;
     gda_error err;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.endpoint = server.endpoint;
     assert_null(gda_dynamodb_store_new(&o, &err)); /* no table */
     assert_int_equal(err.code, GDA_ERR_CONFIG);
@@ -391,7 +392,7 @@ static void test_put_request_shape(void **state)
     http_standin *s = standin_start(script, 1);
     assert_non_null(s);
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.attr_key = "id";
     gda_store *store = open_on(standin_endpoint(s), "shape_table", &o);
     gda_store_call call = at(T0_MS + 1234);
@@ -596,7 +597,7 @@ static void test_error_mapping(void **state)
         http_standin *s = standin_start(script, 1);
         assert_non_null(s);
         gda_dynamodb_options o;
-        gda_dynamodb_options_init(&o);
+        memset(&o, 0, sizeof o);
         o.max_attempts = 2;
         o.backoff_base_ms = 1;
         o.backoff_cap_ms = 1;
@@ -653,7 +654,7 @@ static void test_max_body_fits_largest_item(void **state)
         names[i][255] = '\0';
     }
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "largest_item";
     o.endpoint = server.endpoint;
     o.attr_key = names[0];
@@ -849,7 +850,7 @@ static void test_create_table_enables_ttl(void **state)
     http_standin *s = standin_start(script, 5);
     assert_non_null(s);
     gda_dynamodb_options o;
-    gda_dynamodb_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.table = "ttl_table";
     o.endpoint = standin_endpoint(s);
     bool created = false, ttl = false;

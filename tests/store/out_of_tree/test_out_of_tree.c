@@ -61,7 +61,7 @@ static gda_store *journal_case_open(void *user)
 static void test_env_opens_journal(void **state)
 {
     (void)state;
-    assert_true(gda_store_backend_available("journal"));
+    assert_true(gda_store_scheme_registered("journal"));
     gda_error err;
     gda_store *a = gda_store_open_uri("journal:shared", &err);
     gda_store *b = gda_store_open_uri("journal:shared", &err);
