@@ -39,9 +39,24 @@
  * Failures:
  *   - direct invocation (Genesys' AWS Lambda data-action integration) with a
  *     non-2xx outcome: POST invocation/{id}/error, because on that path only a
- *     failed function takes the flow's failure path. errorType names the class
- *     (see gda_lambda_error_type) and errorMessage holds the same JSON error
- *     object the HTTP paths return as their body;
+ *     failed function takes the flow's failure path. errorMessage holds the
+ *     same JSON error object the HTTP paths return as their body, and
+ *     errorType (Lambda-Runtime-Function-Error-Type) names the class, which
+ *     Genesys flows branch on:
+ *
+ *       GDA_ERR_UNAUTHORIZED (401)            Unauthorized
+ *       GDA_ERR_FORBIDDEN (403)               Forbidden
+ *       GDA_ERR_NOT_FOUND (404)               NotFound
+ *       GDA_ERR_METHOD_NOT_ALLOWED (405)      MethodNotAllowed
+ *       GDA_ERR_IN_PROGRESS (409)             Conflict
+ *       GDA_ERR_PAYLOAD_TOO_LARGE (413)       PayloadTooLarge
+ *       GDA_ERR_UNSUPPORTED_MEDIA_TYPE (415)  UnsupportedMediaType
+ *       GDA_ERR_PAYLOAD_MISMATCH (422)        PayloadMismatch
+ *       GDA_ERR_UNPROCESSABLE (422)           Unprocessable
+ *       GDA_ERR_RATE_LIMITED (429)            RateLimited
+ *       every 5xx status                      Retryable (Genesys retries those)
+ *       every other 4xx status (400s, ...)    Invalid
+ *
  *   - an event that cannot be decoded: invocation/{id}/error likewise;
  *   - a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) while serving an
  *     invocation: a signal handler reports "Runtime.Crash" for that invocation
@@ -57,7 +72,19 @@
  * (or an authorizer Deny) makes the runtime re-fetch the key ring, at most
  * once per secret_refresh_ms; if the secret changed, the verifier's ring is
  * swapped atomically (gda_verifier_set_keyring) and that request is served
- * again, so a rotated secret takes effect without a redeploy.
+ * again, so a rotated secret takes effect without a redeploy. In the longer
+ * form the first ring comes from the same source just before the loop:
+ *
+ *     gda_secrets_config scfg;
+ *     gda_secrets *secrets = NULL;
+ *     gda_keyring *ring = NULL;
+ *     if (gda_secrets_config_from_env(&scfg, &err) != GDA_OK ||
+ *         gda_secrets_new(&scfg, &secrets, &err) != GDA_OK ||
+ *         gda_secrets_fetch(secrets, now_ms, &ring, NULL, &err) != GDA_OK)
+ *         return gda_lambda_init_failed(NULL, &err);  // (frees omitted)
+ *     // gda_verifier_new(&vopt, ring, &verifier, &err), the app around it
+ *     opt.verifier = verifier;
+ *     opt.secrets = secrets;
  *
  * Authorizer mode (GDA_LAMBDA_AUTHORIZER, GDA_MODE=authorizer): the same
  * binary answers API Gateway TOKEN/REQUEST authorizer events with
@@ -96,12 +123,6 @@ typedef enum gda_secret_source {
     GDA_SECRET_SOURCE_ENV = 4         /**< the key ring text itself, from the environment */
 } gda_secret_source;
 
-/** "auto", "extension", "secretsmanager", "file", "env". */
-GDA_API const char *gda_secret_source_str(gda_secret_source source);
-
-/** Parse one of the names above (also "secrets-manager"); false if unknown. */
-GDA_API bool gda_secret_source_parse(const char *name, gda_secret_source *out);
-
 /** Where and how to fetch the key ring (gda_secrets_config_from_env fills it). */
 typedef struct gda_secrets_config {
     gda_secret_source source;    /**< which source; AUTO picks as described at gda_secrets_config_from_env */
@@ -120,7 +141,8 @@ typedef struct gda_secrets_config {
 
 /** Fill *cfg from the environment. Strings point into the environment
  * (borrowed; do not change the environment while cfg is in use):
- *   GDA_SECRETS_SOURCE           auto | extension | secretsmanager | file | env
+ *   GDA_SECRETS_SOURCE           auto | extension | secretsmanager (or
+ *                                secrets-manager) | file | env
  *   GDA_SECRET_ID                secret name or ARN
  *   GDA_SECRETS_FILE             key ring file
  *   GDA_SECRETS                  key ring text
@@ -150,25 +172,14 @@ GDA_API void gda_secrets_free(gda_secrets *s);
  * the caller's: hand it to gda_verifier_new / gda_verifier_set_keyring or
  * gda_keyring_free it). *changed (optional) tells whether the text differs
  * from the previous successful fetch (true on the first). now_ms is the
- * current epoch time, for the call deadline.
+ * current epoch time, for the call deadline. The longer form fetches its
+ * first ring with it ("Key ring rotation" above); the runtime re-fetches.
  * Errors: GDA_ERR_CONFIG (the secret does not exist or is refused, the file
  * cannot be read, the text is not a valid key ring; never quoting it),
  * GDA_ERR_UNAVAILABLE (extension or Secrets Manager unreachable or failing),
  * GDA_ERR_TIMEOUT, GDA_ERR_NOMEM. */
 GDA_API gda_status gda_secrets_fetch(gda_secrets *s, int64_t now_ms, gda_keyring **ring_out,
                                      bool *changed, gda_error *err);
-
-/** Like gda_secrets_fetch but hands out the raw key ring text, in sodium
- * guarded memory (free with gda_secrets_text_free), e.g. for
- * gda_verifier_new_from_config. *len_out (optional) gets its length. */
-GDA_API gda_status gda_secrets_fetch_text(gda_secrets *s, int64_t now_ms, char **text_out,
-                                          size_t *len_out, bool *changed, gda_error *err);
-
-/** Wipe and free text from gda_secrets_fetch_text. NULL-safe. */
-GDA_API void gda_secrets_text_free(char *text);
-
-/** The source that served the last successful fetch (AUTO before any). */
-GDA_API gda_secret_source gda_secrets_last_source(const gda_secrets *s);
 
 /* ---- the runtime loop --------------------------------------------------- */
 
@@ -227,14 +238,6 @@ GDA_API gda_status gda_lambda_run(gda_app *app, const gda_lambda_options *opt, g
  * Async-signal-safe. */
 GDA_API void gda_lambda_stop(void);
 
-/** The errorType a non-2xx outcome is reported with: "Invalid" (400),
- * "Unauthorized" (401), "Forbidden" (403), "NotFound" (404),
- * "MethodNotAllowed" (405), "Conflict" (409), "PayloadTooLarge" (413),
- * "UnsupportedMediaType" (415), "PayloadMismatch" / "Unprocessable" (422),
- * "RateLimited" (429) and "Retryable" for every 5xx (Genesys retries those).
- * GDA_OK / GDA_ACCEPTED give "". Never NULL. */
-GDA_API const char *gda_lambda_error_type(gda_status code);
-
 /* ---- the whole bootstrap ------------------------------------------------ */
 
 /** Run a Lambda function from the environment, start to finish, and return
@@ -261,17 +264,15 @@ GDA_API int gda_lambda_main(gda_handler_fn handler, void *handler_user);
 
 /* ---- start-up failures -------------------------------------------------- */
 
-/** POST runtime/init/error with errorType "Runtime.InitError.<Class>" and
- * errorMessage the JSON error object for *error (its message never holds
- * secrets). runtime_api NULL: AWS_LAMBDA_RUNTIME_API.
- * Errors: GDA_ERR_CONFIG (no address), GDA_ERR_UNAVAILABLE (the POST failed),
- * GDA_ERR_NOMEM. */
-GDA_API gda_status gda_lambda_report_init_error(const char *runtime_api, const gda_error *error,
-                                                gda_error *err);
-
-/** For main(): log *error as one JSON line on stderr, report it with
- * gda_lambda_report_init_error, and return the process exit status to use
- * (1). runtime_api NULL: AWS_LAMBDA_RUNTIME_API. */
+/** For main(): log *error (NULL: an internal error) as one JSON line on
+ * stderr, POST it to runtime/init/error, and return the process exit status
+ * to use (1). The report's errorType is "Runtime.InitError.Config" for
+ * GDA_ERR_CONFIG, else "Runtime.InitError.<Class>" with the class of the
+ * errorType table above; its errorMessage is the JSON object {"code",
+ * "message", "field"} of *error (whose message never holds secrets). A
+ * report that cannot be posted (no address, the Runtime API refusing) is
+ * logged on stderr; the status is 1 regardless. runtime_api NULL:
+ * AWS_LAMBDA_RUNTIME_API. */
 GDA_API int gda_lambda_init_failed(const char *runtime_api, const gda_error *error);
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "secret_file.h"
+#include "secrets.h"
 
 static const char *env_nonempty(const char *name)
 {

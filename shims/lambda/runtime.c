@@ -1,4 +1,5 @@
-/* libgda-lambda — the Runtime API loop (see include/gda/lambda.h). */
+/* libgda-lambda — the Runtime API loop and start-up failure reports (see
+ * include/gda/lambda.h and runtime_internal.h). */
 #include <gda/lambda.h>
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "aws_curl.h"
 #include "clock.h"
 #include "crash_report.h"
+#include "runtime_internal.h"
 
 #define RUNTIME_PATH "/2018-06-01/runtime"
 #define DEFAULT_MAX_EVENT ((size_t)6 * 1024 * 1024)
@@ -83,7 +85,7 @@ static bool split_host_port(const char *api, char *host, size_t host_size, char 
     return true;
 }
 
-/* ---- public small functions --------------------------------------------- */
+/* ---- small named values -------------------------------------------------- */
 
 const char *gda_lambda_mode_str(gda_lambda_mode mode)
 {

@@ -1,4 +1,5 @@
-/* libgda-lambda — where the key ring comes from (see include/gda/lambda.h).
+/* libgda-lambda — where the key ring comes from (see include/gda/lambda.h
+ * and secrets.h).
  *
  * Sources, most preferred first: the AWS Parameters and Secrets Lambda
  * Extension (a local cache in front of Secrets Manager: no SigV4, no TLS, no
@@ -21,6 +22,7 @@
 #include "aws_client.h"
 #include "aws_credentials.h"
 #include "secret_file.h"
+#include "secrets.h"
 #include "secretsmanager.h"
 
 #define SECRET_TEXT_MAX (64 * 1024)

@@ -22,6 +22,8 @@
 #include <gda/verify.h>
 
 #include "harness.h"
+#include "runtime_internal.h"
+#include "secrets.h"
 #include "secrets_standin.h"
 
 #define TOKEN "IQoJb3JpZ2luX2VjEXAMPLETOKEN"
