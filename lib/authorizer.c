@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "event_internal.h"
 #include "verify_private.h"
 
 /* Body schemes cannot run where the body never arrives. */

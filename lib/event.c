@@ -3,6 +3,7 @@
 #include <gda/event.h>
 
 #include "base64.h"
+#include "event_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -117,16 +118,16 @@ void gda_http_response_release(gda_http_response *resp)
 #define DIRECT_MAX_DEPTH 50
 
 /* Everything a decoded request's slices point into. */
-typedef struct event_storage {
+struct gda_event_storage {
     json_t *root;          /* the parsed event; string slices point into it */
     char *raw;             /* direct invocation: copy of the event bytes */
     unsigned char *body;   /* base64-decoded body */
     char *query;           /* query string rebuilt from parameter objects */
     char *cookie;          /* payload 2.0 cookies joined with "; " */
     gda_header *headers;
-} event_storage;
+};
 
-static void storage_free(event_storage *st)
+static void storage_free(gda_event_storage *st)
 {
     if (!st)
         return;
@@ -143,7 +144,7 @@ void gda_http_request_release(gda_http_request *req)
 {
     if (!req)
         return;
-    storage_free(req->storage_);
+    storage_free(req->storage);
     memset(req, 0, sizeof *req);
 }
 
@@ -327,7 +328,7 @@ static gda_status query_pair(void *user, const char *key, gda_slice value, gda_e
 /* Rebuild the raw query string from (multiValue)queryStringParameters.
  * API Gateway hands over decoded parameters, so they are re-encoded; an ALB
  * passes them exactly as received (still encoded), so they are kept. */
-static gda_status query_v1(json_t *root, bool encode, event_storage *st, gda_slice *out,
+static gda_status query_v1(json_t *root, bool encode, gda_event_storage *st, gda_slice *out,
                            gda_error *err)
 {
     json_t *multi, *single;
@@ -356,7 +357,7 @@ static gda_status query_v1(json_t *root, bool encode, event_storage *st, gda_sli
 
 /* Standard alphabet, padding optional: libsodium's no-padding variant
  * rejects '=' outright, so trailing padding is checked and stripped here. */
-static gda_status body_base64(gda_slice text, event_storage *st, gda_slice *out, gda_error *err)
+static gda_status body_base64(gda_slice text, gda_event_storage *st, gda_slice *out, gda_error *err)
 {
     size_t cap = gda_base64_decoded_max(text.len);
     unsigned char *bin = malloc(cap);
@@ -373,7 +374,7 @@ static gda_status body_base64(gda_slice text, event_storage *st, gda_slice *out,
 }
 
 /* body (string or null) and isBase64Encoded, shared by every HTTP envelope. */
-static gda_status body_envelope(json_t *root, event_storage *st, gda_slice *out, gda_error *err)
+static gda_status body_envelope(json_t *root, gda_event_storage *st, gda_slice *out, gda_error *err)
 {
     gda_slice text;
     gda_status s = opt_string(root, "body", "body", &text, err);
@@ -389,7 +390,7 @@ static gda_status body_envelope(json_t *root, event_storage *st, gda_slice *out,
     return GDA_OK;
 }
 
-static gda_status decode_rest(json_t *root, event_storage *st, header_list *hl,
+static gda_status decode_rest(json_t *root, gda_event_storage *st, header_list *hl,
                               gda_http_request *out, gda_error *err)
 {
     json_t *ctx = json_object_get(root, "requestContext");
@@ -419,7 +420,7 @@ static gda_status decode_rest(json_t *root, event_storage *st, header_list *hl,
     return body_envelope(root, st, &out->body, err);
 }
 
-static gda_status decode_alb(json_t *root, event_storage *st, header_list *hl,
+static gda_status decode_alb(json_t *root, gda_event_storage *st, header_list *hl,
                              gda_http_request *out, gda_error *err)
 {
     gda_status s;
@@ -432,7 +433,7 @@ static gda_status decode_alb(json_t *root, event_storage *st, header_list *hl,
     return body_envelope(root, st, &out->body, err);
 }
 
-static gda_status decode_http_v2(json_t *root, event_storage *st, header_list *hl,
+static gda_status decode_http_v2(json_t *root, gda_event_storage *st, header_list *hl,
                                  gda_http_request *out, gda_error *err)
 {
     json_t *ctx = json_object_get(root, "requestContext");
@@ -520,7 +521,7 @@ static size_t json_depth(json_t *v, size_t limit)
     return deepest + 1;
 }
 
-static gda_status decode_direct(json_t *root, const char *json, size_t len, event_storage *st,
+static gda_status decode_direct(json_t *root, const char *json, size_t len, gda_event_storage *st,
                                 gda_http_request *out, gda_error *err)
 {
     if (json_depth(root, DIRECT_MAX_DEPTH) > DIRECT_MAX_DEPTH)
@@ -684,7 +685,7 @@ gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
         json_decref(root);
         return s;
     }
-    event_storage *st = calloc(1, sizeof *st);
+    gda_event_storage *st = calloc(1, sizeof *st);
     if (!st) {
         json_decref(root);
         return nomem(err);
@@ -709,7 +710,7 @@ gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
     }
     out->headers = hl.items;
     out->n_headers = hl.len;
-    out->storage_ = st;
+    out->storage = st;
     return GDA_OK;
 }
 
@@ -720,7 +721,7 @@ gda_status gda_event_decode(const char *json, size_t len, size_t max_event,
 void gda_authorizer_event_release(gda_authorizer_event *ev)
 {
     if (ev) {
-        storage_free(ev->storage_);
+        storage_free(ev->storage);
         memset(ev, 0, sizeof *ev);
     }
 }
@@ -823,7 +824,7 @@ gda_status gda_authorizer_event_decode(const char *json, size_t len, size_t max_
         return s;
     json_error_t jerr;
     json_t *root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    event_storage *st = NULL;
+    gda_event_storage *st = NULL;
     header_list hl = {0};
     s = authorizer_envelope(root, out, err);
     if (s == GDA_OK && !(st = calloc(1, sizeof *st)))
@@ -846,7 +847,7 @@ gda_status gda_authorizer_event_decode(const char *json, size_t len, size_t max_
     st->headers = hl.items;
     out->headers = hl.items;
     out->n_headers = hl.len;
-    out->storage_ = st;
+    out->storage = st;
     return GDA_OK;
 }
 

@@ -3,8 +3,8 @@
  * with a verifier and answer with an IAM policy scoped to the exact method
  * ARN asked for.
  *
- * The event itself is decoded by gda_authorizer_event_decode (gda/event.h);
- * gda_authorizer_respond does both steps for a shim holding the raw event.
+ * gda_authorizer_respond takes the raw event, decodes it (with the other
+ * event decoders, in event.c) and answers it.
  *
  * The answer:
  * @verbatim
@@ -43,24 +43,29 @@
 extern "C" {
 #endif
 
-/** Answer the decoded authorizer event *ev (see the top of this file).
+/** Decode the API Gateway Lambda authorizer event event_json[0..event_len)
+ * (TOKEN or REQUEST type; its size is bounded by the invoker, 6 MB on
+ * Lambda) and answer it (see the top of this
+ * file). TOKEN events are checked with authorizationToken as the value of
+ * the verifier's header; REQUEST events with every string value of
+ * multiValueHeaders (so a repeated header stays countable) or, without it,
+ * of headers.
  * Returns GDA_OK with an Allow policy, or GDA_ERR_UNAUTHORIZED with a Deny
  * policy (both in *out_json, a heap string of *out_len bytes; free()).
  * result (optional) as for gda_verifier_verify. Errors with no policy
  * (*out_json NULL; the shim must fail the invocation, which API Gateway
- * treats as a refusal): GDA_ERR_CONFIG (scheme not usable in an authorizer),
- * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (NULL arguments). */
-GDA_API gda_status gda_authorizer_answer(gda_verifier *v, const gda_authorizer_event *ev,
-                                         int64_t now_ms, char **out_json, size_t *out_len,
-                                         gda_auth_result *result, gda_error *err);
-
-/** Decode the API Gateway Lambda authorizer event event_json[0..event_len)
- * (TOKEN or REQUEST type) and answer it as gda_authorizer_answer does.
- * Errors with no policy, besides gda_authorizer_answer's: GDA_ERR_CONFIG
- * first (scheme not usable in an authorizer, before the event is read), then
- * GDA_ERR_INVALID_REQUEST (not JSON, unknown type, methodArn missing, not an
- * execute-api ARN, or holding a wildcard, too many headers: see
- * gda_authorizer_event_decode). */
+ * treats as a refusal), in this order:
+ *   GDA_ERR_INTERNAL         NULL arguments
+ *   GDA_ERR_CONFIG           the scheme cannot run in an authorizer (checked
+ *                            before the event is read)
+ *   GDA_ERR_INVALID_REQUEST  not strict JSON, not an object; err->field
+ *                            "methodArn": missing, not a string, or not a
+ *                            printable, blank- and wildcard-free execute-api
+ *                            ARN of 20-2048 bytes; "type": not TOKEN or
+ *                            REQUEST; "headers": more than 256 header values
+ *   GDA_ERR_NOMEM
+ * Header values are not judged by the decoder: the verifier refuses a
+ * malformed or oversized credential. */
 GDA_API gda_status gda_authorizer_respond(gda_verifier *v, const char *event_json,
                                           size_t event_len, int64_t now_ms, char **out_json,
                                           size_t *out_len, gda_auth_result *result,

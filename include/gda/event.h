@@ -75,6 +75,11 @@ typedef struct gda_header {
     gda_slice value; /**< as received, without leading or trailing blanks removed */
 } gda_header;
 
+/** Opaque: the memory a decoded event's slices point into. Only
+ * gda_event_decode (and the private authorizer decoder) creates one, and only the
+ * matching release frees it. */
+typedef struct gda_event_storage gda_event_storage;
+
 /** One HTTP request as the pipeline sees it, whatever door it came through.
  * Every slice points into memory the request (or the shim that filled it)
  * owns. */
@@ -97,7 +102,9 @@ typedef struct gda_http_request {
      * is never parsed twice. NULL otherwise. Borrowed from the request: valid
      * until gda_http_request_release, never json_decref it. */
     const json_t *body_json;
-    void *storage_;        /**< private: what gda_http_request_release frees */
+    /** What gda_event_decode allocated, freed by gda_http_request_release;
+     * NULL for a request a shim filled itself. Never touch it. */
+    gda_event_storage *storage;
 } gda_http_request;
 
 /** Decode one invocation event of any supported shape into *out.
@@ -126,7 +133,7 @@ GDA_API gda_status gda_event_decode(const char *json, size_t len, size_t max_eve
                                     gda_http_request *out, gda_error *err);
 
 /** Free what gda_event_decode allocated and reset *req. NULL-safe; harmless on
- * a request a shim filled itself (storage_ NULL). */
+ * a request a shim filled itself (storage NULL). */
 GDA_API void gda_http_request_release(gda_http_request *req);
 
 /** First header named `name` (ASCII case-insensitive), or GDA_SLICE_NULL with
@@ -138,59 +145,6 @@ GDA_API gda_slice gda_http_request_header(const gda_http_request *req, const cha
  * it to refuse ambiguous, repeated credential headers. */
 GDA_API size_t gda_http_request_header_count(const gda_http_request *req, const char *name);
 
-/** Which kind of API Gateway Lambda authorizer sent an event. */
-typedef enum gda_authorizer_type {
-    GDA_AUTHORIZER_TOKEN = 1,  /**< TOKEN: the identity source's value in authorizationToken */
-    GDA_AUTHORIZER_REQUEST = 2 /**< REQUEST: the request's headers */
-} gda_authorizer_type;
-
-/** Most headers an authorizer event may carry, each value of a repeated
- * header counted. */
-#define GDA_AUTHORIZER_MAX_HEADERS 256
-
-/** One API Gateway Lambda authorizer event, decoded. Every slice points into
- * memory the event owns (gda_authorizer_event_release). An authorizer never
- * sees the request body, so there is none. */
-typedef struct gda_authorizer_event {
-    gda_authorizer_type type; /**< TOKEN or REQUEST */
-    /** The method ARN asked about, "arn:PARTITION:execute-api:REGION:ACCOUNT:
-     * API/STAGE/METHOD/PATH": 20-2048 bytes of printable ASCII without blanks
-     * and without the wildcards '*' and '?', so that a policy naming exactly
-     * it can never grant more. */
-    gda_slice method_arn;
-    /** TOKEN: authorizationToken, the identity source's value; ptr NULL when
-     * the event has none (or not as a string). Empty for REQUEST. */
-    gda_slice token;
-    /** REQUEST: every string value of multiValueHeaders (a repeated header
-     * stays countable) or, without it, of headers, in event order; values of
-     * another JSON type are left out. None for TOKEN. */
-    const gda_header *headers;
-    size_t n_headers;  /**< number of entries in headers */
-    void *storage_;    /**< private: what gda_authorizer_event_release frees */
-} gda_authorizer_event;
-
-/** Decode one API Gateway Lambda authorizer event (TOKEN or REQUEST type)
- * from json[0..len) into *out. On success *out holds slices into memory it
- * owns (the caller's buffer may be freed at once); release it with
- * gda_authorizer_event_release. On failure *out is left empty (releasing it
- * is harmless) and err says why (messages never quote the input):
- *   GDA_ERR_PAYLOAD_TOO_LARGE  the event is larger than max_event bytes
- *                          (checked first, before parsing; 0 means 6 MiB)
- *   GDA_ERR_INVALID_REQUEST  not a JSON object (or not strict JSON: duplicate
- *                          keys are refused), err->field "methodArn": the
- *                          methodArn is missing, not a string or not a
- *                          wildcard-free execute-api ARN; "type": the type is
- *                          not the string TOKEN or REQUEST; "headers": more
- *                          than GDA_AUTHORIZER_MAX_HEADERS headers; or out
- *                          NULL / json NULL with len > 0
- *   GDA_ERR_NOMEM
- * The checks run in that order. Header values are not judged here: the
- * verifier refuses a malformed or oversized credential. */
-GDA_API gda_status gda_authorizer_event_decode(const char *json, size_t len, size_t max_event,
-                                               gda_authorizer_event *out, gda_error *err);
-
-/** Free what gda_authorizer_event_decode allocated and reset *ev. NULL-safe. */
-GDA_API void gda_authorizer_event_release(gda_authorizer_event *ev);
 
 /** Most headers a gda_http_response carries. */
 #define GDA_RESPONSE_MAX_HEADERS 8

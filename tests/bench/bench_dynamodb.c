@@ -15,6 +15,8 @@
 #include <gda/store.h>
 #include <gda/store/dynamodb.h>
 
+#include "dynamodb_internal.h" /* gda_dynamodb_store_stats */
+
 #include "test_idem.h"
 #include "dynalite.h"
 

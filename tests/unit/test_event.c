@@ -13,6 +13,8 @@
 
 #include <gda/event.h>
 
+#include "event_internal.h"
+
 #ifndef GDA_TEST_DATA
 #error "GDA_TEST_DATA must name the tests/data directory"
 #endif
@@ -145,7 +147,7 @@ static void test_rest_envelope(void **state)
     assert_slice_equal(req.source_ip, "52.18.40.12");
     assert_slice_equal(req.body, DA_BODY);
     assert_null(req.body_json);
-    assert_non_null(req.storage_);
+    assert_non_null(req.storage);
     gda_http_request_release(&req);
     assert_request_empty(&req);
 }
@@ -1179,7 +1181,7 @@ static void expect_authorizer_error(const char *json, size_t max_event, gda_stat
     if (!strstr(err.message, needle))
         fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
     /* left empty, and releasing it is harmless */
-    assert_null(ev.storage_);
+    assert_null(ev.storage);
     assert_null(ev.headers);
     assert_int_equal(ev.n_headers, 0);
     assert_null(ev.method_arn.ptr);
@@ -1220,7 +1222,7 @@ static void test_authorizer_token_event(void **state)
     assert_null(ev.headers);
     assert_int_equal(ev.n_headers, 0);
     gda_authorizer_event_release(&ev);
-    assert_null(ev.storage_);
+    assert_null(ev.storage);
     assert_null(ev.method_arn.ptr);
 
     /* no authorizationToken, or not a string: no token (the verifier then
@@ -1391,7 +1393,7 @@ static void test_authorizer_event_errors(void **state)
                      GDA_ERR_INVALID_REQUEST);
     assert_int_equal(gda_authorizer_event_decode(NULL, 5, 0, &ev, &err),
                      GDA_ERR_INVALID_REQUEST);
-    assert_null(ev.storage_);
+    assert_null(ev.storage);
     gda_authorizer_event_release(&ev);
     gda_authorizer_event_release(NULL);
 }

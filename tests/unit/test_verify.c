@@ -18,6 +18,7 @@
 #include <gda/sign.h>
 #include <gda/verify.h>
 
+#include "event_internal.h"
 #include "jwt.h"
 #include "rfc4231.h"
 #include "test_hex.h"

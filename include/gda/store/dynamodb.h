@@ -127,19 +127,6 @@ GDA_API gda_store *gda_dynamodb_store_new(const gda_dynamodb_options *opts, gda_
  * a no-op; errors as gda_store_register. libgda-env calls it for you. */
 GDA_API gda_status gda_store_dynamodb_register(gda_error *err);
 
-/** Counters of one store handle (gda_dynamodb_store_stats). */
-typedef struct gda_dynamodb_stats {
-    uint64_t calls;       /**< DynamoDB operations requested */
-    uint64_t round_trips; /**< HTTP requests sent, retries included */
-    uint64_t connections; /**< TCP connections opened */
-    uint64_t retries;     /**< backoff sleeps */
-} gda_dynamodb_stats;
-
-/** Counters of a store since it was opened. GDA_ERR_INTERNAL when store is not
- * a DynamoDB store. */
-GDA_API gda_status gda_dynamodb_store_stats(gda_store *store, gda_dynamodb_stats *out,
-                                            gda_error *err);
-
 /** For local development and tests: create opts->table with the key schema
  * (attr_key, type S, HASH) in on-demand billing, wait (bounded by
  * deadline_ms, epoch ms; 0 = 30 s) until it is ACTIVE, then enable TTL on

@@ -89,4 +89,17 @@ const char *dynamodb_state_name(gda_record_state state);
 gda_status gda_dynamodb_delete_table(const gda_dynamodb_options *opts, int64_t deadline_ms,
                                      gda_error *err);
 
+/* Counters of one store handle. */
+typedef struct gda_dynamodb_stats {
+    uint64_t calls;       /* DynamoDB operations requested */
+    uint64_t round_trips; /* HTTP requests sent, retries included */
+    uint64_t connections; /* TCP connections opened */
+    uint64_t retries;     /* backoff sleeps */
+} gda_dynamodb_stats;
+
+/* Counters of a store since it was opened, for the tests and benchmarks that
+ * check connection reuse and retries. GDA_ERR_INTERNAL when store is not
+ * a DynamoDB store. */
+gda_status gda_dynamodb_store_stats(gda_store *store, gda_dynamodb_stats *out, gda_error *err);
+
 #endif /* GDA_DYNAMODB_INTERNAL_H */

@@ -30,6 +30,8 @@
 #include <gda/store.h>
 #include <gda/store/dynamodb.h>
 
+#include "dynamodb_internal.h" /* gda_dynamodb_store_stats */
+
 #include "test_idem.h"
 #include "dynalite.h"
 #include "fault_front.h"

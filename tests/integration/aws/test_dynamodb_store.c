@@ -24,7 +24,7 @@
 #include <gda/store/dynamodb.h>
 
 #include "dynalite.h"
-#include "dynamodb_internal.h" /* gda_dynamodb_delete_table */
+#include "dynamodb_internal.h" /* table tear-down, store stats */
 #include "http_standin.h"
 #include "store_suite.h"
 
