@@ -546,31 +546,27 @@ void gda_aws_client_stats_get(gda_aws_client *c, gda_aws_client_stats *out)
     pthread_mutex_unlock(&c->mu);
 }
 
-gda_aws_client *gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
-                                           const char *endpoint, gda_aws_credentials *creds,
-                                           int64_t timeout_ms, gda_error *err)
+gda_status gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
+                                      const char *endpoint, gda_aws_credentials *creds,
+                                      int64_t timeout_ms, gda_aws_client **out, gda_error *err)
 {
-    if (!region || !*region) {
-        gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "%s needs a region (AWS_REGION)",
-                      svc->what);
-        return NULL;
-    }
-    if (!creds) {
-        gda_error_set(err, GDA_ERR_CONFIG, "AWS_ACCESS_KEY_ID", "%s needs credentials", svc->what);
-        return NULL;
-    }
-    if (timeout_ms < 0) {
-        gda_error_set(err, GDA_ERR_CONFIG, "timeout", "timeout must not be negative");
-        return NULL;
-    }
+    if (!out)
+        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "out NULL");
+    *out = NULL;
+    if (!region || !*region)
+        return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "%s needs a region (AWS_REGION)",
+                             svc->what);
+    if (!creds)
+        return gda_error_set(err, GDA_ERR_CONFIG, "AWS_ACCESS_KEY_ID", "%s needs credentials",
+                             svc->what);
+    if (timeout_ms < 0)
+        return gda_error_set(err, GDA_ERR_CONFIG, "timeout", "timeout must not be negative");
     char default_endpoint[256];
     if (!endpoint || !*endpoint) {
         int n = snprintf(default_endpoint, sizeof default_endpoint, "https://%s.%s.amazonaws.com",
                          svc->service, region);
-        if (n < 0 || (size_t)n >= sizeof default_endpoint) {
-            gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "region name too long");
-            return NULL;
-        }
+        if (n < 0 || (size_t)n >= sizeof default_endpoint)
+            return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "region name too long");
         endpoint = default_endpoint;
     }
     gda_aws_client_options o;
@@ -586,5 +582,8 @@ gda_aws_client *gda_aws_service_client_new(const gda_aws_service *svc, const cha
     o.retry.max_attempts = 4;
     o.retry.base_ms = 50;
     o.retry.cap_ms = 500;
-    return gda_aws_client_new(&o, creds, err);
+    gda_error local;
+    gda_error *e = err ? err : &local; /* the code survives a NULL err */
+    *out = gda_aws_client_new(&o, creds, e);
+    return *out ? GDA_OK : e->code;
 }

@@ -82,13 +82,14 @@ typedef struct gda_aws_service {
 } gda_aws_service;
 
 /* Such a client for region (required) at endpoint (NULL or "":
- * https://<service>.<region>.amazonaws.com). timeout_ms bounds a call with
- * no deadline (0: 3000). Takes over creds on success (the caller keeps them
- * on failure). NULL on error: GDA_ERR_CONFIG (no region, no credentials, a
- * negative timeout, or as gda_aws_client_new), GDA_ERR_NOMEM. */
-gda_aws_client *gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
-                                           const char *endpoint, gda_aws_credentials *creds,
-                                           int64_t timeout_ms, gda_error *err);
+ * https://<service>.<region>.amazonaws.com) in *out. timeout_ms bounds a
+ * call with no deadline (0: 3000). Takes over creds on success (the caller
+ * keeps them on failure). Errors (*out NULL): GDA_ERR_CONFIG (no region, no
+ * credentials, a negative timeout, or as gda_aws_client_new),
+ * GDA_ERR_NOMEM, GDA_ERR_INTERNAL (out NULL). */
+gda_status gda_aws_service_client_new(const gda_aws_service *svc, const char *region,
+                                      const char *endpoint, gda_aws_credentials *creds,
+                                      int64_t timeout_ms, gda_aws_client **out, gda_error *err);
 
 /* Close every connection and free the client (and its credentials). NULL-safe. */
 void gda_aws_client_free(gda_aws_client *client);

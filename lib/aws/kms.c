@@ -11,10 +11,6 @@
 
 #include "base64.h"
 
-struct gda_kms {
-    gda_aws_client *client;
-};
-
 /* KMS's own bound on the pairs of a context is its 8 KiB size; a data-key
  * context has two, so a small cap only catches caller mistakes. */
 #define CONTEXT_MAX_PAIRS 16
@@ -37,35 +33,19 @@ void gda_kms_hash_key_context(gda_kms_context_pair out[GDA_KMS_HASH_KEY_CONTEXT_
 gda_status gda_kms_new(const char *region, const char *endpoint, gda_aws_credentials *creds,
                        int64_t timeout_ms, gda_kms **out, gda_error *err)
 {
-    if (!out)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "out NULL");
-    *out = NULL;
-    gda_kms *kms = calloc(1, sizeof *kms);
-    if (!kms)
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     /* A blob is at most 6 KiB, 8 KiB in base64; the rest is small. */
     static const gda_aws_service svc = {"KMS", "kms", "TrentService", 16 * 1024};
-    kms->client = gda_aws_service_client_new(&svc, region, endpoint, creds, timeout_ms, err);
-    if (!kms->client) {
-        free(kms);
-        return err ? err->code : GDA_ERR_CONFIG;
-    }
-    *out = kms;
-    return GDA_OK;
+    return gda_aws_service_client_new(&svc, region, endpoint, creds, timeout_ms, out, err);
 }
 
 void gda_kms_free(gda_kms *kms)
 {
-    if (!kms)
-        return;
-    gda_aws_client_free(kms->client);
-    free(kms);
+    gda_aws_client_free(kms);
 }
 
 void gda_kms_stats(gda_kms *kms, gda_aws_client_stats *out)
 {
-    if (kms && out)
-        gda_aws_client_stats_get(kms->client, out);
+    gda_aws_client_stats_get(kms, out);
 }
 
 static gda_status set_string(json_t *req, const char *name, const char *value, gda_error *err)
@@ -129,7 +109,7 @@ static gda_status kms_call(gda_kms *kms, const char *operation, json_t *req, int
     gda_aws_response resp;
     memset(&resp, 0, sizeof resp);
     gda_status st =
-        gda_aws_json_call(kms->client, operation, body, strlen(body), deadline_ms, &resp, err);
+        gda_aws_json_call(kms, operation, body, strlen(body), deadline_ms, &resp, err);
     free(body);
     if (st == GDA_OK) {
         if (resp.http_status >= 200 && resp.http_status < 300) {

@@ -38,7 +38,8 @@
 /* Pairs in the data-key encryption context. */
 #define GDA_KMS_DATA_KEY_CONTEXT_PAIRS 2
 
-typedef struct gda_kms gda_kms;
+/* A KMS client is an AWS client set up for KMS (gda_kms_new). */
+typedef gda_aws_client gda_kms;
 
 /* One name/value pair of an encryption context (the strings are borrowed). */
 typedef struct gda_kms_context_pair {

@@ -9,45 +9,25 @@
 #include <jansson.h>
 #include <sodium.h>
 
-struct gda_secretsmanager {
-    gda_aws_client *client;
-};
-
 #define SECRET_MAX_BYTES (64 * 1024) /* Secrets Manager's own limit */
 
 gda_status gda_secretsmanager_new(const char *region, const char *endpoint,
                                   gda_aws_credentials *creds, int64_t timeout_ms,
                                   gda_secretsmanager **out, gda_error *err)
 {
-    if (!out)
-        return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "out NULL");
-    *out = NULL;
-    gda_secretsmanager *sm = calloc(1, sizeof *sm);
-    if (!sm)
-        return gda_error_set(err, GDA_ERR_NOMEM, NULL, "out of memory");
     static const gda_aws_service svc = {"Secrets Manager", "secretsmanager", "secretsmanager",
                                         2 * SECRET_MAX_BYTES + 4096};
-    sm->client = gda_aws_service_client_new(&svc, region, endpoint, creds, timeout_ms, err);
-    if (!sm->client) {
-        free(sm);
-        return err ? err->code : GDA_ERR_CONFIG;
-    }
-    *out = sm;
-    return GDA_OK;
+    return gda_aws_service_client_new(&svc, region, endpoint, creds, timeout_ms, out, err);
 }
 
 void gda_secretsmanager_free(gda_secretsmanager *sm)
 {
-    if (!sm)
-        return;
-    gda_aws_client_free(sm->client);
-    free(sm);
+    gda_aws_client_free(sm);
 }
 
 void gda_secretsmanager_stats(gda_secretsmanager *sm, gda_aws_client_stats *out)
 {
-    if (sm && out)
-        gda_aws_client_stats_get(sm->client, out);
+    gda_aws_client_stats_get(sm, out);
 }
 
 gda_status gda_secret_value_parse(const char *json, size_t len, char **text_out, size_t *len_out,
@@ -115,7 +95,7 @@ gda_status gda_secretsmanager_get_secret_string(gda_secretsmanager *sm, const ch
 
     gda_aws_response resp;
     memset(&resp, 0, sizeof resp);
-    gda_status st = gda_aws_json_call(sm->client, "GetSecretValue", body, strlen(body),
+    gda_status st = gda_aws_json_call(sm, "GetSecretValue", body, strlen(body),
                                       deadline_ms, &resp, err);
     free(body);
     if (st == GDA_OK) {

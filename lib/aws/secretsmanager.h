@@ -22,7 +22,8 @@
 #include "aws_client.h"
 #include "aws_credentials.h"
 
-typedef struct gda_secretsmanager gda_secretsmanager;
+/* A Secrets Manager client is an AWS client set up for it. */
+typedef gda_aws_client gda_secretsmanager;
 
 /* New client for region (required) at endpoint (NULL:
  * https://secretsmanager.<region>.amazonaws.com). Takes over creds on

@@ -98,7 +98,7 @@ typedef struct harness {
     const gda_http_request *nested_req;
     gda_http_response nested_resp;
     /* MODE_INSPECT */
-    int64_t seen_deadline, seen_remaining, seen_lease_until;
+    int64_t seen_now, seen_deadline, seen_remaining, seen_lease_until;
     char seen_aws[64], seen_trace[64], seen_interaction[64], seen_request[64], seen_principal[64];
 } harness;
 
@@ -136,9 +136,12 @@ static gda_status test_handler(const gda_request *req, const gda_ctx *ctx, json_
         break;
     }
     case MODE_INSPECT: {
+        h->seen_now = gda_ctx_now_ms(ctx);
         h->seen_deadline = gda_ctx_deadline_ms(ctx);
         fake_now += 100;
         h->seen_remaining = gda_ctx_remaining_ms(ctx);
+        /* The time the handler was called at, not the clock's time now. */
+        assert_int_equal(gda_ctx_now_ms(ctx), h->seen_now);
         snprintf(h->seen_aws, sizeof h->seen_aws, "%s", gda_ctx_aws_request_id(ctx));
         snprintf(h->seen_trace, sizeof h->seen_trace, "%s", gda_ctx_trace_id(ctx));
         snprintf(h->seen_interaction, sizeof h->seen_interaction, "%s",
@@ -911,6 +914,7 @@ static void test_deadline_and_ctx(void **state)
                           .trace_id = "Root=1-13"};
     gda_http_response resp = {0};
     assert_int_equal(gda_app_handle(h.app, &r.http, &inv, &resp), GDA_OK);
+    assert_int_equal(h.seen_now, T0);
     assert_int_equal(h.seen_deadline, T0 + 3000);
     assert_int_equal(h.seen_remaining, 2900);
     assert_true(h.seen_lease_until <= T0 + 3000); /* the lease never outlives the deadline */
@@ -925,6 +929,7 @@ static void test_deadline_and_ctx(void **state)
     make_post(&r, "req-14", "+15551234567");
     int64_t start = fake_now;
     resp = handle(&h, &r.http);
+    assert_int_equal(h.seen_now, start);
     assert_int_equal(h.seen_deadline, start + GDA_APP_DEFAULT_HANDLER_BUDGET_MS);
     assert_true(h.seen_lease_until <= h.seen_deadline);
     assert_string_equal(h.seen_aws, "");
@@ -1404,6 +1409,7 @@ static void test_config_errors(void **state)
     gda_app_free(NULL);
     clear_lines();
     assert_int_equal(gda_ctx_deadline_ms(NULL), 0);
+    assert_int_equal(gda_ctx_now_ms(NULL), 0);
     const char *token = "x";
     assert_int_equal(gda_ctx_accept(NULL, &token, NULL), GDA_ERR_INTERNAL);
     assert_null(token);
