@@ -53,17 +53,17 @@ gda_status gda_aws_global_init(gda_error *err)
     return GDA_OK;
 }
 
-void gda_aws_client_options_init(gda_aws_client_options *opts)
+gda_aws_client_options gda_aws_client_options_default(void)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    gda_aws_retry_policy_default(&opts->retry);
-    gda_aws_clock_default(&opts->clock);
-    opts->default_timeout_ms = 10000;
-    opts->connect_timeout_ms = 2000;
-    opts->max_handles = 64;
-    opts->max_response_bytes = 4u << 20;
+    gda_aws_client_options opts = {
+        .default_timeout_ms = 10000,
+        .connect_timeout_ms = 2000,
+        .max_handles = 64,
+        .max_response_bytes = 4u << 20,
+    };
+    gda_aws_retry_policy_default(&opts.retry);
+    gda_aws_clock_default(&opts.clock);
+    return opts;
 }
 
 void gda_aws_response_clear(gda_aws_response *resp)
@@ -569,8 +569,7 @@ gda_status gda_aws_service_client_new(const gda_aws_service *svc, const char *re
             return gda_error_set(err, GDA_ERR_CONFIG, "AWS_REGION", "region name too long");
         endpoint = default_endpoint;
     }
-    gda_aws_client_options o;
-    gda_aws_client_options_init(&o);
+    gda_aws_client_options o = gda_aws_client_options_default();
     o.service = svc->service;
     o.region = region;
     o.endpoint = endpoint;

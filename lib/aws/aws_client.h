@@ -52,9 +52,9 @@ typedef struct gda_aws_client_options {
  * here. GDA_ERR_INTERNAL when either cannot start. */
 gda_status gda_aws_global_init(gda_error *err);
 
-/* Defaults: retry policy and clock defaults, 10 s call budget, 2 s connect
- * cap, 64 handles, 4 MiB responses. The strings stay NULL. */
-void gda_aws_client_options_init(gda_aws_client_options *opts);
+/* The defaults, by value: retry policy and clock defaults, 10 s call
+ * budget, 2 s connect cap, 64 handles, 4 MiB responses; the strings NULL. */
+gda_aws_client_options gda_aws_client_options_default(void);
 
 /* The CA bundle HTTPS calls use: GDA_CA_BUNDLE when set, else the first
  * readable of SSL_CERT_FILE, Amazon Linux's /etc/pki/tls/certs/ca-bundle.crt

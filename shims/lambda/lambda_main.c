@@ -24,29 +24,35 @@ static const char *env_nonempty(const char *name)
 
 /* A key ring file group or others may read gets a WARN at start naming the
  * file and its mode, never its contents (in both modes: the ring reaches the
- * pipeline as a verifier, so its own check never sees the file). */
-static void warn_if_ring_file_exposed(const gda_secrets *secrets)
+ * pipeline as a verifier, so its own check never sees the file), through the
+ * logger that serves the function. */
+static void warn_if_ring_file_exposed(const gda_secrets *secrets, gda_logger *lg)
 {
     const char *path = env_nonempty("GDA_SECRETS_FILE");
     unsigned mode = 0;
     if (gda_secrets_last_source(secrets) != GDA_SECRET_SOURCE_FILE ||
         !gda_secret_file_exposed(path, &mode))
         return;
-    gda_log_config lc = gda_log_config_default();
-    lc.metrics_enabled = false;
-    lc.service = env_nonempty("AWS_LAMBDA_FUNCTION_NAME");
-    const char *level = env_nonempty("GDA_LOG_LEVEL");
-    if (!level)
-        level = env_nonempty("AWS_LAMBDA_LOG_LEVEL");
-    if (level)
-        (void)gda_log_level_parse(level, &lc.level, NULL);
-    gda_logger *lg = gda_logger_new(&lc, NULL);
-    if (!lg)
-        return;
     gda_logf(lg, GDA_LOG_WARN, gda_clock_now_ms(NULL), NULL, NULL, NULL,
              "GDA_SECRETS_FILE %s can be read by group or others (mode %03o): chmod 600 it", path,
              mode);
-    gda_logger_free(lg);
+}
+
+/* Authorizer mode has no app, so no app logger: this one, configured like
+ * the app's (GDA_LOG_LEVEL, else AWS_LAMBDA_LOG_LEVEL), serves the whole
+ * loop. No metrics: an authorizer's answers are API Gateway's to count. */
+static gda_logger *authorizer_logger(gda_error *err)
+{
+    gda_log_config lc = gda_log_config_default();
+    lc.metrics_enabled = false;
+    const char *level_var = env_nonempty("GDA_LOG_LEVEL") ? "GDA_LOG_LEVEL" : "AWS_LAMBDA_LOG_LEVEL";
+    const char *level = env_nonempty(level_var);
+    if (level && gda_log_level_parse(level, &lc.level, NULL) != GDA_OK) {
+        gda_error_set(err, GDA_ERR_CONFIG, level_var, "%s must be DEBUG, INFO, WARN or ERROR",
+                      level_var);
+        return NULL;
+    }
+    return gda_logger_new(&lc, err);
 }
 
 /* Authorizer mode's verifier: token or jwt only, refused at start-up. An
@@ -87,7 +93,6 @@ int gda_lambda_main(gda_handler_fn handler, void *handler_user)
         gda_secrets_free(secrets);
         return gda_lambda_init_failed(NULL, &err);
     }
-    warn_if_ring_file_exposed(secrets);
 
     /* The fetched ring becomes the verifier here, so the secret never passes
      * through the environment (or /proc/self/environ). */
@@ -102,10 +107,19 @@ int gda_lambda_main(gda_handler_fn handler, void *handler_user)
         return gda_lambda_init_failed(NULL, &err);
     }
     if (opt.mode == GDA_LAMBDA_AUTHORIZER) {
+        gda_logger *lg = authorizer_logger(&err);
+        if (!lg) {
+            gda_verifier_free(verifier);
+            gda_secrets_free(secrets);
+            return gda_lambda_init_failed(NULL, &err);
+        }
+        warn_if_ring_file_exposed(secrets, lg);
         opt.verifier = verifier;
         opt.secrets = secrets;
+        opt.logger = lg;
         st = gda_lambda_run(NULL, &opt, &err);
         gda_verifier_free(verifier);
+        gda_logger_free(lg);
     } else {
         gda_env_overrides ov;
         memset(&ov, 0, sizeof ov);
@@ -121,6 +135,7 @@ int gda_lambda_main(gda_handler_fn handler, void *handler_user)
          * the new ring into the app's verifier: rotation without a redeploy. */
         opt.secrets = secrets;
         opt.verifier = gda_app_verifier(app);
+        warn_if_ring_file_exposed(secrets, gda_app_logger(app));
         gda_logf(gda_app_logger(app), GDA_LOG_INFO, gda_clock_now_ms(NULL), NULL, NULL, NULL,
                  "bootstrap ready (key ring from %s, init %lld ms)",
                  gda_secret_source_str(gda_secrets_last_source(secrets)),

@@ -763,6 +763,39 @@ static void test_authorizer_mode(void **state)
     fx_stop(&f);
 }
 
+/* Authorizer mode has no app, so lambda_main gives the loop a logger of its
+ * own configured like the app's: GDA_LOG_LEVEL (a bad one is an init error
+ * naming it), and the WARN for a ring file others may read goes through it. */
+static void test_authorizer_logging(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, NULL);
+    char ring_path[300], ring_var[320];
+    snprintf(ring_path, sizeof ring_path, "%s/az-ring.txt", workdir);
+    write_file_mode(ring_path, f.ring, 0644);
+    snprintf(ring_var, sizeof ring_var, "GDA_SECRETS_FILE=%s", ring_path);
+    const char *env[] = {"GDA_MODE=authorizer", "GDA_SECRETS", ring_var, "GDA_LOG_LEVEL=WARN",
+                         NULL};
+    fx_spawn(&f, bootstrap_path, env);
+    json_t *r = expect_response(&f, push_json(&f, token_event(f.token)));
+    assert_string_equal(policy_effect(r), "Allow");
+    json_decref(r);
+    r = expect_response(&f, push_json(&f, token_event("d3Jvbmc=")));
+    assert_string_equal(policy_effect(r), "Deny");
+    json_decref(r);
+    fx_stop(&f);
+    assert_int_equal(log_count(f.log, "\"WARN\"", "GDA_SECRETS_FILE", ring_path, "mode 644", NULL),
+                     1);
+    /* WARN and up only: the deny, never the allow. */
+    assert_int_equal(log_count(f.log, "authorizer deny", NULL), 1);
+    assert_int_equal(log_count(f.log, "authorizer allow", NULL), 0);
+    assert_int_equal(log_count(f.log, "\"INFO\"", NULL), 0);
+
+    const char *const bad[] = {"GDA_MODE=authorizer", "GDA_LOG_LEVEL=LOUD", NULL};
+    run_init_failure(bad, "Runtime.InitError.Config", "GDA_LOG_LEVEL");
+}
+
 static const char *no_handler_path;
 
 /* gda_lambda_main(NULL, NULL): an authorizer needs no handler; a data-action
@@ -1174,6 +1207,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_authorizer_mode),
         cmocka_unit_test(test_authorizer_refuses_hmac),
+        cmocka_unit_test(test_authorizer_logging),
         cmocka_unit_test(test_main_without_handler),
         cmocka_unit_test(test_rotation_via_extension),
         cmocka_unit_test(test_rotation_replace),

@@ -126,8 +126,7 @@ gda_status dynamodb_conn_open(dynamodb_conn *conn, const gda_dynamodb_options *o
     if ((st = gda_aws_credentials_from_env(&creds, err)) != GDA_OK)
         goto fail;
 
-    gda_aws_client_options copts;
-    gda_aws_client_options_init(&copts);
+    gda_aws_client_options copts = gda_aws_client_options_default();
     copts.service = "dynamodb";
     copts.region = region;
     copts.endpoint = endpoint;

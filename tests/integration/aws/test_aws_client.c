@@ -64,8 +64,7 @@ static gda_aws_client *client_for(const char *endpoint, fake_clock *clock, unsig
     assert_int_equal(gda_aws_credentials_new("AKIDEXAMPLE000000001", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                              token, &creds, &err),
                      GDA_OK);
-    gda_aws_client_options o;
-    gda_aws_client_options_init(&o);
+    gda_aws_client_options o = gda_aws_client_options_default();
     o.service = "dynamodb";
     o.region = "eu-west-1";
     o.endpoint = endpoint;
@@ -455,8 +454,7 @@ static void test_client_configuration_errors(void **state)
     gda_aws_credentials *creds = NULL;
     gda_error err;
     assert_int_equal(gda_aws_credentials_new("AKID", "secret", NULL, &creds, &err), GDA_OK);
-    gda_aws_client_options o;
-    gda_aws_client_options_init(&o);
+    gda_aws_client_options o = gda_aws_client_options_default();
     o.service = "dynamodb";
     o.endpoint = "http://127.0.0.1:9";
     o.target_prefix = "DynamoDB_20120810";
