@@ -37,13 +37,11 @@ static gda_status start_answer(gda_verifier *v, const void *event, char **out_js
     return usable_scheme(v, err);
 }
 
-gda_status gda_authorizer_answer(gda_verifier *v, const gda_authorizer_event *ev, int64_t now_ms,
+/* The policy for *ev, once start_answer has passed. */
+static gda_status answer_checked(gda_verifier *v, const gda_authorizer_event *ev, int64_t now_ms,
                                  char **out_json, size_t *out_len, gda_auth_result *result,
                                  gda_error *err)
 {
-    gda_status st = start_answer(v, ev, out_json, out_len, result, err);
-    if (st != GDA_OK)
-        return st;
     /* A TOKEN event's token is the value of the verifier's own header. */
     gda_header token = {gda_slice_cstr(v->header), ev->token};
     bool token_type = ev->type == GDA_AUTHORIZER_TOKEN;
@@ -78,6 +76,16 @@ gda_status gda_authorizer_answer(gda_verifier *v, const gda_authorizer_event *ev
     return GDA_OK;
 }
 
+gda_status gda_authorizer_answer(gda_verifier *v, const gda_authorizer_event *ev, int64_t now_ms,
+                                 char **out_json, size_t *out_len, gda_auth_result *result,
+                                 gda_error *err)
+{
+    gda_status st = start_answer(v, ev, out_json, out_len, result, err);
+    if (st != GDA_OK)
+        return st;
+    return answer_checked(v, ev, now_ms, out_json, out_len, result, err);
+}
+
 gda_status gda_authorizer_respond(gda_verifier *v, const char *event_json, size_t event_len,
                                   int64_t now_ms, char **out_json, size_t *out_len,
                                   gda_auth_result *result, gda_error *err)
@@ -89,7 +97,7 @@ gda_status gda_authorizer_respond(gda_verifier *v, const char *event_json, size_
     gda_authorizer_event ev;
     st = gda_authorizer_event_decode(event_json, event_len, SIZE_MAX, &ev, err);
     if (st == GDA_OK)
-        st = gda_authorizer_answer(v, &ev, now_ms, out_json, out_len, result, err);
+        st = answer_checked(v, &ev, now_ms, out_json, out_len, result, err);
     gda_authorizer_event_release(&ev);
     return st;
 }
