@@ -13,6 +13,7 @@
 #include <gda/response.h>
 
 #include "log_internal.h"
+#include "response_internal.h"
 #include "clock.h"
 #include "request_internal.h"
 #include "hex.h"
@@ -323,6 +324,9 @@ struct run {
     bool refused;                   /* answered by gda_app_refuse for the shim */
     const gda_invocation *inv;      /* the shim's, or NULL */
     char token[GDA_COMPLETION_TOKEN_SIZE]; /* its completion token */
+    /* What the error response built here told the caller, for the log;
+     * code GDA_OK when the answer is not such a response (a replay). */
+    gda_error sent;
 };
 
 static int64_t app_now(const gda_app *app) { return gda_clock_read(&app->clock); }
@@ -339,12 +343,17 @@ static gda_status respond_error(run *r, const gda_error *e, int retry_after_s)
 {
     gda_error berr;
     const char *rid = r->fields.request_id;
-    if (gda_response_error(r->resp, e, rid, retry_after_s, &berr) == GDA_OK)
+    if (gda_response_error(r->resp, e, rid, retry_after_s, &berr) == GDA_OK) {
+        gda_response_error_sent(e, &r->sent);
         return r->resp->code;
+    }
     gda_error internal;
     gda_error_set(&internal, GDA_ERR_INTERNAL, NULL, "internal error");
-    if (gda_response_error(r->resp, &internal, NULL, 0, &berr) == GDA_OK)
+    if (gda_response_error(r->resp, &internal, NULL, 0, &berr) == GDA_OK) {
+        gda_response_error_sent(&internal, &r->sent);
         return r->resp->code;
+    }
+    gda_error_clear(&r->sent);
     return GDA_ERR_INTERNAL;
 }
 
@@ -353,6 +362,18 @@ static gda_status respond_code(run *r, gda_status code, const char *field, const
     gda_error e;
     gda_error_set(&e, code, field, "%s", message ? message : "");
     return respond_error(r, &e, 0);
+}
+
+/* Answer with a stored result, byte for byte. What it tells the caller is
+ * known only from its body, which the log reads. */
+static gda_status respond_replay(run *r, int http_status, const void *body, size_t body_len)
+{
+    gda_error re;
+    gda_error_clear(&r->sent);
+    if (gda_response_replay(r->resp, http_status, body, body_len, 0, &re) == GDA_OK)
+        return r->resp->code;
+    note_detail(r, &re);
+    return respond_code(r, GDA_ERR_INTERNAL, NULL, NULL);
 }
 
 /* Authenticate r->http; GDA_OK or a 401/500 response already built. */
@@ -607,15 +628,9 @@ static gda_status invoke(run *r)
     }
     if (st == GDA_OK && outcome == GDA_IDEM_REPLAY) {
         r->fields.outcome = GDA_LOG_OUTCOME_REPLAY;
-        gda_error re;
-        st = gda_response_replay(r->resp, replay.status_code, replay.body, replay.body_len, 0,
-                                 &re);
+        st = respond_replay(r, replay.status_code, replay.body, replay.body_len);
         gda_idem_result_clear(&replay);
-        if (st != GDA_OK) {
-            note_detail(r, &re);
-            return respond_code(r, GDA_ERR_INTERNAL, NULL, NULL);
-        }
-        return r->resp->code;
+        return st;
     }
     int retry_after = retry_after_s(replay.retry_after_ms);
     gda_idem_result_clear(&replay);
@@ -663,15 +678,8 @@ static gda_status poll(run *r, gda_slice segment)
     gda_idem_result res = {0};
     st = gda_idem_lookup(app->idem, key, r->principal, &res, &e);
     if (st == GDA_OK && res.state != GDA_RECORD_IN_PROGRESS) {
-        gda_error re;
-        st = gda_response_replay(r->resp, res.status_code, res.body, res.body_len, 0, &re);
+        st = respond_replay(r, res.status_code, res.body, res.body_len);
         gda_idem_result_clear(&res);
-        if (st != GDA_OK) {
-            note_detail(r, &re);
-            st = respond_code(r, GDA_ERR_INTERNAL, NULL, NULL);
-        } else {
-            st = r->resp->code;
-        }
         return st;
     }
     gda_idem_result_clear(&res);
@@ -734,10 +742,17 @@ static void log_request(run *r)
         r->fields.error_code = gda_status_str(r->resp->code);
         /* The field and message exactly as the caller got them (fixed texts
          * for 401 and 5xx), so an operator sees which field was wrong. */
-        answer = r->resp->body ? json_loadb(r->resp->body, r->resp->body_len, 0, NULL) : NULL;
-        json_t *error = json_object_get(answer, "error");
-        r->fields.error_field = json_string_value(json_object_get(error, "field"));
-        r->fields.error_message = json_string_value(json_object_get(error, "message"));
+        if (r->sent.code == r->resp->code) {
+            r->fields.error_field = r->sent.field[0] ? r->sent.field : NULL;
+            r->fields.error_message = r->sent.message;
+        } else {
+            /* A replayed error: only its stored body says what it said. */
+            answer = r->resp->body ? json_loadb(r->resp->body, r->resp->body_len, 0, NULL)
+                                   : NULL;
+            json_t *error = json_object_get(answer, "error");
+            r->fields.error_field = json_string_value(json_object_get(error, "field"));
+            r->fields.error_message = json_string_value(json_object_get(error, "message"));
+        }
     }
     gda_log_level level = r->resp->status >= 500   ? GDA_LOG_ERROR
                           : r->resp->status >= 400 ? GDA_LOG_WARN

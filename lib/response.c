@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "json_writer.h"
+#include "response_internal.h"
 #include "rfc3339.h"
 #include "utf8.h"
 
@@ -272,60 +273,60 @@ static size_t sendable_length(const char *text, size_t cap)
     return SIZE_MAX;
 }
 
+bool gda_response_error_sent(const gda_error *error, gda_error *sent)
+{
+    gda_error_clear(sent);
+    const char *fixed = fixed_message(error->code);
+    if (!fixed)
+        return false;
+    sent->code = error->code;
+    /* 401 must not hint which part of a credential failed; 5xx messages
+     * describe our internals. Both get the fixed text and no field. */
+    bool pass_through = error->code != GDA_ERR_UNAUTHORIZED && gda_status_http(error->code) < 500;
+    size_t n = pass_through ? sendable_length(error->message, sizeof error->message) : 0;
+    if (n != SIZE_MAX && n > 0)
+        snprintf(sent->message, sizeof sent->message, "%.*s", (int)n, error->message);
+    else
+        snprintf(sent->message, sizeof sent->message, "%s", fixed);
+    n = pass_through ? sendable_length(error->field, sizeof error->field) : 0;
+    if (n != SIZE_MAX && n > 0)
+        snprintf(sent->field, sizeof sent->field, "%.*s", (int)n, error->field);
+    return true;
+}
+
 gda_status gda_response_error(gda_http_response *out, const gda_error *error,
                               const char *request_id, int retry_after_s, gda_error *err)
 {
     gda_buf b = GDA_BUF_INIT;
+    gda_error sent;
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
     if (!error)
         return fail(out, &b, GDA_ERR_INTERNAL, err, NULL, "no error to report");
-    gda_status code = error->code;
-    const char *fixed = fixed_message(code);
-    if (!fixed)
+    if (!gda_response_error_sent(error, &sent))
         return fail(out, &b, GDA_ERR_INTERNAL, err, NULL,
                     "an error response needs an error code");
-    int http_status = gda_status_http(code);
-
-    /* 401 must not hint which part of a credential failed; 5xx messages
-     * describe our internals. Both get the fixed text and no field. */
-    bool pass_through = code != GDA_ERR_UNAUTHORIZED && http_status < 500;
-    const char *message = fixed;
-    size_t message_len = strlen(fixed);
-    const char *field = NULL;
-    size_t field_len = 0;
-    if (pass_through) {
-        size_t n = sendable_length(error->message, sizeof error->message);
-        if (n != SIZE_MAX && n > 0) {
-            message = error->message;
-            message_len = n;
-        }
-        n = sendable_length(error->field, sizeof error->field);
-        if (n != SIZE_MAX && n > 0) {
-            field = error->field;
-            field_len = n;
-        }
-    }
     size_t id_len = request_id ? strlen(request_id) : 0;
     if (id_len && !gda_utf8_valid(request_id, id_len))
         id_len = 0;
 
+    const char *code_name = gda_status_str(sent.code);
     gda_buf_append_str(&b, "{\"status\":\"error\",\"error\":{\"code\":");
-    put_string(&b, gda_status_str(code), strlen(gda_status_str(code)));
+    put_string(&b, code_name, strlen(code_name));
     gda_buf_append_str(&b, ",\"message\":");
-    put_string(&b, message, message_len);
-    if (field) {
+    put_string(&b, sent.message, strlen(sent.message));
+    if (sent.field[0]) {
         gda_buf_append_str(&b, ",\"field\":");
-        put_string(&b, field, field_len);
+        put_string(&b, sent.field, strlen(sent.field));
     }
-    gda_buf_append_str(&b, gda_status_retryable(code) ? "},\"requiresRetry\":true"
-                                            : "},\"requiresRetry\":false");
+    gda_buf_append_str(&b, gda_status_retryable(sent.code) ? "},\"requiresRetry\":true"
+                                                 : "},\"requiresRetry\":false");
     if (id_len) {
         gda_buf_append_str(&b, ",\"requestId\":");
         put_string(&b, request_id, id_len);
     }
     gda_buf_append_str(&b, "}");
-    return finish(out, &b, http_status, code, retry_after_s, err);
+    return finish(out, &b, gda_status_http(sent.code), sent.code, retry_after_s, err);
 }
 
 /* ---- replay -------------------------------------------------------------- */

@@ -874,6 +874,22 @@ static void test_business_4xx_cached(void **state)
     assert_int_equal(h.executions, 1);
     assert_int_equal(again.body_len, first.body_len);
     assert_memory_equal(again.body, first.body, first.body_len);
+    /* Both log lines say what the caller got: the built answer from what it
+     * was built of, the replay from its stored body. */
+    json_t *log = last_line(false);
+    assert_string_equal(json_string_value(json_object_get(log, "outcome")), "replay");
+    assert_string_equal(json_string_value(json_object_get(log, "errorField")), "queueId");
+    assert_string_equal(json_string_value(json_object_get(log, "errorMessage")), "queue is closed");
+    json_decref(log);
+    clear_lines();
+    make_post(&r, "req-11b", "+15551234567");
+    gda_http_response fresh = handle(&h, &r.http);
+    log = last_line(false);
+    assert_string_equal(json_string_value(json_object_get(log, "outcome")), "new");
+    assert_string_equal(json_string_value(json_object_get(log, "errorField")), "queueId");
+    assert_string_equal(json_string_value(json_object_get(log, "errorMessage")), "queue is closed");
+    json_decref(log);
+    gda_http_response_release(&fresh);
     gda_http_response_release(&first);
     gda_http_response_release(&again);
     teardown_app(&h);
