@@ -343,16 +343,14 @@ static gda_status respond_error(run *r, const gda_error *e, int retry_after_s)
 {
     gda_error berr;
     const char *rid = r->fields.request_id;
-    if (gda_response_error(r->resp, e, rid, retry_after_s, &berr) == GDA_OK) {
-        gda_response_error_sent(e, &r->sent);
+    if (e && gda_response_error_sent(e, &r->sent) &&
+        gda_response_error_of_sent(r->resp, &r->sent, rid, retry_after_s, &berr) == GDA_OK)
         return r->resp->code;
-    }
     gda_error internal;
     gda_error_set(&internal, GDA_ERR_INTERNAL, NULL, "internal error");
-    if (gda_response_error(r->resp, &internal, NULL, 0, &berr) == GDA_OK) {
-        gda_response_error_sent(&internal, &r->sent);
+    if (gda_response_error_sent(&internal, &r->sent) &&
+        gda_response_error_of_sent(r->resp, &r->sent, NULL, 0, &berr) == GDA_OK)
         return r->resp->code;
-    }
     gda_error_clear(&r->sent);
     return GDA_ERR_INTERNAL;
 }
@@ -611,7 +609,6 @@ static gda_status invoke(run *r)
     }
     if (r->start_ms >= r->deadline_ms) {
         /* The invoker has already given up: nothing runs, a retry may. */
-        r->fields.outcome = GDA_LOG_OUTCOME_NONE;
         return respond_code(r, GDA_ERR_TIMEOUT, NULL, NULL);
     }
     gda_idem_outcome outcome = 0;
@@ -796,11 +793,9 @@ static gda_status route(run *r)
 {
     gda_app *app = r->app;
     const gda_http_request *h = r->http;
-    if (h->kind == GDA_EVENT_DIRECT) {
-        r->method = method_name(h);
-        return invoke(r);
-    }
     r->method = method_name(h);
+    if (h->kind == GDA_EVENT_DIRECT)
+        return invoke(r);
     gda_slice path = h->path;
     bool base = path.len == app->route_len && memcmp(path.ptr, app->route, app->route_len) == 0;
     bool sub = path.len > app->route_len + 1 &&
@@ -1019,7 +1014,7 @@ gda_status gda_ctx_accept(const gda_ctx *ctx, const char **token, gda_error *err
         /* Not durable: the job must not start. The handler returns a
          * retryable error and the pipeline releases the lease. */
         gda_http_response_release(r->resp);
-        if (st == GDA_ERR_STORE || st == GDA_ERR_TIMEOUT)
+        if (is_store_failure(st))
             r->store_error = true;
         return st;
     }

@@ -1,5 +1,6 @@
 /* libgda — structured logs and EMF metrics (see include/gda/log.h). */
 #include <gda/log.h>
+#include <gda/slice.h>
 #include "pii.h"
 
 #include <errno.h>
@@ -59,21 +60,6 @@ static const char *const reserved_names[] = {
 
 /* ---- small helpers ----------------------------------------------------- */
 
-/* Locale-independent ASCII case-insensitive equality. */
-static bool ascii_case_equal(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca >= 'A' && ca <= 'Z')
-            ca = (unsigned char)(ca - 'A' + 'a');
-        if (cb >= 'A' && cb <= 'Z')
-            cb = (unsigned char)(cb - 'A' + 'a');
-        if (ca != cb)
-            return false;
-        if (ca == '\0')
-            return true;
-    }
-}
 
 static char *dup_string(const char *s)
 {
@@ -243,7 +229,7 @@ gda_status gda_log_level_parse(const char *text, gda_log_level *out, gda_error *
     };
     if (text && out) {
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (ascii_case_equal(text, names[i].name)) {
+            if (gda_slice_ieq(gda_slice_cstr(text), names[i].name)) {
                 *out = names[i].level;
                 return GDA_OK;
             }
@@ -489,7 +475,7 @@ bool gda_logger_enabled(const gda_logger *lg, gda_log_level level)
 static bool name_is_pii(const gda_logger *lg, const char *name)
 {
     for (size_t i = 0; i < lg->pii_field_count; i++) {
-        if (ascii_case_equal(name, lg->pii_fields[i]))
+        if (gda_slice_ieq(gda_slice_cstr(name), lg->pii_fields[i]))
             return true;
     }
     return lg->is_pii && lg->is_pii(name, lg->is_pii_user);
@@ -498,7 +484,7 @@ static bool name_is_pii(const gda_logger *lg, const char *name)
 static bool is_reserved(const char *name)
 {
     for (size_t i = 0; i < sizeof reserved_names / sizeof reserved_names[0]; i++) {
-        if (ascii_case_equal(name, reserved_names[i]))
+        if (gda_slice_ieq(gda_slice_cstr(name), reserved_names[i]))
             return true;
     }
     return false;

@@ -11,6 +11,7 @@
 #include <gda/store.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "pii.h"
 #include "utf8.h"
 
@@ -39,31 +40,12 @@ struct gda_request {
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
-
 /* RFC 9110 tchar. */
 static bool is_tchar(char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
         return true;
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool ieq_n(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i]))
-            return false;
-    }
-    return true;
 }
 
 /* Parse exactly n decimal digits. */
@@ -99,7 +81,7 @@ static bool uuid_ok(const char *s, size_t len)
         return false;
     for (size_t i = 0; i < len; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !is_hex(s[i]))
+        if (dash ? s[i] != '-' : gda_hex_value(s[i]) < 0)
             return false;
     }
     return true;
@@ -397,12 +379,13 @@ static bool media_type_ok(gda_slice v)
     size_t start = i;
     while (i < n && is_tchar(s[i]))
         i++;
-    if (!ieq_n(s + start, i - start, "application") || i >= n || s[i] != '/')
+    if (!gda_slice_ieq(gda_slice_make(s + start, i - start), "application") || i >= n ||
+        s[i] != '/')
         return false;
     start = ++i;
     while (i < n && is_tchar(s[i]))
         i++;
-    if (!ieq_n(s + start, i - start, "json"))
+    if (!gda_slice_ieq(gda_slice_make(s + start, i - start), "json"))
         return false;
     SKIP_OWS();
     while (i < n) {
@@ -454,8 +437,8 @@ static bool media_type_ok(gda_slice v)
             if (value_fits)
                 memcpy(value, s + vstart, value_len);
         }
-        if (ieq_n(s + name_start, name_len, "charset") &&
-            (!value_fits || !ieq_n(value, value_len, "utf-8")))
+        if (gda_slice_ieq(gda_slice_make(s + name_start, name_len), "charset") &&
+            (!value_fits || !gda_slice_ieq(gda_slice_make(value, value_len), "utf-8")))
             return false;
         SKIP_OWS();
     }

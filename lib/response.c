@@ -297,36 +297,43 @@ bool gda_response_error_sent(const gda_error *error, gda_error *sent)
 gda_status gda_response_error(gda_http_response *out, const gda_error *error,
                               const char *request_id, int retry_after_s, gda_error *err)
 {
-    gda_buf b = GDA_BUF_INIT;
+    gda_buf none = GDA_BUF_INIT;
     gda_error sent;
     if (!out)
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "no response to fill");
     if (!error)
-        return fail(out, &b, GDA_ERR_INTERNAL, err, NULL, "no error to report");
+        return fail(out, &none, GDA_ERR_INTERNAL, err, NULL, "no error to report");
     if (!gda_response_error_sent(error, &sent))
-        return fail(out, &b, GDA_ERR_INTERNAL, err, NULL,
+        return fail(out, &none, GDA_ERR_INTERNAL, err, NULL,
                     "an error response needs an error code");
+    return gda_response_error_of_sent(out, &sent, request_id, retry_after_s, err);
+}
+
+gda_status gda_response_error_of_sent(gda_http_response *out, const gda_error *sent,
+                                      const char *request_id, int retry_after_s, gda_error *err)
+{
+    gda_buf b = GDA_BUF_INIT;
     size_t id_len = request_id ? strlen(request_id) : 0;
     if (id_len && !gda_utf8_valid(request_id, id_len))
         id_len = 0;
 
-    const char *code_name = gda_status_str(sent.code);
+    const char *code_name = gda_status_str(sent->code);
     gda_buf_append_str(&b, "{\"status\":\"error\",\"error\":{\"code\":");
     put_string(&b, code_name, strlen(code_name));
     gda_buf_append_str(&b, ",\"message\":");
-    put_string(&b, sent.message, strlen(sent.message));
-    if (sent.field[0]) {
+    put_string(&b, sent->message, strlen(sent->message));
+    if (sent->field[0]) {
         gda_buf_append_str(&b, ",\"field\":");
-        put_string(&b, sent.field, strlen(sent.field));
+        put_string(&b, sent->field, strlen(sent->field));
     }
-    gda_buf_append_str(&b, gda_status_retryable(sent.code) ? "},\"requiresRetry\":true"
-                                                 : "},\"requiresRetry\":false");
+    gda_buf_append_str(&b, gda_status_retryable(sent->code) ? "},\"requiresRetry\":true"
+                                                  : "},\"requiresRetry\":false");
     if (id_len) {
         gda_buf_append_str(&b, ",\"requestId\":");
         put_string(&b, request_id, id_len);
     }
     gda_buf_append_str(&b, "}");
-    return finish(out, &b, gda_status_http(sent.code), sent.code, retry_after_s, err);
+    return finish(out, &b, gda_status_http(sent->code), sent->code, retry_after_s, err);
 }
 
 /* ---- replay -------------------------------------------------------------- */

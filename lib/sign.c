@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "digest.h"
+#include "hex.h"
 #include "jwt.h"
 #include "keyring_private.h"
 #include "verify_hmac.h"
@@ -150,10 +151,10 @@ gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params, gda
         char *value = b64 ? with_prefix(v->header_is_authorization ? "Bearer" : NULL, b64) : NULL;
         gda_secret_free(b64);
         st = add_header(out, v->header, value);
+    } else if (v->scheme == GDA_AUTH_HMAC_SHA256 && params->now_ms < 0) {
+        st = gda_error_set(err, GDA_ERR_CONFIG, "now", "the signing time must not be negative");
     } else if (v->scheme == GDA_AUTH_HMAC_SHA256) {
-        char ts[24] = "";
-        if (params->now_ms < 0)
-            st = gda_error_set(err, GDA_ERR_CONFIG, "now", "the signing time must not be negative");
+        char ts[24];
         snprintf(ts, sizeof ts, "%lld", (long long)(params->now_ms / 1000));
         char body_hex[2 * GDA_SHA256_LEN + 1];
         gda_body_hash_hex(body, body_hex);
@@ -167,9 +168,9 @@ gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params, gda
         uint8_t mac[GDA_SHA256_LEN];
         gda_hmac_sha256_prepared(e->hmac, parts, n_parts, mac);
         char hex[2 * GDA_SHA256_LEN + 4] = "v1=";
-        sodium_bin2hex(hex + 3, sizeof hex - 3, mac, sizeof mac);
-        if (st == GDA_OK)
-            st = add_header(out, v->header, strdup(hex));
+        gda_hex_encode(mac, sizeof mac, hex + 3, GDA_HEX_LOWER);
+        hex[sizeof hex - 1] = '\0';
+        st = add_header(out, v->header, strdup(hex));
         if (st == GDA_OK && v->hmac_timestamp)
             st = add_header(out, v->timestamp_header, strdup(ts));
     } else if (v->scheme == GDA_AUTH_JWT) {

@@ -6,32 +6,15 @@
 
 #include <sodium.h>
 
+#include "hex.h"
 #include "verify_options.h"
 
-/* Value + 1 of each hex digit, 0 for every other byte. */
-static const uint8_t hex_plus_one[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,
-    ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
-    ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
-    ['F'] = 16,
-};
-
 /* Exactly 64 hex digits (either case) into mac. The MAC a request carries
- * is public (it travels in the clear), so it is decoded with a table rather
- * than sodium_hex2bin's constant-time loop; only the comparison with the
- * computed MAC must be constant time. */
+ * is public (it travels in the clear), so it needs no constant-time decode;
+ * only the comparison with the computed MAC must be constant time. */
 static bool hex_mac(gda_slice v, uint8_t mac[GDA_SHA256_LEN])
 {
-    if (v.len != 2 * GDA_SHA256_LEN)
-        return false;
-    bool ok = true;
-    for (size_t i = 0; i < GDA_SHA256_LEN; i++) {
-        unsigned hi = hex_plus_one[(unsigned char)v.ptr[2 * i]];
-        unsigned lo = hex_plus_one[(unsigned char)v.ptr[2 * i + 1]];
-        ok &= hi != 0 && lo != 0;
-        mac[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 15));
-    }
-    return ok;
+    return v.len == 2 * GDA_SHA256_LEN && gda_hex_decode(v.ptr, GDA_SHA256_LEN, mac);
 }
 
 /* The MAC of signing string v1: "v1=<hex>" (what gda sign writes), or bare

@@ -30,9 +30,9 @@
  * gda_event_encode() turns a gda_http_response back into the JSON the same
  * invoker expects (for direct invocation: the response body itself).
  *
- * gda_authorizer_event_decode() decodes the events rule 1 refuses as
- * requests: those of an API Gateway Lambda authorizer (TOKEN or REQUEST),
- * which gda_authorizer_respond (gda/authorizer.h) answers.
+ * The events rule 1 refuses as requests, those of an API Gateway Lambda
+ * authorizer (TOKEN or REQUEST), are answered by gda_authorizer_respond
+ * (gda/authorizer.h), which decodes them itself.
  *
  * Shims that receive plain HTTP (gda-httpd) fill a gda_http_request directly
  * with kind GDA_EVENT_HTTP and slices into their own buffers.
@@ -76,8 +76,7 @@ typedef struct gda_header {
 } gda_header;
 
 /** Opaque: the memory a decoded event's slices point into. Only
- * gda_event_decode (and the private authorizer decoder) creates one, and only the
- * matching release frees it. */
+ * gda_event_decode creates one, and only gda_http_request_release frees it. */
 typedef struct gda_event_storage gda_event_storage;
 
 /** One HTTP request as the pipeline sees it, whatever door it came through.

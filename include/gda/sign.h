@@ -57,8 +57,10 @@ typedef struct gda_signed_headers {
 /** Produce the headers a caller must send for `body` so that this verifier
  * accepts it (same header names, prefixes and iss/aud). *out is filled on
  * success; release it with gda_signed_headers_release (also harmless after a
- * failure). Errors: GDA_ERR_CONFIG (unknown key id, EdDSA not allowed or a
- * bad private key text, HS256 not allowed), GDA_ERR_NOMEM. */
+ * failure). Errors: GDA_ERR_INTERNAL (out, v or params NULL),
+ * GDA_ERR_CONFIG (unknown key id, EdDSA not allowed or a bad private key
+ * text, HS256 not allowed, a negative now_ms for HMAC or JWT, a jwt_ttl_s
+ * outside 1 s..1 year), GDA_ERR_NOMEM. */
 GDA_API gda_status gda_verifier_sign(gda_verifier *v, const gda_sign_params *params,
                                      gda_slice body, gda_signed_headers *out, gda_error *err);
 

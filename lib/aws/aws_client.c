@@ -342,7 +342,10 @@ static attempt_outcome attempt_once(gda_aws_client *c, CURL *h, const char *oper
     char *userpwd = NULL;
     char *token_header = NULL;
     char line[256];
-    gda_aws_curl_body buf = {.max = c->opts.max_response_bytes};
+    /* Wiped as it grows: an answer can hold a secret (GetSecretValue), a
+     * plaintext data key (KMS Decrypt) or a cached result, and realloc
+     * would otherwise leave copies of it in freed blocks. */
+    gda_aws_curl_body buf = {.buf = {.wipe = true}, .max = c->opts.max_response_bytes};
     attempt_outcome outcome = ATTEMPT_FAILED;
     int token_nomem = 0;
 

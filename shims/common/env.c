@@ -6,6 +6,7 @@
  * exceptions. */
 #include <gda/init.h>
 #include <gda/env.h>
+#include <gda/slice.h>
 #include "base64.h"
 #include "clock.h"
 #include "data_keys.h"
@@ -81,13 +82,7 @@ static gda_status env_int(const env *e, const char *name, int64_t min, int64_t m
 
 static bool ieq(const char *a, const char *b)
 {
-    for (; *a && *b; a++, b++) {
-        char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a - 'A' + 'a') : *a;
-        char y = (*b >= 'A' && *b <= 'Z') ? (char)(*b - 'A' + 'a') : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
+    return gda_slice_ieq(gda_slice_cstr(a), b);
 }
 
 static gda_status env_bool(const env *e, const char *name, bool *out, gda_error *err)
