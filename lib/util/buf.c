@@ -40,12 +40,18 @@ bool gda_buf_reserve(gda_buf *b, size_t extra)
         b->failed = true;
         return false;
     }
+    if (b->limit && extra > b->limit - b->len) {
+        b->failed = true;
+        return false;
+    }
     size_t need = b->len + extra + 1;
     if (b->data && need <= b->cap)
         return true;
     size_t cap = b->cap > FIRST_CAP ? b->cap : FIRST_CAP;
     while (cap < need)
         cap *= 2;
+    if (b->limit && cap > b->limit + 1)
+        cap = b->limit + 1; /* >= need, checked above */
     char *grown;
     if (b->on_heap && !b->wipe) {
         grown = realloc(b->data, cap);
@@ -151,8 +157,10 @@ char *gda_buf_steal(gda_buf *b, size_t *len)
         release(b, b->data, b->cap);
     }
     bool wipe = b->wipe;
+    size_t limit = b->limit;
     memset(b, 0, sizeof *b);
     b->wipe = wipe;
+    b->limit = limit;
     if (len)
         *len = n;
     return out;
@@ -162,8 +170,10 @@ void gda_buf_free(gda_buf *b)
 {
     release(b, b->data, b->cap);
     bool wipe = b->wipe;
+    size_t limit = b->limit;
     memset(b, 0, sizeof *b);
     b->wipe = wipe;
+    b->limit = limit;
 }
 
 bool gda_array_grow(void **items, size_t *cap, size_t used, size_t elem_size, size_t first_cap)

@@ -23,6 +23,9 @@ typedef struct gda_buf {
     bool on_heap; /* data was allocated here (else caller storage or NULL) */
     bool failed;  /* sticky: growing failed once */
     bool wipe;    /* zero storage before releasing or moving it */
+    /* 0: unbounded. Else the most bytes the buffer may hold: storage never
+     * grows past limit + 1 (the NUL), and an append past it fails. */
+    size_t limit;
 } gda_buf;
 
 /* An empty buffer on the heap (same as zero-initialising one). */
@@ -63,7 +66,7 @@ void gda_buf_truncate(gda_buf *b, size_t len);
 char *gda_buf_steal(gda_buf *b, size_t *len);
 
 /* Release b's heap storage (wiped first if b->wipe) and empty it; its
- * `wipe` setting is kept. Safe on a zeroed buffer. */
+ * `wipe` and `limit` settings are kept. Safe on a zeroed buffer. */
 void gda_buf_free(gda_buf *b);
 
 /* Grow the array *items (*cap elements of elem_size bytes) so it holds at

@@ -326,6 +326,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!cr)
             return MHD_NO;
         cr->srv = srv;
+        cr->body.limit = srv->max_body; /* a body never takes more than that */
         cr->start_ms = gda_clock_now_ms(NULL);
         *con_cls = cr;
         atomic_fetch_add(&srv->inflight, 1);

@@ -139,6 +139,26 @@ static void outgrow_storage(bool wipe)
     assert_null(b.data);
 }
 
+/* A limit bounds the storage, not just the contents: growth that would
+ * double past it stops at limit + 1, and an append past it fails. */
+static void test_buf_limit(void **state)
+{
+    (void)state;
+    gda_buf b = {.limit = 1000};
+    char chunk[300];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 3; i++)
+        assert_true(gda_buf_append(&b, chunk, sizeof chunk));
+    assert_true(gda_buf_append(&b, chunk, 100)); /* exactly the limit */
+    assert_int_equal(b.len, 1000);
+    assert_true(b.cap <= 1001);
+    assert_false(gda_buf_append(&b, "y", 1));
+    assert_true(b.failed);
+    gda_buf_free(&b);
+    assert_int_equal(b.limit, 1000); /* kept, like wipe */
+    gda_buf_free(&b);
+}
+
 static void test_buf_caller_storage(void **state)
 {
     (void)state;
@@ -592,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_buf_grows),
         cmocka_unit_test(test_buf_empty_steal_and_reserve),
         cmocka_unit_test(test_buf_failure_is_sticky),
+        cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_buf_caller_storage),
         cmocka_unit_test(test_buf_wipe),
         cmocka_unit_test(test_array_grow),
