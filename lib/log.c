@@ -603,9 +603,9 @@ static void write_fields(gda_buf *b, const gda_log_fields *f)
 
 static void write_masked(gda_buf *b, const json_t *value)
 {
-    char masked[32];
-    gda_pii_mask(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
-    lb_safe_string(b, masked, strlen(masked));
+    char masked[GDA_PII_MASKED_MAX + 1];
+    size_t n = gda_pii_mask_value(value, masked, sizeof masked);
+    lb_safe_string(b, masked, n);
 }
 
 /* A key usable as written. One that sanitize would change (built with
@@ -677,10 +677,8 @@ static bool write_value(const gda_logger *lg, gda_buf *b, const json_t *v, int d
         gda_json_real(b, json_real_value(v));
         return true;
     case JSON_TRUE:
-        GDA_BUF_LIT(b, "true");
-        return true;
     case JSON_FALSE:
-        GDA_BUF_LIT(b, "false");
+        gda_json_bool(b, json_is_true(v));
         return true;
     case JSON_NULL:
         break;

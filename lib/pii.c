@@ -6,12 +6,11 @@
 
 #define MASK "***"
 
-/* Longest masked text: "***" and 4 digits. */
-#define MASKED_MAX (sizeof MASK - 1 + 4)
+_Static_assert(GDA_PII_MASKED_MAX == sizeof MASK - 1 + 4, "\"***\" and 4 digits");
 
 size_t gda_pii_mask(const char *value, char *out, size_t out_size)
 {
-    char masked[MASKED_MAX + 1];
+    char masked[GDA_PII_MASKED_MAX + 1];
     size_t len = value ? strlen(value) : 0;
     size_t digits = len ? len - 1 : 0;
     /* 11 digits minimum so that keeping 4 still hides at least 7: with the
@@ -32,9 +31,14 @@ size_t gda_pii_mask(const char *value, char *out, size_t out_size)
     return masked_len;
 }
 
+size_t gda_pii_mask_value(const json_t *value, char *out, size_t out_size)
+{
+    return gda_pii_mask(json_is_string(value) ? json_string_value(value) : NULL, out, out_size);
+}
+
 json_t *gda_pii_mask_json(const json_t *value)
 {
-    char masked[MASKED_MAX + 1];
-    gda_pii_mask(json_is_string(value) ? json_string_value(value) : NULL, masked, sizeof masked);
+    char masked[GDA_PII_MASKED_MAX + 1];
+    gda_pii_mask_value(value, masked, sizeof masked);
     return json_string_nocheck(masked);
 }

@@ -18,9 +18,15 @@
  * Nothing else of the value, not even its length, is revealed. */
 size_t gda_pii_mask(const char *value, char *out, size_t out_size);
 
-/* The rule for a JSON value: a string as above; any other value (a number
- * holding a phone, an object) carries no format that can be partly kept and
- * becomes "***". value may be NULL. A new reference, NULL when memory runs
+/* Longest masked text, without the NUL: "***" and 4 digits. */
+#define GDA_PII_MASKED_MAX 7
+
+/* The rule for a JSON value, written as gda_pii_mask writes: a string as
+ * above; any other value (a number holding a phone, an object) carries no
+ * format that can be partly kept and becomes "***". value may be NULL. */
+size_t gda_pii_mask_value(const json_t *value, char *out, size_t out_size);
+
+/* gda_pii_mask_value as a new JSON string reference, NULL when memory runs
  * out. */
 json_t *gda_pii_mask_json(const json_t *value);
 
