@@ -3,6 +3,7 @@
 #include "aws_client.h"
 #include <gda/init.h>
 #include "aws_curl.h"
+#include "clock.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -62,7 +63,6 @@ gda_aws_client_options gda_aws_client_options_default(void)
         .max_response_bytes = 4u << 20,
     };
     gda_aws_retry_policy_default(&opts.retry);
-    gda_aws_clock_default(&opts.clock);
     return opts;
 }
 
@@ -160,9 +160,9 @@ gda_aws_client *gda_aws_client_new(const gda_aws_client_options *opts, gda_aws_c
         return NULL;
     }
     if (opts->retry.max_attempts < 1 || opts->max_handles < 1 || opts->max_response_bytes < 1 ||
-        !opts->clock.now_ms || !opts->clock.sleep_ms || opts->default_timeout_ms <= 0 ||
+        opts->default_timeout_ms <= 0 ||
         opts->connect_timeout_ms <= 0) {
-        gda_error_set(err, GDA_ERR_CONFIG, NULL, "AWS client: invalid retry, clock or limits");
+        gda_error_set(err, GDA_ERR_CONFIG, NULL, "AWS client: invalid retry policy or limits");
         return NULL;
     }
     if (gda_aws_global_init(err) != GDA_OK)
@@ -465,8 +465,8 @@ gda_status gda_aws_json_call(gda_aws_client *c, const char *operation, const cha
         return gda_error_set(err, GDA_ERR_INTERNAL, NULL, "AWS call: missing argument");
     memset(resp, 0, sizeof *resp);
 
-    const gda_clock *clock = &c->opts.clock;
-    int64_t start = clock->now_ms(clock->user);
+    const gda_clock *clock = &c->opts.clock; /* zeroed hooks: the system's */
+    int64_t start = gda_clock_read(clock);
     int64_t deadline = deadline_ms > 0 ? deadline_ms : start + c->opts.default_timeout_ms;
 
     pthread_mutex_lock(&c->mu);
@@ -480,7 +480,7 @@ gda_status gda_aws_json_call(gda_aws_client *c, const char *operation, const cha
     gda_status status = GDA_OK;
     char why[96];
     for (unsigned attempt = 0;; attempt++) {
-        int64_t remaining = deadline - clock->now_ms(clock->user);
+        int64_t remaining = deadline - gda_clock_read(clock);
         if (remaining <= 0) {
             status = gda_error_set(err, GDA_ERR_TIMEOUT, NULL,
                                    "AWS %s %s: deadline passed before the request was sent",
@@ -518,7 +518,7 @@ gda_status gda_aws_json_call(gda_aws_client *c, const char *operation, const cha
         int64_t backoff = gda_aws_backoff_ms(&c->opts.retry, attempt);
         /* Never sleep into (or past) the deadline: there would be no time
          * left for the retry the sleep is for. */
-        if (clock->now_ms(clock->user) + backoff >= deadline) {
+        if (gda_clock_read(clock) + backoff >= deadline) {
             status = gda_error_set(err, GDA_ERR_UNAVAILABLE, NULL,
                                    "AWS %s %s unavailable until the deadline (%u attempts, %s)",
                                    c->service, operation, attempt + 1, why);
@@ -527,7 +527,7 @@ gda_status gda_aws_json_call(gda_aws_client *c, const char *operation, const cha
         pthread_mutex_lock(&c->mu);
         c->stats.retries++;
         pthread_mutex_unlock(&c->mu);
-        clock->sleep_ms(backoff, clock->user);
+        gda_clock_wait(clock, backoff);
     }
     handle_release(c, h);
     if (status != GDA_OK && status != GDA_ERR_UNAVAILABLE && status != GDA_ERR_TIMEOUT) {

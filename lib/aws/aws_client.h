@@ -40,7 +40,7 @@ typedef struct gda_aws_client_options {
     const char *target_prefix; /* e.g. "DynamoDB_20120810" */
     const char *content_type;  /* e.g. "application/x-amz-json-1.0" */
     gda_aws_retry_policy retry;
-    gda_clock clock;
+    gda_clock clock;            /* zeroed (or a NULL hook): the system's */
     int64_t default_timeout_ms; /* whole-call budget when a call has no deadline */
     int64_t connect_timeout_ms; /* cap of one connection attempt */
     size_t max_handles;         /* concurrent calls; more wait for a free handle */
@@ -52,8 +52,9 @@ typedef struct gda_aws_client_options {
  * here. GDA_ERR_INTERNAL when either cannot start. */
 gda_status gda_aws_global_init(gda_error *err);
 
-/* The defaults, by value: retry policy and clock defaults, 10 s call
- * budget, 2 s connect cap, 64 handles, 4 MiB responses; the strings NULL. */
+/* The defaults, by value: the retry policy's defaults, the system clock, a
+ * 10 s call budget, 2 s connect cap, 64 handles, 4 MiB responses; the
+ * strings NULL. */
 gda_aws_client_options gda_aws_client_options_default(void);
 
 /* The CA bundle HTTPS calls use: GDA_CA_BUNDLE when set, else the first

@@ -7,18 +7,6 @@
 
 #include <sodium.h>
 
-void gda_aws_clock_default(gda_clock *c)
-{
-    if (!c)
-        return;
-    /* gda_clock_sleep_ms restarts after a signal with what is left, so a
-     * sleep is never cut short into an early retry. */
-    if (!c->now_ms)
-        c->now_ms = gda_clock_now_ms;
-    if (!c->sleep_ms)
-        c->sleep_ms = gda_clock_sleep_ms;
-}
-
 void gda_aws_retry_policy_default(gda_aws_retry_policy *p)
 {
     if (!p)

@@ -17,10 +17,6 @@
 
 #include <gda/clock.h>
 
-/* Fill c's NULL hooks with the real clock (CLOCK_REALTIME) and nanosleep, so
- * AWS calls read deadlines (wall-clock epoch ms) without checking for NULL. */
-void gda_aws_clock_default(gda_clock *c);
-
 typedef struct gda_aws_retry_policy {
     unsigned max_attempts; /* total attempts including the first; >= 1 */
     int64_t base_ms;       /* backoff ceiling of the first retry */

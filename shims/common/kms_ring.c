@@ -7,7 +7,7 @@
 #include <sodium.h>
 
 #include "aws_credentials.h"
-#include "aws_retry.h"
+#include "clock.h"
 #include "base64.h"
 #include "kms.h"
 
@@ -86,9 +86,8 @@ gda_status gda_kms_keys_load(const gda_kms_settings *set, const char *ring_text,
     gda_status st = gda_aws_credentials_from_env(&creds, err);
     if (st != GDA_OK)
         return st;
-    gda_clock clock = {0}; /* the AWS client's clock: the deadline is on it */
-    gda_aws_clock_default(&clock);
-    unwrap_ctx c = {.pin = set->key_arn, .deadline_ms = clock.now_ms(clock.user) + set->timeout_ms};
+    /* The AWS client runs on the system clock: the deadline is on it. */
+    unwrap_ctx c = {.pin = set->key_arn, .deadline_ms = gda_clock_now_ms(NULL) + set->timeout_ms};
     st = gda_kms_new(set->region, set->endpoint, creds, set->timeout_ms, &c.kms, err);
     if (st != GDA_OK) {
         gda_aws_credentials_free(creds);

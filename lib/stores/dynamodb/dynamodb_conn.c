@@ -145,8 +145,7 @@ gda_status dynamodb_conn_open(dynamodb_conn *conn, const gda_dynamodb_options *o
     if (o->max_connections)
         copts.max_handles = o->max_connections;
     copts.clock = o->clock;
-    gda_aws_clock_default(&copts.clock);
-    conn->clock = copts.clock;
+    conn->clock = o->clock;
     if (!(conn->client = gda_aws_client_new(&copts, creds, err))) {
         gda_aws_credentials_free(creds);
         st = err ? err->code : GDA_ERR_CONFIG;

@@ -2,6 +2,8 @@
  * local development, and deleting it for tests. */
 #include "dynamodb_internal.h"
 
+#include "clock.h"
+
 #include <string.h>
 
 /* Default budget of the table helpers: creating a real table takes seconds. */
@@ -10,7 +12,7 @@
 
 static int64_t now_ms(const dynamodb_conn *conn)
 {
-    return conn->clock.now_ms(conn->clock.user);
+    return gda_clock_read(&conn->clock);
 }
 
 /* What one table operation answered: the reply (NULL when DynamoDB
@@ -83,7 +85,7 @@ static gda_status wait_active(dynamodb_conn *conn, int64_t deadline_ms, gda_erro
             return gda_error_set(err, GDA_ERR_TIMEOUT, "table",
                                  "DynamoDB table '%s' did not become ACTIVE in time",
                                  conn->table);
-        conn->clock.sleep_ms(TABLE_POLL_MS, conn->clock.user);
+        gda_clock_wait(&conn->clock, TABLE_POLL_MS);
     }
 }
 
