@@ -661,8 +661,7 @@ static gda_status poll(run *r, gda_slice segment)
     gda_app *app = r->app;
     gda_error e;
     gda_error_clear(&e);
-    size_t max_body = app->limits.max_body ? app->limits.max_body : GDA_DEFAULT_MAX_BODY;
-    if (r->http->body.len > max_body)
+    if (r->http->body.len > gda_app_max_body(app))
         return respond_code(r, GDA_ERR_PAYLOAD_TOO_LARGE, NULL, "body over the limit");
     gda_status st = authenticate(r, false);
     if (st != GDA_OK)

@@ -33,7 +33,7 @@ static gda_status decode_segment(const char *in, size_t len, size_t max_decoded,
 {
     if (len == 0)
         return GDA_ERR_INVALID_REQUEST;
-    size_t cap = len / 4 * 3 + 3;
+    size_t cap = gda_base64_decoded_max(len);
     if (cap > max_decoded + 3)
         return GDA_ERR_INVALID_REQUEST;
     char *buf = malloc(cap + 1);

@@ -128,7 +128,7 @@ gda_status gda_keyring_parse(const char *config, size_t len, gda_keyring **out, 
             if (gda_slice_eq(texts[j].id, texts[n].id))
                 return entry_error(err, n + 1, texts[n].id, "duplicate id");
         }
-        capacity += texts[n].value.len / 4 * 3 + 3;
+        capacity += gda_base64_decoded_max(texts[n].value.len);
         n++;
         if (!comma)
             break;
