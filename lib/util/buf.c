@@ -137,6 +137,13 @@ void gda_buf_truncate(gda_buf *b, size_t len)
     b->data[len] = '\0';
 }
 
+/* Empty b without releasing anything, keeping its settings (wipe, limit). */
+static void forget(gda_buf *b)
+{
+    gda_buf kept = {.wipe = b->wipe, .limit = b->limit};
+    *b = kept;
+}
+
 char *gda_buf_steal(gda_buf *b, size_t *len)
 {
     if (len)
@@ -156,11 +163,7 @@ char *gda_buf_steal(gda_buf *b, size_t *len)
         memcpy(out, b->data, n + 1);
         release(b, b->data, b->cap);
     }
-    bool wipe = b->wipe;
-    size_t limit = b->limit;
-    memset(b, 0, sizeof *b);
-    b->wipe = wipe;
-    b->limit = limit;
+    forget(b);
     if (len)
         *len = n;
     return out;
@@ -169,11 +172,7 @@ char *gda_buf_steal(gda_buf *b, size_t *len)
 void gda_buf_free(gda_buf *b)
 {
     release(b, b->data, b->cap);
-    bool wipe = b->wipe;
-    size_t limit = b->limit;
-    memset(b, 0, sizeof *b);
-    b->wipe = wipe;
-    b->limit = limit;
+    forget(b);
 }
 
 bool gda_array_grow(void **items, size_t *cap, size_t used, size_t elem_size, size_t first_cap)
